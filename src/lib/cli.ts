@@ -1,0 +1,74 @@
+/**
+ * The one command-line wrapper every entry script uses: declares `--config`,
+ * loads the config once, awaits the stage, prints its result as one JSON object
+ * on stdout and turns errors into exit codes (0 ok, 1 unexpected, 2 usage/config/data).
+ */
+import path from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { loadConfig, type Config } from './config.js';
+import { exitCodeOf, messageOf, UserError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+
+/** What a stage's command-line wrapper declares. */
+export interface CommandSpec<Options> {
+  name: string;
+  description: string;
+  /** Adds the stage's own options to the commander program. */
+  options?: (program: Command) => void;
+  /** Runs the stage; its return value is printed as JSON. */
+  run: (config: Config, options: Options, log: Logger) => Promise<unknown>;
+  /** Exit code for a result (default 0). */
+  exitCodeFor?: (result: unknown) => number;
+  /** Keep the process alive after `run` resolves (servers, schedulers). */
+  stayAlive?: boolean;
+}
+
+/** Resolves a path typed by the user against the folder npm was started from. */
+export function resolveUserPath(input: string): string {
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), input);
+}
+
+/** Parses argv, runs the stage and sets `process.exitCode`. */
+export async function runCommand<Options extends object>(spec: CommandSpec<Options>, argv = process.argv): Promise<void> {
+  const log = createLogger(spec.name);
+  const program = new Command(spec.name)
+    .description(spec.description)
+    .option('-c, --config <path>', 'config file (relative paths inside it resolve against its folder)', './config.json')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .showHelpAfterError('(use --help for the options)');
+  spec.options?.(program);
+  let result: unknown;
+  try {
+    try {
+      program.parse(argv);
+    } catch (error) {
+      if (error instanceof CommanderError) {
+        // --help and --version exit 0; usage mistakes exit 2 (commander already printed why).
+        process.exitCode = error.exitCode === 0 ? 0 : 2;
+        return;
+      }
+      throw error;
+    }
+    const options = program.opts<Options & { config: string }>();
+    const configPath = program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
+    const config = loadConfig(configPath);
+    result = await spec.run(config, options, log);
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    process.exitCode = spec.exitCodeFor?.(result) ?? 0;
+  } catch (error) {
+    const exitCode = exitCodeOf(error);
+    if (error instanceof UserError) log.error(messageOf(error));
+    else log.error(`unexpected failure: ${messageOf(error)}`, { stack: (error as Error)?.stack });
+    process.stdout.write(JSON.stringify({ error: messageOf(error), exit_code: exitCode }, null, 2) + '\n');
+    process.exitCode = exitCode;
+  }
+}
+
+/** Parses an option value as a non-negative integer or throws a usage error naming the option. */
+export function parseIntegerOption(name: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new UserError(`${name}: "${value}" is not a non-negative integer`);
+    return Number(value);
+  };
+}

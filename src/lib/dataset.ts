@@ -1,0 +1,201 @@
+/**
+ * The data schema applied to CSV records: header checks, feature and target
+ * parsing, and reading a labelled data file into typed columns.
+ */
+import { DataError } from './errors.js';
+import { parseCsvText, readCsvFile, type FileDigest } from './csv.js';
+import type { DataSchema } from './config.js';
+
+/** Where the schema's columns sit in a file's header. */
+export interface ColumnLayout {
+  columns: string[];
+  featureIndexes: number[];
+  /** -1 when the file has no target column (allowed only for unlabelled input). */
+  targetIndex: number;
+  /** -1 when the file has no id column. */
+  idIndex: number;
+}
+
+/**
+ * Checks a header against the schema: every feature (and the target when
+ * `requireTarget`) present, no duplicate or empty column names.
+ */
+export function resolveHeader(columns: string[], schema: DataSchema, file: string, requireTarget = true): ColumnLayout {
+  const seen = new Set<string>();
+  columns.forEach((name, index) => {
+    if (name.trim() === '') throw new DataError({ file, line: 1 }, `column ${index + 1} of the header has no name`);
+    if (seen.has(name)) throw new DataError({ file, line: 1, column: name }, 'duplicate column name in the header');
+    seen.add(name);
+  });
+  const required = requireTarget ? [...schema.features, schema.target] : schema.features;
+  const missing = required.filter((name) => !seen.has(name));
+  if (missing.length > 0) {
+    throw new DataError(
+      { file, line: 1, column: missing[0] },
+      `missing required column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} (header: ${columns.join(',')})`,
+    );
+  }
+  return {
+    columns,
+    featureIndexes: schema.features.map((name) => columns.indexOf(name)),
+    targetIndex: columns.indexOf(schema.target),
+    idIndex: columns.indexOf(schema.id_column),
+  };
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Parses a feature cell: a finite decimal number, or NaN for an empty cell (a
+ * missing value). Returns undefined for anything else (`twelve`, `Infinity`, `NaN`, `0x10`).
+ */
+export function parseFeatureValue(text: string): number | undefined {
+  // Common case first: plain digits.
+  const length = text.length;
+  let digitsOnly = length > 0 && length < 16;
+  for (let i = 0; digitsOnly && i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 48 || code > 57) digitsOnly = false;
+  }
+  if (digitsOnly) return +text;
+  const trimmed = text.trim();
+  if (trimmed === '') return NaN;
+  if (!DECIMAL.test(trimmed)) return undefined;
+  const value = Number(trimmed);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** Parses a target cell: 0 or 1 (also written 0.0 / 1.0); undefined for anything else, empty included. */
+export function parseTargetValue(text: string): 0 | 1 | undefined {
+  if (text === '0') return 0;
+  if (text === '1') return 1;
+  const value = parseFeatureValue(text);
+  if (value === 0 || value === 1) return value;
+  return undefined;
+}
+
+/** Throws the DataError for a feature cell that is not a number. */
+export function invalidFeature(file: string, line: number, column: string, text: string): DataError {
+  return new DataError({ file, line, column }, `"${truncate(text)}" is not a finite number (leave the cell empty for a missing value)`);
+}
+
+/** Throws the DataError for a target cell that is not 0/1. */
+export function invalidTarget(file: string, line: number, column: string, text: string): DataError {
+  return new DataError({ file, line, column }, `target must be 0 or 1, found ${text === '' ? 'an empty cell' : `"${truncate(text)}"`}`);
+}
+
+/** The error for a record whose field count differs from the header's. */
+export function raggedRow(file: string, line: number, expected: number, found: number): DataError {
+  return new DataError({ file, line }, `expected ${expected} fields as in the header, found ${found}`);
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? text.slice(0, 37) + '...' : text;
+}
+
+/** A data file read into typed columns. */
+export interface Dataset {
+  features: string[];
+  /** One Float64Array per feature; NaN marks a missing cell. */
+  columns: Float64Array[];
+  /** 0/1 labels; undefined for unlabelled data. */
+  target?: Uint8Array;
+  /** Id column values ('' where absent). */
+  ids: string[];
+  rows: number;
+  /** Missing cells per feature. */
+  missing: number[];
+}
+
+/** Collects records into typed columns; grows its arrays as needed. */
+class DatasetBuilder {
+  private capacity = 1024;
+  private columns: Float64Array[];
+  private target: Uint8Array;
+  readonly ids: string[] = [];
+  readonly missing: number[];
+  rows = 0;
+  layout?: ColumnLayout;
+
+  constructor(
+    private readonly schema: DataSchema,
+    private readonly label: string,
+    private readonly requireTarget: boolean,
+  ) {
+    this.columns = schema.features.map(() => new Float64Array(this.capacity));
+    this.target = new Uint8Array(this.capacity);
+    this.missing = schema.features.map(() => 0);
+  }
+
+  readonly onRecord = (fields: string[], line: number): void => {
+    if (!this.layout) {
+      this.layout = resolveHeader(fields, this.schema, this.label, this.requireTarget);
+      return;
+    }
+    const { columns, featureIndexes, targetIndex, idIndex } = this.layout;
+    if (fields.length !== columns.length) throw raggedRow(this.label, line, columns.length, fields.length);
+    if (this.rows === this.capacity) this.grow();
+    const row = this.rows;
+    for (let f = 0; f < featureIndexes.length; f++) {
+      const text = fields[featureIndexes[f]];
+      const value = parseFeatureValue(text);
+      if (value === undefined) throw invalidFeature(this.label, line, columns[featureIndexes[f]], text);
+      if (value !== value) this.missing[f]++;
+      this.columns[f][row] = value;
+    }
+    if (targetIndex >= 0) {
+      const label = parseTargetValue(fields[targetIndex]);
+      if (label === undefined) throw invalidTarget(this.label, line, columns[targetIndex], fields[targetIndex]);
+      this.target[row] = label;
+    }
+    this.ids.push(idIndex >= 0 ? fields[idIndex] : '');
+    this.rows++;
+  };
+
+  private grow(): void {
+    this.capacity *= 2;
+    this.columns = this.columns.map((column) => {
+      const bigger = new Float64Array(this.capacity);
+      bigger.set(column);
+      return bigger;
+    });
+    const target = new Uint8Array(this.capacity);
+    target.set(this.target);
+    this.target = target;
+  }
+
+  finish(): Dataset {
+    if (!this.layout) throw new DataError({ file: this.label }, 'the file is empty (no header row)');
+    const labelled = this.layout.targetIndex >= 0;
+    return {
+      features: [...this.schema.features],
+      columns: this.columns.map((column) => column.slice(0, this.rows)),
+      target: labelled ? this.target.slice(0, this.rows) : undefined,
+      ids: this.ids,
+      rows: this.rows,
+      missing: this.missing,
+    };
+  }
+}
+
+/** Options for reading a data file. */
+export interface ReadDatasetOptions {
+  /** Name used in error messages (defaults to the path). */
+  label?: string;
+  /** Require the target column (default true). */
+  requireTarget?: boolean;
+}
+
+/** Reads a CSV data file into typed columns, validating every cell. */
+export function readDataset(file: string, schema: DataSchema, options: ReadDatasetOptions = {}): Dataset & { digest: FileDigest } {
+  const builder = new DatasetBuilder(schema, options.label ?? file, options.requireTarget ?? true);
+  const digest = readCsvFile(file, options.label ?? file, builder.onRecord);
+  return { ...builder.finish(), digest };
+}
+
+/** Parses CSV text (e.g. a request body) into typed columns; the target is optional. */
+export function parseDataset(text: string, schema: DataSchema, label: string, requireTarget = false): Dataset {
+  const builder = new DatasetBuilder(schema, label, requireTarget);
+  parseCsvText(text, label, builder.onRecord);
+  return builder.finish();
+}

@@ -1,0 +1,108 @@
+/**
+ * File-system helpers shared by every stage: atomic writes (temporary file in the
+ * same folder, fsync, rename), hashing and small JSON readers.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Name of a temporary sibling of `target`; dot-prefixed so folder scans skip it. */
+export function temporaryPathFor(target: string): string {
+  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${suffix}`);
+}
+
+/** fsyncs a folder so a rename inside it survives a crash. */
+export function syncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(folder, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on folders; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes `content` to `target` atomically: readers see the old file or the whole
+ * new one, never a part. The folder must exist.
+ */
+export function writeFileAtomic(target: string, content: string | Uint8Array | Iterable<string>): void {
+  const temporary = temporaryPathFor(target);
+  const fd = fs.openSync(temporary, 'w');
+  try {
+    if (typeof content === 'string' || content instanceof Uint8Array) {
+      fs.writeFileSync(fd, content);
+    } else {
+      writeChunks(fd, content);
+    }
+    fs.fsyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(temporary, target);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
+  syncFolder(path.dirname(target));
+}
+
+/** Writes string chunks through a 1 MiB buffer (large CSV outputs). */
+function writeChunks(fd: number, chunks: Iterable<string>): void {
+  let pending: string[] = [];
+  let size = 0;
+  for (const chunk of chunks) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= 1 << 20) {
+      fs.writeFileSync(fd, pending.join(''));
+      pending = [];
+      size = 0;
+    }
+  }
+  if (pending.length > 0) fs.writeFileSync(fd, pending.join(''));
+}
+
+/** Serializes `value` as pretty JSON and writes it atomically. */
+export function writeJsonAtomic(target: string, value: unknown): void {
+  writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** SHA-256 of a byte string, hex. */
+export function sha256(content: string | Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+/** SHA-256 of a file's bytes, hex. */
+export function sha256File(file: string): string {
+  return sha256(fs.readFileSync(file));
+}
+
+/** Reads and parses a JSON file; undefined when the file does not exist. */
+export function readJsonIfExists(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text);
+}
+
+/** True when `file` exists (any kind). */
+export function exists(file: string): boolean {
+  return fs.existsSync(file);
+}
+
+/** Creates a folder and its parents when missing. */
+export function ensureFolder(folder: string): void {
+  fs.mkdirSync(folder, { recursive: true });
+}
