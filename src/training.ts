@@ -1,0 +1,92 @@
+/**
+ * training: fits the logistic-regression model on `finaldata.csv` and writes
+ * `output_model_path/trainedmodel.json`.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runCommand, resolveUserPath } from './lib/cli.js';
+import type { Config } from './lib/config.js';
+import { readDataset } from './lib/dataset.js';
+import { UserError } from './lib/errors.js';
+import { ensureFolder, exists, writeJsonAtomic } from './lib/files.js';
+import { silentLogger, type Logger } from './lib/log.js';
+import { buildModelFile, fitLogisticRegression, type Convergence } from './lib/model.js';
+import { PACKAGE_VERSION } from './lib/project.js';
+import { FINAL_DATA } from './ingestion.js';
+
+export const MODEL_FILE = 'trainedmodel.json';
+
+/** Options of the training stage. */
+export interface TrainingOptions {
+  /** Train on this CSV instead of `output_folder_path/finaldata.csv`. */
+  data?: string;
+  /** Write the model here instead of `output_model_path/trainedmodel.json`. */
+  output?: string;
+}
+
+/** Result printed by the training stage. */
+export interface TrainingResult {
+  model_file: string;
+  data_file: string;
+  rows: number;
+  objective: string;
+  C: number;
+  iterations: number;
+  converged: boolean;
+  convergence: Convergence;
+  intercept: number;
+  coefficients: Record<string, number>;
+  duration_ms: number;
+}
+
+/** Runs training with the given config. */
+export async function runTraining(config: Config, options: TrainingOptions = {}, log: Logger = silentLogger): Promise<TrainingResult> {
+  const started = performance.now();
+  const dataFile = options.data ?? path.join(config.output_folder_path, FINAL_DATA);
+  if (!exists(dataFile)) throw new UserError(`training data not found: ${dataFile} (run ingestion first)`);
+  const data = readDataset(dataFile, config.schema, { label: path.basename(dataFile) });
+  log.info(`read ${data.rows} rows from ${dataFile}`);
+  const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model);
+  if (!fit.convergence.converged) {
+    log.warn(`did not converge in ${fit.convergence.iterations} iterations (model.max_iter); the model is written anyway`, { ...fit.convergence });
+  }
+  const durationMs = Math.round(performance.now() - started);
+  const model = buildModelFile(fit, data.features, config.schema.target, config.model, {
+    rows: data.rows,
+    data_file: path.basename(dataFile),
+    data_sha256: data.digest.sha256,
+    trained_at: new Date().toISOString(),
+    package_version: PACKAGE_VERSION,
+    duration_ms: durationMs,
+  });
+  const modelFile = options.output ?? path.join(config.output_model_path, MODEL_FILE);
+  ensureFolder(path.dirname(modelFile));
+  writeJsonAtomic(modelFile, model);
+  log.info(`model written to ${modelFile}`, { iterations: fit.convergence.iterations, converged: fit.convergence.converged });
+  return {
+    model_file: modelFile,
+    data_file: dataFile,
+    rows: data.rows,
+    objective: config.model.objective,
+    C: config.model.C,
+    iterations: fit.convergence.iterations,
+    converged: fit.convergence.converged,
+    convergence: fit.convergence,
+    intercept: fit.intercept,
+    coefficients: Object.fromEntries(data.features.map((feature, f) => [feature, fit.coefficients[f]])),
+    duration_ms: durationMs,
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runCommand<{ data?: string; output?: string }>({
+    name: 'training',
+    description: 'Fit the logistic-regression model on finaldata.csv and write trainedmodel.json',
+    options: (program) =>
+      program
+        .option('--data <csv>', 'train on this CSV instead of output_folder_path/finaldata.csv')
+        .option('--output <file>', 'write the model here instead of output_model_path/trainedmodel.json'),
+    run: (config, options, log) =>
+      runTraining(config, { data: options.data && resolveUserPath(options.data), output: options.output && resolveUserPath(options.output) }, log),
+  });
+}
