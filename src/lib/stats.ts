@@ -120,3 +120,26 @@ export function quantile(values: Numbers, q: number): number {
 export function median(values: Numbers): number {
   return quantile(values, 0.5);
 }
+
+/** Summary of one numeric column, pandas-style (std with ddof = 1). */
+export interface ColumnSummary {
+  mean: number | null;
+  median: number | null;
+  std: number | null;
+  count: number;
+  min: number | null;
+  max: number | null;
+}
+
+/** Mean, median, sample std, count, min and max of the present values; null where undefined. */
+export function describe(values: Numbers): ColumnSummary {
+  const orNull = (v: number): number | null => (Number.isFinite(v) ? v : null);
+  return {
+    mean: orNull(mean(values)),
+    median: orNull(median(values)),
+    std: orNull(standardDeviation(values, 1)),
+    count: countPresent(values),
+    min: orNull(min(values)),
+    max: orNull(max(values)),
+  };
+}

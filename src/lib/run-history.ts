@@ -1,0 +1,102 @@
+/**
+ * The run history: one JSON line per fullprocess tick in
+ * `prod_deployment_path/runhistory.jsonl`, appended and fsynced. The report and
+ * `GET /runs` read it; a corrupt line is skipped with a warning.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from './log.js';
+import { silentLogger } from './log.js';
+
+export const RUN_HISTORY = 'runhistory.jsonl';
+
+/** What a tick decided. */
+export type Outcome = 'bootstrapped' | 'no-new-data' | 'no-drift' | 'redeployed' | 'rejected' | 'locked' | 'failed';
+
+/** Per-feature data drift between training data and new data. */
+export interface FeatureDrift {
+  psi: number;
+  psi_bins: { edges: number[]; expected: number[]; actual: number[] };
+  ks_statistic: number;
+  ks_pvalue: number;
+  drifted: boolean;
+}
+
+/** The model-drift decision and its numbers. */
+export interface ModelDrift {
+  rule: 'raw' | 'parametric' | 'nonparametric';
+  /** F1 of the deployed model on the new data. */
+  new_f1: number;
+  /** F1 recorded when the deployed model was deployed. */
+  deployed_f1: number;
+  /** Scores the rule compared against (deployed F1s of the history). */
+  history: number[];
+  /** The rule's threshold: new_f1 below it means drift. */
+  threshold: number;
+  drifted: boolean;
+  explanation: string;
+}
+
+/** One line of the run history. */
+export interface RunRecord {
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  config_file: string;
+  outcome: Outcome;
+  /** Files new to the deployed model (name and SHA-256). */
+  new_files: { name: string; sha256: string }[];
+  scores: {
+    /** F1 of the deployed model on the test data when it was deployed. */
+    deployed_f1: number | null;
+    /** F1 of the deployed model on the newly ingested data. */
+    new_data_f1: number | null;
+    /** F1 of the retrained candidate on the test data. */
+    candidate_f1: number | null;
+  };
+  model_drift: ModelDrift | null;
+  data_drift: Record<string, FeatureDrift> | null;
+  decision: string;
+  version_before: number | null;
+  version_after: number | null;
+  /** Wall time of each step in ms. */
+  durations: Record<string, number>;
+  error: string | null;
+  notes: string[];
+}
+
+/** Appends one record durably. */
+export function appendRun(store: string, record: RunRecord): void {
+  fs.mkdirSync(store, { recursive: true });
+  const fd = fs.openSync(path.join(store, RUN_HISTORY), 'a');
+  try {
+    fs.writeSync(fd, JSON.stringify(record) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads the history, oldest first; corrupt lines are skipped and logged. */
+export function readRuns(store: string, log: Logger = silentLogger): RunRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(store, RUN_HISTORY), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const runs: RunRecord[] = [];
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return;
+    try {
+      const value = JSON.parse(line) as RunRecord;
+      if (typeof value !== 'object' || value === null || typeof value.outcome !== 'string') throw new Error('not a run record');
+      runs.push(value);
+    } catch (error) {
+      log.warn(`${RUN_HISTORY}:${index + 1}: skipped a corrupt line (${(error as Error).message})`);
+    }
+  });
+  return runs;
+}
