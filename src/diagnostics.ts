@@ -183,14 +183,15 @@ export async function runDiagnostics(config: Config, options: DiagnosticsOptions
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  await runCommand<{ write: boolean; timings: boolean; dependencies: boolean }>({
+  await runCommand<{ write: boolean; timings: boolean; dependencies: boolean; timingsOnly?: boolean }>({
     name: 'diagnostics',
     description: 'Deployed-model predictions, summary statistics, missing data, stage timings and dependency status',
     options: (program) =>
       program
         .option('--no-write', 'print without writing diagnostics.json')
         .option('--no-timings', 'skip the ingestion/training timing runs')
-        .option('--no-dependencies', 'skip the npm outdated check'),
-    run: (config, options, log) => runDiagnostics(config, options, log),
+        .option('--no-dependencies', 'skip the npm outdated check')
+        .option('--timings-only', 'only time ingestion and training (used by the API)'),
+    run: async (config, options, log) => (options.timingsOnly ? { timings: await timeStages(config) } : runDiagnostics(config, options, log)),
   });
 }

@@ -138,11 +138,18 @@ interface FilePlan {
   sameOrder: boolean;
 }
 
+/** Options of the ingestion stage. */
+export interface IngestionOptions {
+  /** Ingest only these file names of the input folder (fullprocess leaves out files still being written). */
+  files?: string[];
+}
+
 /** Runs ingestion with the given config. */
-export async function runIngestion(config: Config, log: Logger = silentLogger): Promise<IngestionResult> {
+export async function runIngestion(config: Config, options: IngestionOptions = {}, log: Logger = silentLogger): Promise<IngestionResult> {
   const started = performance.now();
   const inputFolder = config.input_folder_path;
-  const names = listCsvFiles(inputFolder);
+  const listed = listCsvFiles(inputFolder);
+  const names = options.files ? listed.filter((name) => options.files!.includes(name)) : listed;
   if (names.length === 0) throw new UserError(`no *.csv file in input folder ${inputFolder} (input_folder_path)`);
 
   const schema = config.schema;
@@ -286,6 +293,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand({
     name: 'ingestion',
     description: 'Merge every *.csv of input_folder_path into finaldata.csv, dropping exact duplicate rows',
-    run: (config, _options, log) => runIngestion(config, log),
+    run: (config, _options, log) => runIngestion(config, {}, log),
   });
 }

@@ -12,6 +12,7 @@ import { ensureFolder, exists, writeJsonAtomic } from './lib/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { buildModelFile, fitLogisticRegression, type Convergence } from './lib/model.js';
 import { PACKAGE_VERSION } from './lib/project.js';
+import { profileColumn } from './lib/drift.js';
 import { FINAL_DATA } from './ingestion.js';
 
 export const MODEL_FILE = 'trainedmodel.json';
@@ -58,7 +59,7 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
     trained_at: new Date().toISOString(),
     package_version: PACKAGE_VERSION,
     duration_ms: durationMs,
-  });
+  }, Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])])));
   const modelFile = options.output ?? path.join(config.output_model_path, MODEL_FILE);
   ensureFolder(path.dirname(modelFile));
   writeJsonAtomic(modelFile, model);

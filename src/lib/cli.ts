@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from './config.js';
-import { exitCodeOf, messageOf, UserError } from './errors.js';
+import { exitCodeOf, messageOf, ServiceError, UserError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 
 /** What a stage's command-line wrapper declares. */
@@ -19,8 +19,8 @@ export interface CommandSpec<Options> {
   run: (config: Config, options: Options, log: Logger) => Promise<unknown>;
   /** Exit code for a result (default 0). */
   exitCodeFor?: (result: unknown) => number;
-  /** Keep the process alive after `run` resolves (servers, schedulers). */
-  stayAlive?: boolean;
+  /** Print nothing on stdout (cluster workers). */
+  quiet?: boolean;
 }
 
 /** Resolves a path typed by the user against the folder npm was started from. */
@@ -54,11 +54,11 @@ export async function runCommand<Options extends object>(spec: CommandSpec<Optio
     const configPath = program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
     const config = loadConfig(configPath);
     result = await spec.run(config, options, log);
-    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (!spec.quiet) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     process.exitCode = spec.exitCodeFor?.(result) ?? 0;
   } catch (error) {
     const exitCode = exitCodeOf(error);
-    if (error instanceof UserError) log.error(messageOf(error));
+    if (error instanceof UserError || error instanceof ServiceError) log.error(messageOf(error));
     else log.error(`unexpected failure: ${messageOf(error)}`, { stack: (error as Error)?.stack });
     process.stdout.write(JSON.stringify({ error: messageOf(error), exit_code: exitCode }, null, 2) + '\n');
     process.exitCode = exitCode;

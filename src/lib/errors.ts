@@ -62,6 +62,16 @@ export class UnavailableError extends UserError {
   override readonly status = 503;
 }
 
+/** A service the stage depends on failed or could not be reached (exit 1, HTTP 502); expected, so no stack trace. */
+export class ServiceError extends Error {
+  readonly exitCode = 1;
+  readonly status = 502;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ServiceError';
+  }
+}
+
 /** Formats `file:line, column "name"` for messages. */
 export function formatLocation({ file, line, column }: DataLocation): string {
   let text = file;
@@ -72,7 +82,7 @@ export function formatLocation({ file, line, column }: DataLocation): string {
 
 /** Exit code for any thrown value: the error's own code, else 1 (unexpected failure). */
 export function exitCodeOf(error: unknown): number {
-  return error instanceof UserError ? error.exitCode : 1;
+  return error instanceof UserError || error instanceof ServiceError ? error.exitCode : 1;
 }
 
 /** Message text of any thrown value. */

@@ -16,6 +16,7 @@ import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
 import { z } from 'zod';
 import { DataError, UserError } from './errors.js';
 import { mean, median, standardDeviation } from './stats.js';
+import type { FeatureProfile } from './drift.js';
 
 export type Objective = 'standardized' | 'liblinear';
 
@@ -60,6 +61,8 @@ export interface ModelFile {
   hyperparameters: { penalty: 'l2'; C: number; objective: Objective; intercept_penalized: boolean; max_iter: number; tol: number };
   convergence: Convergence;
   training: Provenance;
+  /** Distribution of each training feature (quantiles), for data-drift tests. */
+  training_profile?: Record<string, FeatureProfile>;
 }
 
 export const MODEL_KIND = 'logistic-regression';
@@ -284,7 +287,7 @@ export function classify(probabilities: ArrayLike<number>): Uint8Array {
 }
 
 /** Assembles `trainedmodel.json` from a fit. */
-export function buildModelFile(fit: FitResult, features: string[], target: string, settings: FitSettings, training: Provenance): ModelFile {
+export function buildModelFile(fit: FitResult, features: string[], target: string, settings: FitSettings, training: Provenance, profile?: Record<string, FeatureProfile>): ModelFile {
   return {
     kind: MODEL_KIND,
     format_version: 1,
@@ -304,6 +307,7 @@ export function buildModelFile(fit: FitResult, features: string[], target: strin
     },
     convergence: fit.convergence,
     training,
+    ...(profile ? { training_profile: profile } : {}),
   };
 }
 
@@ -334,6 +338,7 @@ const modelFileSchema = z.object({
     package_version: z.string(),
     duration_ms: z.number(),
   }),
+  training_profile: z.record(z.string(), z.object({ count: z.number(), quantiles: z.array(finite) })).optional(),
 });
 
 /** Validates a parsed model file; the error names the file and each wrong field. */

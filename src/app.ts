@@ -1,0 +1,102 @@
+/**
+ * app: serves the deployed model over HTTP (Express 5). Binds 127.0.0.1:8000
+ * by default (config `api.host`/`api.port`, or PORT). Follows new deployments
+ * without a restart. `--workers N` runs N processes sharing the port.
+ */
+import cluster from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { parseIntegerOption, runCommand } from './lib/cli.js';
+import type { Config } from './lib/config.js';
+import { createApp } from './lib/api.js';
+import { silentLogger, type Logger } from './lib/log.js';
+import { ModelWatcher } from './lib/model-watcher.js';
+
+/** Options of the app command. */
+export interface AppOptions {
+  host?: string;
+  port?: number;
+  workers?: number;
+}
+
+/** A running server. */
+export interface RunningApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts one server process (or worker) and resolves once it listens. */
+export function startServer(config: Config, options: AppOptions = {}, log: Logger = silentLogger): Promise<RunningApp> {
+  const watcher = new ModelWatcher(config.prod_deployment_path, log).start(config.api.reload_interval_ms);
+  const app = createApp({ config, watcher, log });
+  const host = options.host ?? config.api.host;
+  const port = options.port ?? config.api.port;
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.keepAliveTimeout = 65_000;
+    server.once('error', (error) => {
+      watcher.stop();
+      reject(error);
+    });
+    server.once('listening', () => {
+      const address = server.address() as AddressInfo;
+      const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      if (!watcher.current()) log.warn(`no model deployed yet: ${watcher.unavailableReason()}`);
+      resolve({
+        url,
+        close: () =>
+          new Promise<void>((done) => {
+            watcher.stop();
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}
+
+/** Runs the app: in the primary, forks workers when asked; otherwise serves directly. */
+export async function runApp(config: Config, options: AppOptions = {}, log: Logger = silentLogger): Promise<{ url: string; workers: number; pid: number }> {
+  const workers = options.workers ?? config.api.workers;
+  if (workers > 1 && cluster.isPrimary) {
+    const host = options.host ?? config.api.host;
+    const port = options.port ?? config.api.port;
+    for (let i = 0; i < workers; i++) cluster.fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (signal !== 'SIGTERM' && code !== 0) {
+        log.error(`worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
+        cluster.fork();
+      }
+    });
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.kill('SIGTERM');
+      });
+    }
+    return { url: `http://${host}:${port}`, workers, pid: process.pid };
+  }
+  const running = await startServer(config, options, log);
+  log.info(`listening on ${running.url}`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info(`${signal}: closing`);
+      void running.close().then(() => process.exit(0));
+    });
+  }
+  return { url: running.url, workers: 1, pid: process.pid };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runCommand<AppOptions>({
+    name: 'app',
+    description: 'Serve predictions and model health over HTTP (default 127.0.0.1:8000)',
+    options: (program) =>
+      program
+        .option('--host <host>', 'address to bind (default: api.host, 127.0.0.1)')
+        .option('--port <port>', 'port (default: PORT or api.port, 8000)', parseIntegerOption('--port'))
+        .option('--workers <n>', 'worker processes sharing the port (default: api.workers, 1)', parseIntegerOption('--workers')),
+    run: (config, options, log) => runApp(config, options, log),
+    // Only the process that serves prints; workers stay quiet on stdout.
+    quiet: cluster.isWorker,
+  });
+}

@@ -1,0 +1,175 @@
+/**
+ * Drift tests. Model drift: is the deployed model's F1 on new data low enough,
+ * by the configured rule, to retrain? Data drift: how far has each feature's
+ * distribution moved from the training data (PSI and two-sample KS)?
+ * Pure functions on numbers.
+ */
+import { mean, presentValues, quantile, standardDeviation } from './stats.js';
+import type { FeatureDrift, ModelDrift } from './run-history.js';
+
+export type DriftRule = ModelDrift['rule'];
+
+/**
+ * Applies a model-drift rule.
+ * - raw: drift when newF1 < deployedF1 (the original project's rule);
+ * - parametric: newF1 < mean - 2 std of the history (sample std);
+ * - nonparametric: newF1 < Q1 - 1.5 IQR of the history.
+ * With fewer than two history scores the statistical rules fall back to raw.
+ */
+export function decideModelDrift(rule: DriftRule, newF1: number, deployedF1: number, history: number[]): ModelDrift {
+  const base = { rule, new_f1: newF1, deployed_f1: deployedF1, history };
+  if (rule === 'parametric' && history.length >= 2) {
+    const m = mean(history);
+    const s = standardDeviation(history, 1);
+    const threshold = m - 2 * s;
+    const drifted = newF1 < threshold;
+    return { ...base, threshold, drifted, explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} mean ${fmt(m)} - 2 x std ${fmt(s)} = ${fmt(threshold)}` };
+  }
+  if (rule === 'nonparametric' && history.length >= 2) {
+    const q1 = quantile(history, 0.25);
+    const q3 = quantile(history, 0.75);
+    const threshold = q1 - 1.5 * (q3 - q1);
+    const drifted = newF1 < threshold;
+    return { ...base, threshold, drifted, explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} Q1 ${fmt(q1)} - 1.5 x IQR ${fmt(q3 - q1)} = ${fmt(threshold)}` };
+  }
+  const drifted = newF1 < deployedF1;
+  const fallback = rule === 'raw' ? '' : ` (${rule} needs at least 2 history scores; raw rule applied)`;
+  return { ...base, threshold: deployedF1, drifted, explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} deployed F1 ${fmt(deployedF1)}${fallback}` };
+}
+
+function fmt(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(4) : String(value);
+}
+
+/** Distribution summary of a training column kept in the model: sorted quantiles and the count. */
+export interface FeatureProfile {
+  count: number;
+  /** Values at probabilities (i + 0.5) / m, i = 0..m-1, ascending. */
+  quantiles: number[];
+}
+
+/** Summarizes a column for later drift tests (missing values skipped). */
+export function profileColumn(values: ArrayLike<number>, points = 1000): FeatureProfile {
+  const present = presentValues(values);
+  // Quantiles of an evenly strided subsample are accurate enough and keep training fast on millions of rows.
+  const stride = Math.max(1, Math.floor(present.length / 200_000));
+  const sample = stride === 1 ? Float64Array.from(present) : Float64Array.from({ length: Math.floor(present.length / stride) }, (_, i) => present[i * stride]);
+  const sorted = sample.sort();
+  const n = sorted.length;
+  const m = Math.min(points, n);
+  const quantiles: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const position = ((i + 0.5) / m) * (n - 1);
+    const low = Math.floor(position);
+    const high = Math.min(n - 1, low + 1);
+    quantiles.push(sorted[low] + (sorted[high] - sorted[low]) * (position - low));
+  }
+  return { count: present.length, quantiles };
+}
+
+/** Share of `sorted` values <= x, by binary search. */
+function cdf(sorted: ArrayLike<number>, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted.length === 0 ? 0 : lo / sorted.length;
+}
+
+/** Kolmogorov distribution tail Q(λ) = 2 Σ (-1)^(k-1) exp(-2 k² λ²). */
+function kolmogorovTail(lambda: number): number {
+  if (lambda < 1e-3) return 1;
+  let sum = 0;
+  for (let k = 1; k <= 100; k++) {
+    const term = Math.exp(-2 * k * k * lambda * lambda);
+    sum += (k % 2 === 1 ? 1 : -1) * term;
+    if (term < 1e-16) break;
+  }
+  return Math.max(0, Math.min(1, 2 * sum));
+}
+
+/**
+ * Two-sample Kolmogorov-Smirnov test: statistic D = sup |F_a - F_b| and the
+ * asymptotic p-value (Stephens' small-sample correction). `sizes` overrides
+ * the sample sizes when `a` is a quantile summary of a larger sample.
+ */
+export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>, sizes?: { a: number; b: number }): { statistic: number; pvalue: number } {
+  const sa = Float64Array.from(presentValues(a)).sort();
+  const sb = Float64Array.from(presentValues(b)).sort();
+  if (sa.length === 0 || sb.length === 0) return { statistic: NaN, pvalue: NaN };
+  let statistic = 0;
+  let i = 0;
+  let j = 0;
+  while (i < sa.length && j < sb.length) {
+    const x = Math.min(sa[i], sb[j]);
+    while (i < sa.length && sa[i] <= x) i++;
+    while (j < sb.length && sb[j] <= x) j++;
+    statistic = Math.max(statistic, Math.abs(i / sa.length - j / sb.length));
+  }
+  const n = sizes?.a ?? sa.length;
+  const m = sizes?.b ?? sb.length;
+  const en = Math.sqrt((n * m) / (n + m));
+  return { statistic, pvalue: kolmogorovTail((en + 0.12 + 0.11 / en) * statistic) };
+}
+
+/**
+ * Population stability index of `actual` against the training profile, on
+ * bins cut at the training deciles (empty bins floored at 1e-4).
+ */
+export function populationStabilityIndex(profile: FeatureProfile, actual: ArrayLike<number>, bins = 10): FeatureDrift['psi_bins'] & { psi: number } {
+  const q = profile.quantiles;
+  const inner: number[] = [];
+  for (let b = 1; b < bins; b++) {
+    const edge = quantile(q, b / bins);
+    if (inner.length === 0 || edge > inner[inner.length - 1]) inner.push(edge);
+  }
+  const present = presentValues(actual);
+  const sortedActual = Float64Array.from(present).sort();
+  const shares = (sorted: ArrayLike<number>): number[] => {
+    const out: number[] = [];
+    let previous = 0;
+    for (const edge of inner) {
+      const c = cdf(sorted, edge);
+      out.push(c - previous);
+      previous = c;
+    }
+    out.push(1 - previous);
+    return out;
+  };
+  const expected = shares(q);
+  const observed = shares(sortedActual);
+  let psi = 0;
+  for (let k = 0; k < expected.length; k++) {
+    const e = Math.max(expected[k], 1e-4);
+    const a = Math.max(observed[k], 1e-4);
+    psi += (a - e) * Math.log(a / e);
+  }
+  return { psi, edges: inner, expected, actual: observed };
+}
+
+/** Data drift of every feature: PSI and KS against the training profiles. */
+export function measureDataDrift(
+  profiles: Record<string, FeatureProfile>,
+  columns: Record<string, ArrayLike<number>>,
+  settings: { psi_bins: number; psi_threshold: number; ks_alpha: number },
+): Record<string, FeatureDrift> {
+  const result: Record<string, FeatureDrift> = {};
+  for (const [feature, profile] of Object.entries(profiles)) {
+    const values = columns[feature];
+    if (!values) continue;
+    const { psi, edges, expected, actual } = populationStabilityIndex(profile, values, settings.psi_bins);
+    const present = presentValues(values);
+    const ks = ksTwoSample(profile.quantiles, present, { a: profile.count, b: present.length });
+    result[feature] = {
+      psi,
+      psi_bins: { edges, expected, actual },
+      ks_statistic: ks.statistic,
+      ks_pvalue: ks.pvalue,
+      drifted: psi >= settings.psi_threshold && ks.pvalue < settings.ks_alpha,
+    };
+  }
+  return result;
+}

@@ -1,0 +1,63 @@
+/**
+ * Which input files are new: a file is new when its name and SHA-256 pair is
+ * neither in the deployed model's ingestion record nor among the files earlier
+ * ticks already checked (`checkedfiles.json` in the deployment store). Hashes
+ * are cached by name, size and mtime so an idle tick reads no data.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { readJsonIfExists, sha256File, writeJsonAtomic } from './files.js';
+
+export const CHECKED_FILES = 'checkedfiles.json';
+
+/** A file of the input folder as a tick sees it. */
+export interface TrackedFile {
+  name: string;
+  size: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+/** `checkedfiles.json`: files judged by earlier ticks, plus the hash cache. */
+export interface CheckedRecord {
+  checked: { name: string; sha256: string; checked_at: string; outcome: string }[];
+  hashes: TrackedFile[];
+}
+
+/** Reads checkedfiles.json (empty when missing or unreadable). */
+export function readChecked(store: string): CheckedRecord {
+  try {
+    const value = readJsonIfExists(path.join(store, CHECKED_FILES)) as CheckedRecord | undefined;
+    if (value && Array.isArray(value.checked) && Array.isArray(value.hashes)) return value;
+  } catch {
+    // A damaged record only costs re-hashing and re-checking.
+  }
+  return { checked: [], hashes: [] };
+}
+
+/** Writes checkedfiles.json atomically. */
+export function writeChecked(store: string, record: CheckedRecord): void {
+  writeJsonAtomic(path.join(store, CHECKED_FILES), record);
+}
+
+/** Stats and hashes (cached) the given files of a folder. */
+export function trackFiles(folder: string, names: string[], cache: TrackedFile[]): TrackedFile[] {
+  return names.map((name) => {
+    const stat = fs.statSync(path.join(folder, name));
+    const hit = cache.find((entry) => entry.name === name && entry.size === stat.size && entry.mtimeMs === stat.mtimeMs);
+    return { name, size: stat.size, mtimeMs: stat.mtimeMs, sha256: hit?.sha256 ?? sha256File(path.join(folder, name)) };
+  });
+}
+
+/** Splits tracked files into new ones ready to ingest, and new ones still being written. */
+export function classifyFiles(
+  files: TrackedFile[],
+  seen: { name: string; sha256: string }[],
+  settleSeconds: number,
+  now = Date.now(),
+): { fresh: TrackedFile[]; settling: TrackedFile[] } {
+  const known = new Set(seen.map((file) => `${file.name}\0${file.sha256}`));
+  const unseen = files.filter((file) => !known.has(`${file.name}\0${file.sha256}`));
+  const settling = unseen.filter((file) => now - file.mtimeMs < settleSeconds * 1000);
+  return { fresh: unseen.filter((file) => !settling.includes(file)), settling };
+}

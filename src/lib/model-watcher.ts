@@ -1,0 +1,99 @@
+/**
+ * Keeps the deployed model in memory and follows deployments: it polls the
+ * store's `current` link (one readlink, cheap) and, when it changes, loads the
+ * new version completely before swapping it in. Requests that already hold the
+ * old model finish with it, so a switch drops nothing.
+ */
+import path from 'node:path';
+import { currentVersion, readCurrentDeployment, type VersionRecord } from './deploy-store.js';
+import { messageOf, UnavailableError } from './errors.js';
+import { silentLogger, type Logger } from './log.js';
+import { loadModelFile, type ModelFile } from './model.js';
+
+/** The model being served. */
+export interface ServedModel {
+  version: number;
+  model: ModelFile;
+  record: VersionRecord;
+  loadedAt: string;
+}
+
+/** Follows the deployment store; see the module comment. */
+export class ModelWatcher {
+  private served: ServedModel | null = null;
+  private lastError: string | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: ((model: ServedModel) => void)[] = [];
+
+  constructor(
+    private readonly store: string,
+    private readonly log: Logger = silentLogger,
+  ) {}
+
+  /** Checks the store now and loads a new version when `current` moved. */
+  refresh(): ServedModel | null {
+    let version: number | null;
+    try {
+      version = currentVersion(this.store);
+    } catch (error) {
+      this.lastError = `cannot read ${this.store}: ${messageOf(error)}`;
+      return this.served;
+    }
+    if (version === null) {
+      if (this.served === null) this.lastError = `no model is deployed in ${this.store} (run deployment, or fullprocess to bootstrap one)`;
+      return this.served;
+    }
+    if (this.served?.version === version) return this.served;
+    try {
+      const current = readCurrentDeployment(this.store);
+      if (!current) return this.served;
+      const model = loadModelFile(path.join(current.folder, 'trainedmodel.json'));
+      const next: ServedModel = { version: current.version, model, record: current.record, loadedAt: new Date().toISOString() };
+      const previous = this.served?.version ?? null;
+      this.served = next;
+      this.lastError = null;
+      this.log.info(`serving model version ${next.version}`, { previous });
+      for (const listener of this.listeners) listener(next);
+    } catch (error) {
+      // Keep serving the previous version; try again on the next poll.
+      this.lastError = `cannot load deployed version ${version}: ${messageOf(error)}`;
+      this.log.error(this.lastError);
+    }
+    return this.served;
+  }
+
+  /** Starts polling every `intervalMs` (the timer does not keep the process alive). */
+  start(intervalMs: number): this {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  /** Stops polling. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Calls `listener` after each switch to a new version. */
+  onSwitch(listener: (model: ServedModel) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The served model, or null. */
+  current(): ServedModel | null {
+    return this.served;
+  }
+
+  /** The served model; throws a 503 error naming the reason when there is none. */
+  require(): ServedModel {
+    if (this.served) return this.served;
+    throw new UnavailableError(this.lastError ?? `no model is deployed in ${this.store}`);
+  }
+
+  /** Why no model is served (null when one is). */
+  unavailableReason(): string | null {
+    return this.served ? null : (this.lastError ?? `no model is deployed in ${this.store}`);
+  }
+}

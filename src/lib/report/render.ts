@@ -1,0 +1,119 @@
+/**
+ * Chart rendering without a browser or canvas: Vega-Lite compiles a spec, vega
+ * lays it out headless and writes SVG; resvg rasterizes that same SVG to PNG.
+ * Text is measured with the embedded font's real metrics (through pdfkit), so
+ * vega's layout matches what the PDF and the PNG draw.
+ */
+import PDFDocument from 'pdfkit';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { FONT_FAMILY, PDF_FONT, type ReportFonts } from './fonts.js';
+
+/** Width of `text` at `fontSize` in the report font (same unit as the size). */
+export type TextMeasurer = (text: string, fontSize: number, bold: boolean) => number;
+
+/** A rendered chart: SVG text and its size in px (drawn 1 px = 1 pt in the PDF). */
+export interface Chart {
+  svg: string;
+  width: number;
+  height: number;
+}
+
+/** Measures text with the report font, through a scratch pdfkit document that is never written. */
+export function createTextMeasurer(fonts: ReportFonts): TextMeasurer {
+  const doc = new PDFDocument({ autoFirstPage: false, font: fonts.regularFile });
+  doc.registerFont(PDF_FONT.regular, fonts.regular);
+  doc.registerFont(PDF_FONT.bold, fonts.bold);
+  const cache = new Map<string, number>();
+  return (text, fontSize, bold) => {
+    const key = `${bold ? 'b' : 'r'}${fontSize}|${text}`;
+    let width = cache.get(key);
+    if (width === undefined) {
+      width = doc.font(bold ? PDF_FONT.bold : PDF_FONT.regular).fontSize(fontSize).widthOfString(text);
+      cache.set(key, width);
+    }
+    return width;
+  };
+}
+
+interface VegaTextItem {
+  text?: unknown;
+  fontSize?: number;
+  fontWeight?: string | number;
+}
+
+type VegaTextMetrics = { width: (item: VegaTextItem, text?: unknown) => number };
+
+function isBold(weight: string | number | undefined): boolean {
+  if (typeof weight === 'number') return weight >= 600;
+  return weight === 'bold' || weight === 'bolder' || (weight !== undefined && Number(weight) >= 600);
+}
+
+/** Warnings of vega and vega-lite go to a list instead of the console. */
+function collectingLogger(warnings: string[]): vega.LoggerInterface {
+  let level = vega.Warn;
+  const logger: vega.LoggerInterface = {
+    level(value?: number) {
+      if (value === undefined) return level as never;
+      level = value;
+      return logger as never;
+    },
+    error: (...args: readonly unknown[]) => (warnings.push(args.map(String).join(' ')), logger),
+    warn: (...args: readonly unknown[]) => (warnings.push(args.map(String).join(' ')), logger),
+    info: () => logger,
+    debug: () => logger,
+  } as vega.LoggerInterface;
+  return logger;
+}
+
+/** Reads the pixel size vega wrote on the root `<svg>` element. */
+export function svgSize(svg: string): { width: number; height: number } {
+  const root = /<svg\b[^>]*>/.exec(svg)?.[0] ?? '';
+  const width = Number(/\swidth="([\d.]+)"/.exec(root)?.[1]);
+  const height = Number(/\sheight="([\d.]+)"/.exec(root)?.[1]);
+  if (!Number.isFinite(width) || !Number.isFinite(height)) throw new Error('rendered SVG has no width/height');
+  return { width, height };
+}
+
+/**
+ * Compiles a Vega-Lite spec and renders it to SVG headless. vega's module-wide
+ * text measurement is pointed at the report font for the duration of the call.
+ */
+export async function renderChart(spec: TopLevelSpec, measure: TextMeasurer, warnings: string[] = []): Promise<Chart> {
+  const metrics = (vega as unknown as { textMetrics: VegaTextMetrics }).textMetrics;
+  const previous = metrics.width;
+  metrics.width = (item, text) => {
+    const value = text ?? item.text;
+    const line = Array.isArray(value) ? value.join(' ') : value == null ? '' : String(value);
+    return measure(line, item.fontSize ?? 11, isBold(item.fontWeight));
+  };
+  try {
+    const logger = collectingLogger(warnings);
+    const compiled = compile(spec, { logger }).spec;
+    const view = new vega.View(vega.parse(compiled), { renderer: 'none', logger });
+    try {
+      const svg = await view.toSVG();
+      return { svg, ...svgSize(svg) };
+    } finally {
+      view.finalize();
+    }
+  } finally {
+    metrics.width = previous;
+  }
+}
+
+/**
+ * Rasterizes a chart's SVG with the report font only (no system fonts), scaled
+ * so both sides are at least `minSide` px (and at least 2x for sharp text).
+ */
+export function renderPng(chart: Chart, fonts: ReportFonts, minSide = 500): { png: Buffer; width: number; height: number } {
+  const zoom = Math.max(2, minSide / Math.min(chart.width, chart.height));
+  const resvg = new Resvg(chart.svg, {
+    fitTo: { mode: 'zoom', value: zoom },
+    background: 'white',
+    font: { fontFiles: [fonts.regularFile, fonts.boldFile], loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
+  });
+  const image = resvg.render();
+  return { png: image.asPng(), width: image.width, height: image.height };
+}

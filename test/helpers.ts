@@ -1,0 +1,94 @@
+/**
+ * Shared test helpers: temporary project folders with a config, fixture
+ * copies, and the path of the repository root. Every test that writes works
+ * in its own temporary folder.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { validateConfig, type Config } from '../src/lib/config.js';
+
+/** The repository root (tests run from dist/test). */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Fixture folder in the source tree. */
+export const FIXTURES = path.join(REPO, 'test', 'fixtures');
+/** The original project's data, beside the repository (never copied into it); may be absent. */
+export const REFERENCE_DATA = path.join(REPO, '..', 'shared', 'reference-data');
+
+/** A fresh temporary folder, removed when the process exits. */
+export function tempFolder(prefix = 'risk-test-'): string {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(folder, { recursive: true, force: true }));
+  return folder;
+}
+
+/** Options for a temporary project. */
+export interface ProjectOptions {
+  /** Folder whose *.csv files become the input folder (default: generated practice fixtures). */
+  input?: string;
+  /** Folder holding testdata.csv (default: generated test fixture). */
+  testData?: string;
+  /** Extra config keys (sections merged over the defaults). */
+  extra?: Record<string, unknown>;
+}
+
+/** A temporary project: folders, a config.json in its root, and the validated config. */
+export interface TempProject {
+  root: string;
+  configFile: string;
+  config: Config;
+  input: string;
+}
+
+/** Creates a temporary project with copies of the input and test data and a config pointing at them. */
+export function makeProject(options: ProjectOptions = {}): TempProject {
+  const root = tempFolder();
+  const input = path.join(root, 'input');
+  const testdata = path.join(root, 'testdata');
+  fs.mkdirSync(input);
+  fs.mkdirSync(testdata);
+  const inputSource = options.input ?? path.join(FIXTURES, 'generated', 'practicedata');
+  for (const name of fs.readdirSync(inputSource)) if (name.endsWith('.csv')) fs.copyFileSync(path.join(inputSource, name), path.join(input, name));
+  const testSource = options.testData ?? path.join(FIXTURES, 'generated', 'testdata');
+  fs.copyFileSync(path.join(testSource, 'testdata.csv'), path.join(testdata, 'testdata.csv'));
+  const raw = {
+    input_folder_path: 'input',
+    output_folder_path: 'ingesteddata',
+    test_data_path: 'testdata',
+    output_model_path: 'models',
+    prod_deployment_path: 'production_deployment',
+    ...options.extra,
+  };
+  const configFile = path.join(root, 'config.json');
+  fs.writeFileSync(configFile, JSON.stringify(raw, null, 2));
+  return { root, configFile, config: validateConfig(raw, configFile), input };
+}
+
+/** Reads every file under a folder into a map of relative path to content (for "unchanged" checks). */
+export function snapshot(folder: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!fs.existsSync(folder)) return out;
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isSymbolicLink()) out[path.relative(folder, full)] = `-> ${fs.readlinkSync(full)}`;
+      else out[path.relative(folder, full)] = fs.readFileSync(full, 'utf8');
+    }
+  };
+  walk(folder);
+  return out;
+}
+
+/** Loads an expected-values JSON written by test/reference/make_expected.py. */
+export function expected(name: 'reference' | 'generated' | 'shipped'): any {
+  return JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected', `${name}.json`), 'utf8'));
+}
+
+/** Asserts two numbers agree within an absolute tolerance, with a readable message. */
+export function assertClose(actual: number, wanted: number, tolerance: number, what: string): void {
+  if (!(Math.abs(actual - wanted) <= tolerance)) {
+    throw new Error(`${what}: ${actual} differs from ${wanted} by ${Math.abs(actual - wanted)} (tolerance ${tolerance})`);
+  }
+}
