@@ -172,18 +172,18 @@ const CHUNK_BYTES = 8 << 20;
  * record (header included), and returns the file's size and SHA-256 computed
  * from the same bytes. Memory stays bounded by the chunk size plus the largest record.
  */
-export function readCsvFile(file: string, label: string, onRecord: RecordHandler): FileDigest {
+export function readCsvFile(file: string, label: string, onRecord: RecordHandler, chunkBytes = CHUNK_BYTES): FileDigest {
   const fd = fs.openSync(file, 'r');
   const hash = createHash('sha256');
   const decoder = new StringDecoder('utf8');
-  const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  const buffer = Buffer.allocUnsafe(chunkBytes);
   let size = 0;
   let pending = '';
   let line = 1;
   let first = true;
   try {
     for (;;) {
-      const bytesRead = fs.readSync(fd, buffer, 0, CHUNK_BYTES, null);
+      const bytesRead = fs.readSync(fd, buffer, 0, chunkBytes, null);
       const final = bytesRead === 0;
       if (!final) {
         size += bytesRead;

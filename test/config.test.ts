@@ -1,0 +1,107 @@
+/** Config: defaults, path resolution against the config folder, and one clear message per mistake (exit 2). */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { loadConfig, validateConfig } from '../src/lib/config.js';
+import { ConfigError } from '../src/lib/errors.js';
+import { REPO, tempFolder } from './helpers.js';
+
+const BASE = {
+  input_folder_path: 'in',
+  output_folder_path: 'out',
+  test_data_path: 'test',
+  output_model_path: 'models',
+  prod_deployment_path: 'prod',
+};
+
+function folderWithConfig(config: unknown, folders = ['in', 'test']): string {
+  const root = tempFolder();
+  for (const folder of folders) fs.mkdirSync(path.join(root, folder));
+  fs.writeFileSync(path.join(root, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+  return path.join(root, 'config.json');
+}
+
+test('relative paths resolve against the config file folder, whatever the working directory', () => {
+  const file = folderWithConfig(BASE);
+  const config = loadConfig(file);
+  const root = path.dirname(file);
+  assert.equal(config.input_folder_path, path.join(root, 'in'));
+  assert.equal(config.prod_deployment_path, path.join(root, 'prod'));
+  assert.equal(config.schema.target, 'exited');
+  assert.deepEqual(config.schema.features, ['lastmonth_activity', 'lastyear_activity', 'number_of_employees']);
+  assert.equal(config.model.C, 1);
+  assert.equal(config.drift.rule, 'raw');
+  assert.equal(config.api.port, 8000);
+  assert.equal(config.api.host, '127.0.0.1');
+  assert.equal(config.automation.gate, true);
+});
+
+test('the shipped configs are valid', () => {
+  for (const name of ['config.json', 'config.production.json']) {
+    const config = loadConfig(path.join(REPO, name));
+    assert.equal(path.dirname(config.input_folder_path), REPO);
+  }
+});
+
+const BAD: [string, unknown, RegExp][] = [
+  ['unknown key', { ...BASE, input_folder: 'x' }, /\(top level\): unknown key\(s\) "input_folder"/],
+  ['missing key', { ...BASE, test_data_path: undefined }, /test_data_path: missing/],
+  ['wrong type', { ...BASE, output_model_path: 5 }, /output_model_path: .*string/],
+  ['wrong type in a section', { ...BASE, model: { C: 'one' } }, /model\.C: /],
+  ['negative C', { ...BASE, model: { C: -1 } }, /model\.C: /],
+  ['unknown rule', { ...BASE, drift: { rule: 'sometimes' } }, /drift\.rule: /],
+  ['unknown section key', { ...BASE, api: { prot: 1 } }, /api: unknown key\(s\) "prot"/],
+  ['target among features', { ...BASE, schema: { features: ['a', 'exited'] } }, /schema\.target/],
+  ['missing input folder', { ...BASE, input_folder_path: 'nowhere' }, /input_folder_path: folder not found: .*nowhere/],
+  ['missing test folder', { ...BASE, test_data_path: 'gone' }, /test_data_path: folder not found: .*gone/],
+  ['not a JSON object', [1, 2], /expected object/],
+];
+
+for (const [name, value, message] of BAD) {
+  test(`config mistake is named: ${name}`, () => {
+    const file = folderWithConfig(value);
+    assert.throws(() => loadConfig(file), (error: unknown) => error instanceof ConfigError && error.exitCode === 2 && message.test(error.message) && error.message.includes(file));
+  });
+}
+
+test('invalid JSON and a missing config file are config errors naming the file', () => {
+  const file = folderWithConfig('{"input_folder_path": ');
+  assert.throws(() => loadConfig(file), /is not valid JSON/);
+  assert.throws(() => loadConfig(path.join(path.dirname(file), 'nope.json')), /config file not found: .*nope\.json/);
+});
+
+test('an output folder path that is a file is refused', () => {
+  const file = folderWithConfig(BASE);
+  fs.writeFileSync(path.join(path.dirname(file), 'models'), 'x');
+  assert.throws(() => loadConfig(file), /output_model_path: not a folder/);
+});
+
+test('PORT overrides the configured port', () => {
+  const file = folderWithConfig(BASE);
+  process.env.PORT = '9123';
+  try {
+    assert.equal(validateConfig(BASE, file).api.port, 9123);
+  } finally {
+    delete process.env.PORT;
+  }
+});
+
+test('a stage given a bad config exits 2 with the message on stderr', () => {
+  const file = folderWithConfig({ ...BASE, bogus: true });
+  const run = spawnSync(process.execPath, [path.join(REPO, 'dist', 'src', 'ingestion.js'), '--config', file], { encoding: 'utf8', env: { ...process.env, LOG_FORMAT: 'text' } });
+  assert.equal(run.status, 2);
+  assert.match(run.stderr, /unknown key\(s\) "bogus"/);
+  assert.match(JSON.parse(run.stdout).error, /unknown key/);
+});
+
+test('--help exits 0 and an unknown option exits 2', () => {
+  const script = path.join(REPO, 'dist', 'src', 'training.js');
+  const help = spawnSync(process.execPath, [script, '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--config <path>/);
+  const bad = spawnSync(process.execPath, [script, '--frobnicate'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown option/);
+});
