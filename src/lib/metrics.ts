@@ -1,6 +1,6 @@
 /**
  * Classification metrics for the positive class 1, as scikit-learn defines
- * them (zero division gives 0, log-loss clips probabilities to [1e-15, 1 - 1e-15]).
+ * them (zero division gives 0, log-loss clips probabilities to [eps, 1 - eps] with eps the float64 machine epsilon, as sklearn 1.2).
  */
 
 /** `[[TN, FP], [FN, TP]]`, as sklearn's confusion_matrix with labels [0, 1]. */
@@ -82,9 +82,9 @@ export function rocCurve(actual: ArrayLike<number>, scores: ArrayLike<number>): 
   return points;
 }
 
-/** Mean binary cross-entropy with sklearn's clipping. */
+/** Mean binary cross-entropy with sklearn's clipping (machine epsilon). */
 export function logLoss(actual: ArrayLike<number>, probabilities: ArrayLike<number>): number {
-  const eps = 1e-15;
+  const eps = Number.EPSILON;
   let sum = 0;
   for (let i = 0; i < actual.length; i++) {
     const p = Math.min(1 - eps, Math.max(eps, probabilities[i]));
