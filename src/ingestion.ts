@@ -4,7 +4,6 @@
  * pandas `drop_duplicates()`), and records what it read in `ingestedfiles.txt`
  * and `ingestionrecord.json`.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,9 +11,10 @@ import type { Config, DataSchema } from './lib/config.js';
 import { formatCsvRecord, parseCsvText, readCsvFile } from './lib/csv.js';
 import { invalidFeature, invalidTarget, parseFeatureValue, parseTargetValue, raggedRow, resolveHeader, type ColumnLayout } from './lib/dataset.js';
 import { DataError, UserError } from './lib/errors.js';
-import { ensureFolder, sha256, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
+import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { runCommand } from './lib/cli.js';
+import { RowSet } from './lib/row-set.js';
 
 /** Names of the files ingestion writes into `output_folder_path`. */
 export const FINAL_DATA = 'finaldata.csv';
@@ -167,23 +167,28 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   }
 
   const numericOutput = outputColumns.map((column) => schema.features.includes(column) || column === schema.target);
-  const seen = new Set<string>();
-  const lines: string[] = [];
-  const files: IngestedFile[] = [];
-  let rowsRead = 0;
-  for (const plan of plans) {
-    const stats = mergeFile(plan, schema, outputColumns, numericOutput, seen, lines);
-    rowsRead += stats.rows_read;
-    files.push(stats);
-    if (stats.note) log.warn(`${plan.name}: ${stats.note}`);
-  }
-
   const outputFolder = config.output_folder_path;
   ensureFolder(outputFolder);
   const outputFile = path.join(outputFolder, FINAL_DATA);
-  const headerLine = formatCsvRecord(outputColumns);
-  const hash = createHash('sha256');
-  writeFileAtomic(outputFile, csvChunks(headerLine, lines, hash));
+  // Kept rows stream into a temporary file that replaces finaldata.csv only when every file was read.
+  const output = new AtomicFileWriter(outputFile);
+  let finalSha: string;
+  const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
+  const files: IngestedFile[] = [];
+  let rowsRead = 0;
+  try {
+    output.write(formatCsvRecord(outputColumns) + '\n');
+    for (const plan of plans) {
+      const stats = mergeFile(plan, schema, outputColumns, numericOutput, seen, (line) => output.write(line + '\n'));
+      rowsRead += stats.rows_read;
+      files.push(stats);
+      if (stats.note) log.warn(`${plan.name}: ${stats.note}`);
+    }
+    finalSha = output.commit();
+  } finally {
+    output.abort();
+  }
+  const rowsKept = seen.size;
   writeFileAtomic(path.join(outputFolder, INGESTED_FILES), names.map((name) => name + '\n').join(''));
 
   const missingTotals = Object.fromEntries(schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]));
@@ -195,18 +200,18 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     output_file: outputFile,
     columns: outputColumns,
     files,
-    totals: { files: files.length, rows_read: rowsRead, rows_kept: lines.length, duplicates_dropped: rowsRead - lines.length, missing: missingTotals },
-    finaldata_sha256: hash.digest('hex'),
+    totals: { files: files.length, rows_read: rowsRead, rows_kept: rowsKept, duplicates_dropped: rowsRead - rowsKept, missing: missingTotals },
+    finaldata_sha256: finalSha,
     duration_ms: durationMs,
   };
   writeJsonAtomic(path.join(outputFolder, INGESTION_RECORD), record);
-  log.info(`ingested ${names.length} file(s): ${rowsRead} rows read, ${lines.length} kept`, { output: outputFile });
+  log.info(`ingested ${names.length} file(s): ${rowsRead} rows read, ${rowsKept} kept`, { output: outputFile });
   return {
     output_file: outputFile,
     files: files.map(({ name, rows_read, rows_kept, note }) => ({ name, rows_read, rows_kept, ...(note ? { note } : {}) })),
     rows_read: rowsRead,
-    rows_kept: lines.length,
-    duplicates_dropped: rowsRead - lines.length,
+    rows_kept: rowsKept,
+    duplicates_dropped: rowsRead - rowsKept,
     columns: outputColumns,
     duration_ms: durationMs,
   };
@@ -220,8 +225,53 @@ function unionOfColumns(plans: FilePlan[], schema: DataSchema): string[] {
   return columns;
 }
 
-/** Streams one file, validating every row and appending the rows not seen before to `lines`. */
-function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], numericOutput: boolean[], seen: Set<string>, lines: string[]): IngestedFile {
+/** Column roles for the fast scan: 1 feature, 2 target, 0 other. */
+const OTHER = 0;
+const FEATURE = 1;
+const TARGET = 2;
+
+/**
+ * Fast path for a one-line record without quotes in a file whose columns are in
+ * output order: true when every feature is empty or plain canonical digits and
+ * the target is 0 or 1, so the raw line is both the output row and its
+ * duplicate key. Counts missing cells into `missing` only on success.
+ */
+function scanCanonical(raw: string, roles: Uint8Array, featureSlot: Int32Array, missing: number[]): boolean {
+  const length = raw.length;
+  const count = roles.length;
+  let field = 0;
+  let start = 0;
+  let missingMask = 0;
+  for (let pos = 0; pos <= length; pos++) {
+    if (pos < length && raw.charCodeAt(pos) !== 44) continue;
+    if (field >= count) return false;
+    const role = roles[field];
+    const width = pos - start;
+    if (role === FEATURE) {
+      if (width === 0) {
+        missingMask |= 1 << featureSlot[field];
+      } else {
+        if (width > 15 || (width > 1 && raw.charCodeAt(start) === 48)) return false;
+        for (let k = start; k < pos; k++) {
+          const digit = raw.charCodeAt(k) - 48;
+          if (digit < 0 || digit > 9) return false;
+        }
+      }
+    } else if (role === TARGET) {
+      if (width !== 1) return false;
+      const code = raw.charCodeAt(start);
+      if (code !== 48 && code !== 49) return false;
+    }
+    field++;
+    start = pos + 1;
+  }
+  if (field !== count) return false;
+  if (missingMask !== 0) for (let f = 0; f < missing.length; f++) if (missingMask & (1 << f)) missing[f]++;
+  return true;
+}
+
+/** Streams one file, validating every row and emitting the rows not seen before. */
+function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], numericOutput: boolean[], seen: RowSet, emit: (line: string) => void): IngestedFile {
   const missing = schema.features.map(() => 0);
   let rowsRead = 0;
   let rowsKept = 0;
@@ -229,11 +279,16 @@ function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], 
   const { name, layout, mapping, sameOrder } = plan;
   const outputCount = outputColumns.length;
   const values: string[] = new Array(outputCount);
-  const digest = readCsvFile(plan.path, name, (fields, line, raw) => {
-    if (!headerSeen) {
-      headerSeen = true;
-      return;
-    }
+  const roles = new Uint8Array(layout?.columns.length ?? 0);
+  const featureSlot = new Int32Array(roles.length).fill(-1);
+  layout?.featureIndexes.forEach((index, f) => {
+    roles[index] = FEATURE;
+    featureSlot[index] = f;
+  });
+  if (layout) roles[layout.targetIndex] = TARGET;
+  const fastPath = sameOrder && schema.features.length <= 30;
+
+  const general = (fields: string[], line: number, raw: string): void => {
     const { columns, featureIndexes, targetIndex } = layout!;
     if (fields.length !== columns.length) throw raggedRow(name, line, columns.length, fields.length);
     for (let f = 0; f < featureIndexes.length; f++) {
@@ -245,7 +300,6 @@ function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], 
     const targetText = fields[targetIndex];
     if (parseTargetValue(targetText) === undefined) throw invalidTarget(name, line, columns[targetIndex], targetText);
     rowsRead++;
-
     let canonical = true;
     for (let o = 0; o < outputCount; o++) {
       const index = mapping[o];
@@ -259,11 +313,31 @@ function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], 
       }
     }
     const key = sameOrder && canonical && raw.indexOf('"') === -1 ? raw : formatCsvRecord(values);
-    if (seen.has(key)) return;
-    seen.add(key);
+    if (!seen.add(key)) return;
     rowsKept++;
-    lines.push(sameOrder ? raw : formatCsvRecord(mapping.map((index) => (index === -1 ? '' : fields[index]))));
-  });
+    emit(sameOrder ? raw : formatCsvRecord(mapping.map((index) => (index === -1 ? '' : fields[index]))));
+  };
+
+  const digest = readCsvFile(
+    plan.path,
+    name,
+    (fields, line, raw) => {
+      if (!headerSeen) {
+        headerSeen = true;
+        return;
+      }
+      if (fields === null && fastPath && scanCanonical(raw, roles, featureSlot, missing)) {
+        rowsRead++;
+        if (seen.add(raw)) {
+          rowsKept++;
+          emit(raw);
+        }
+        return;
+      }
+      general(fields ?? raw.split(','), line, raw);
+    },
+    { lazy: true },
+  );
   const note = !headerSeen ? 'empty file (no header, no rows)' : rowsRead === 0 ? 'header only, no data rows' : undefined;
   return {
     name,
@@ -274,19 +348,6 @@ function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], 
     missing: Object.fromEntries(schema.features.map((feature, f) => [feature, missing[f]])),
     ...(note ? { note } : {}),
   };
-}
-
-/** Yields the CSV text of `finaldata.csv` in pieces, hashing it on the way. */
-function* csvChunks(headerLine: string, lines: string[], hash: { update(text: string): unknown }): Generator<string> {
-  const first = headerLine + '\n';
-  hash.update(first);
-  yield first;
-  const batch = 50_000;
-  for (let start = 0; start < lines.length; start += batch) {
-    const chunk = lines.slice(start, start + batch).join('\n') + '\n';
-    hash.update(chunk);
-    yield chunk;
-  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

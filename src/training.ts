@@ -45,7 +45,7 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
   const started = performance.now();
   const dataFile = options.data ?? path.join(config.output_folder_path, FINAL_DATA);
   if (!exists(dataFile)) throw new UserError(`training data not found: ${dataFile} (run ingestion first)`);
-  const data = readDataset(dataFile, config.schema, { label: path.basename(dataFile) });
+  const data = readDataset(dataFile, config.schema, { label: path.basename(dataFile), ids: false });
   log.info(`read ${data.rows} rows from ${dataFile}`);
   const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model);
   if (!fit.convergence.converged) {

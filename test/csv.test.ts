@@ -52,7 +52,7 @@ test('streaming across tiny chunks gives the same records as one piece', () => {
   const whole = tokenize(text);
   for (const chunk of [1, 2, 3, 7, 64, 1000]) {
     const streamed: { fields: string[]; line: number }[] = [];
-    const digest = readCsvFile(file, 'big.csv', (fields, line) => streamed.push({ fields: [...fields], line }), chunk);
+    const digest = readCsvFile(file, 'big.csv', (fields, line) => streamed.push({ fields: [...fields], line }), { chunkBytes: chunk });
     assert.deepEqual(streamed, whole, `chunk size ${chunk}`);
     assert.equal(digest.size, Buffer.byteLength(text));
   }

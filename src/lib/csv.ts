@@ -13,11 +13,17 @@
  */
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
 import { DataError } from './errors.js';
 
 /** Receives one record: its fields, the 1-based line it starts on, and its raw text (without line break). */
 export type RecordHandler = (fields: string[], line: number, raw: string) => void;
+
+/**
+ * Like RecordHandler, but `fields` is null for a simple record (one line, no
+ * quote): its fields are `raw.split(',')`, left for the handler to split or
+ * scan (hot loops over millions of rows skip the allocation).
+ */
+export type LazyRecordHandler = (fields: string[] | null, line: number, raw: string) => void;
 
 const QUOTE = 34;
 const COMMA = 44;
@@ -36,7 +42,7 @@ interface TokenizeResult {
  * Tokenizes `text` from `start`, calling `onRecord` for each complete record.
  * When `final` is false, a record cut by the end of `text` is left unconsumed.
  */
-function tokenize(text: string, start: number, line: number, final: boolean, label: string, onRecord: RecordHandler): TokenizeResult {
+function tokenize(text: string, start: number, line: number, final: boolean, label: string, onRecord: LazyRecordHandler, lazy: boolean): TokenizeResult {
   const length = text.length;
   let pos = start;
   let nextQuote = text.indexOf('"', pos);
@@ -55,7 +61,7 @@ function tokenize(text: string, start: number, line: number, final: boolean, lab
       const raw = text.slice(pos, end);
       pos = newline + 1;
       line++;
-      if (raw.length > 0) onRecord(raw.split(','), recordLine, raw);
+      if (raw.length > 0) onRecord(lazy ? null : raw.split(','), recordLine, raw);
       continue;
     }
     const result = tokenizeQuotedRecord(text, pos, line, final, label);
@@ -154,9 +160,11 @@ function countLineBreaks(text: string, from: number, to: number): number {
 }
 
 /** Parses CSV held in memory (request bodies, small files); calls `onRecord` for every record, header included. */
-export function parseCsvText(text: string, label: string, onRecord: RecordHandler): void {
+export function parseCsvText(text: string, label: string, onRecord: RecordHandler): void;
+export function parseCsvText(text: string, label: string, onRecord: LazyRecordHandler, lazy: true): void;
+export function parseCsvText(text: string, label: string, onRecord: RecordHandler | LazyRecordHandler, lazy = false): void {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  tokenize(body, 0, 1, true, label, onRecord);
+  tokenize(body, 0, 1, true, label, onRecord as LazyRecordHandler, lazy);
 }
 
 /** Size and SHA-256 of a file read by `readCsvFile`. */
@@ -172,32 +180,50 @@ const CHUNK_BYTES = 8 << 20;
  * record (header included), and returns the file's size and SHA-256 computed
  * from the same bytes. Memory stays bounded by the chunk size plus the largest record.
  */
-export function readCsvFile(file: string, label: string, onRecord: RecordHandler, chunkBytes = CHUNK_BYTES): FileDigest {
+export function readCsvFile(file: string, label: string, onRecord: RecordHandler, options?: { chunkBytes?: number }): FileDigest;
+export function readCsvFile(file: string, label: string, onRecord: LazyRecordHandler, options: { chunkBytes?: number; lazy: true }): FileDigest;
+export function readCsvFile(file: string, label: string, onRecord: RecordHandler | LazyRecordHandler, options: { chunkBytes?: number; lazy?: boolean } = {}): FileDigest {
+  const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+  const lazy = options.lazy ?? false;
   const fd = fs.openSync(file, 'r');
   const hash = createHash('sha256');
-  const decoder = new StringDecoder('utf8');
-  const buffer = Buffer.allocUnsafe(chunkBytes);
+  // Bytes are decoded up to the last line feed of what was read (a line feed is
+  // never inside a multi-byte UTF-8 character); the rest is carried over as
+  // bytes, so each chunk is decoded once into one flat string.
+  let buffer = Buffer.allocUnsafe(Math.max(chunkBytes, 4));
+  let carried = 0;
   let size = 0;
-  let pending = '';
   let line = 1;
   let first = true;
   try {
     for (;;) {
-      const bytesRead = fs.readSync(fd, buffer, 0, chunkBytes, null);
+      if (carried === buffer.length) {
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, carried);
+        buffer = bigger;
+      }
+      const bytesRead = fs.readSync(fd, buffer, carried, Math.min(chunkBytes, buffer.length - carried), null);
       const final = bytesRead === 0;
-      if (!final) {
-        size += bytesRead;
-        hash.update(buffer.subarray(0, bytesRead));
+      if (!final) hash.update(buffer.subarray(carried, carried + bytesRead));
+      size += bytesRead;
+      const end = carried + bytesRead;
+      const cut = final ? end : buffer.lastIndexOf(10, end - 1) + 1;
+      if (cut <= 0 && !final) {
+        carried = end;
+        continue;
       }
-      let text = pending + (final ? decoder.end() : decoder.write(buffer.subarray(0, bytesRead)));
-      if (first && text.length > 0) {
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-        first = false;
-      }
-      const result = tokenize(text, 0, line, final, label, onRecord);
-      pending = text.slice(result.consumed);
+      let start = 0;
+      if (first && end >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) start = 3;
+      first = false;
+      const text = buffer.toString('utf8', start, cut);
+      const result = tokenize(text, 0, line, final, label, onRecord as LazyRecordHandler, lazy);
       line = result.line;
       if (final) break;
+      // Unconsumed: an incomplete record at the end of `text`, plus the bytes after the cut.
+      const leftover = result.consumed === text.length ? 0 : Buffer.byteLength(text.slice(result.consumed));
+      const keepFrom = cut - leftover;
+      buffer.copy(buffer, 0, keepFrom, end);
+      carried = end - keepFrom;
     }
   } finally {
     fs.closeSync(fd);

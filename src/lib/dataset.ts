@@ -43,6 +43,7 @@ export function resolveHeader(columns: string[], schema: DataSchema, file: strin
   };
 }
 
+const COMMA_CODE = 44;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /**
@@ -116,25 +117,90 @@ class DatasetBuilder {
   readonly missing: number[];
   rows = 0;
   layout?: ColumnLayout;
+  /** For each file column: the feature slot it fills, or -1. */
+  private slots: Int32Array = new Int32Array(0);
 
   constructor(
     private readonly schema: DataSchema,
     private readonly label: string,
     private readonly requireTarget: boolean,
+    private readonly keepIds: boolean,
   ) {
     this.columns = schema.features.map(() => new Float64Array(this.capacity));
     this.target = new Uint8Array(this.capacity);
     this.missing = schema.features.map(() => 0);
   }
 
-  readonly onRecord = (fields: string[], line: number): void => {
+  readonly onRecord = (fields: string[] | null, line: number, raw: string): void => {
     if (!this.layout) {
-      this.layout = resolveHeader(fields, this.schema, this.label, this.requireTarget);
+      this.layout = resolveHeader(fields ?? raw.split(','), this.schema, this.label, this.requireTarget);
+      this.slots = Int32Array.from(this.layout.columns, (_, index) => this.layout!.featureIndexes.indexOf(index));
       return;
     }
-    const { columns, featureIndexes, targetIndex, idIndex } = this.layout;
-    if (fields.length !== columns.length) throw raggedRow(this.label, line, columns.length, fields.length);
     if (this.rows === this.capacity) this.grow();
+    if (fields === null && this.scanSimple(raw)) {
+      this.rows++;
+      return;
+    }
+    this.addFields(fields ?? raw.split(','), line);
+  };
+
+  /**
+   * Fast path for a one-line record without quotes whose numeric cells are plain
+   * digits: reads the numbers straight from the characters. Returns false (and
+   * commits nothing) for anything else, which then takes the general path.
+   */
+  private scanSimple(raw: string): boolean {
+    if (this.missing.length > 30) return false; // the missing-cell bit mask holds 30 features
+    const { columns: header, targetIndex, idIndex } = this.layout!;
+    const slots = this.slots;
+    const row = this.rows;
+    const length = raw.length;
+    let field = 0;
+    let start = 0;
+    let missingMask = 0;
+    let label = 0;
+    let id = '';
+    for (let pos = 0; pos <= length; pos++) {
+      if (pos < length && raw.charCodeAt(pos) !== COMMA_CODE) continue;
+      if (field >= header.length) return false;
+      const slot = slots[field];
+      if (slot >= 0) {
+        if (pos === start) {
+          this.columns[slot][row] = NaN;
+          missingMask |= 1 << slot;
+        } else {
+          if (pos - start > 15) return false;
+          let value = 0;
+          for (let k = start; k < pos; k++) {
+            const digit = raw.charCodeAt(k) - 48;
+            if (digit < 0 || digit > 9) return false;
+            value = value * 10 + digit;
+          }
+          this.columns[slot][row] = value;
+        }
+      } else if (field === targetIndex) {
+        if (pos - start !== 1) return false;
+        const code = raw.charCodeAt(start);
+        if (code !== 48 && code !== 49) return false;
+        label = code - 48;
+      } else if (field === idIndex && this.keepIds) {
+        id = raw.slice(start, pos);
+      }
+      field++;
+      start = pos + 1;
+    }
+    if (field !== header.length) return false;
+    if (targetIndex >= 0) this.target[row] = label;
+    if (missingMask !== 0) for (let f = 0; f < this.missing.length; f++) if (missingMask & (1 << f)) this.missing[f]++;
+    if (this.keepIds) this.ids.push(idIndex >= 0 ? id : '');
+    return true;
+  }
+
+  /** General path: validates every cell and names the first bad one. */
+  private addFields(fields: string[], line: number): void {
+    const { columns, featureIndexes, targetIndex, idIndex } = this.layout!;
+    if (fields.length !== columns.length) throw raggedRow(this.label, line, columns.length, fields.length);
     const row = this.rows;
     for (let f = 0; f < featureIndexes.length; f++) {
       const text = fields[featureIndexes[f]];
@@ -148,9 +214,9 @@ class DatasetBuilder {
       if (label === undefined) throw invalidTarget(this.label, line, columns[targetIndex], fields[targetIndex]);
       this.target[row] = label;
     }
-    this.ids.push(idIndex >= 0 ? fields[idIndex] : '');
+    if (this.keepIds) this.ids.push(idIndex >= 0 ? fields[idIndex] : '');
     this.rows++;
-  };
+  }
 
   private grow(): void {
     this.capacity *= 2;
@@ -184,18 +250,20 @@ export interface ReadDatasetOptions {
   label?: string;
   /** Require the target column (default true). */
   requireTarget?: boolean;
+  /** Keep the id column's values (default true; training skips them to save memory). */
+  ids?: boolean;
 }
 
 /** Reads a CSV data file into typed columns, validating every cell. */
 export function readDataset(file: string, schema: DataSchema, options: ReadDatasetOptions = {}): Dataset & { digest: FileDigest } {
-  const builder = new DatasetBuilder(schema, options.label ?? file, options.requireTarget ?? true);
-  const digest = readCsvFile(file, options.label ?? file, builder.onRecord);
+  const builder = new DatasetBuilder(schema, options.label ?? file, options.requireTarget ?? true, options.ids ?? true);
+  const digest = readCsvFile(file, options.label ?? file, builder.onRecord, { lazy: true });
   return { ...builder.finish(), digest };
 }
 
 /** Parses CSV text (e.g. a request body) into typed columns; the target is optional. */
 export function parseDataset(text: string, schema: DataSchema, label: string, requireTarget = false): Dataset {
-  const builder = new DatasetBuilder(schema, label, requireTarget);
-  parseCsvText(text, label, builder.onRecord);
+  const builder = new DatasetBuilder(schema, label, requireTarget, true);
+  parseCsvText(text, label, builder.onRecord, true);
   return builder.finish();
 }

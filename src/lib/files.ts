@@ -54,20 +54,9 @@ export function writeFileAtomic(target: string, content: string | Uint8Array | I
   syncFolder(path.dirname(target));
 }
 
-/** Writes string chunks through a 1 MiB buffer (large CSV outputs). */
+/** Writes string chunks as they come (large CSV outputs stay out of memory). */
 function writeChunks(fd: number, chunks: Iterable<string>): void {
-  let pending: string[] = [];
-  let size = 0;
-  for (const chunk of chunks) {
-    pending.push(chunk);
-    size += chunk.length;
-    if (size >= 1 << 20) {
-      fs.writeFileSync(fd, pending.join(''));
-      pending = [];
-      size = 0;
-    }
-  }
-  if (pending.length > 0) fs.writeFileSync(fd, pending.join(''));
+  for (const chunk of chunks) if (chunk.length > 0) fs.writeFileSync(fd, chunk);
 }
 
 /** Serializes `value` as pretty JSON and writes it atomically. */
@@ -105,4 +94,61 @@ export function exists(file: string): boolean {
 /** Creates a folder and its parents when missing. */
 export function ensureFolder(folder: string): void {
   fs.mkdirSync(folder, { recursive: true });
+}
+
+/**
+ * A file written piece by piece into a temporary sibling, then renamed into
+ * place by `commit()`; `abort()` removes it. Readers never see a partial file.
+ */
+export class AtomicFileWriter {
+  private readonly temporary: string;
+  private readonly fd: number;
+  private pending: string[] = [];
+  private pendingLength = 0;
+  private readonly hash = createHash('sha256');
+  private done = false;
+
+  constructor(private readonly target: string) {
+    this.temporary = temporaryPathFor(target);
+    this.fd = fs.openSync(this.temporary, 'w');
+  }
+
+  /** Appends text (buffered; flushed every 256 KiB). */
+  write(text: string): void {
+    this.pending.push(text);
+    this.pendingLength += text.length;
+    if (this.pendingLength >= 1 << 18) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.join('');
+    this.pending = [];
+    this.pendingLength = 0;
+    this.hash.update(chunk);
+    fs.writeFileSync(this.fd, chunk);
+  }
+
+  /** Flushes, fsyncs and renames into place; returns the SHA-256 of what was written. */
+  commit(): string {
+    this.flush();
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+    this.done = true;
+    fs.renameSync(this.temporary, this.target);
+    syncFolder(path.dirname(this.target));
+    return this.hash.digest('hex');
+  }
+
+  /** Discards the temporary file (safe to call after commit). */
+  abort(): void {
+    if (this.done) return;
+    this.done = true;
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+    fs.rmSync(this.temporary, { force: true });
+  }
 }
