@@ -15,6 +15,7 @@ import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from
 import { silentLogger, type Logger } from './lib/log.js';
 import { runCommand } from './lib/cli.js';
 import { RowSet } from './lib/row-set.js';
+import { startProgress } from './lib/progress.js';
 
 /** Names of the files ingestion writes into `output_folder_path`. */
 export const FINAL_DATA = 'finaldata.csv';
@@ -176,9 +177,11 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
   const files: IngestedFile[] = [];
   let rowsRead = 0;
+  const progress = startProgress('ingestion');
   try {
     output.write(formatCsvRecord(outputColumns) + '\n');
-    for (const plan of plans) {
+    for (const [index, plan] of plans.entries()) {
+      progress.update(`${plan.name} (${index + 1}/${plans.length}), ${rowsRead.toLocaleString('en')} rows so far`);
       const stats = mergeFile(plan, schema, outputColumns, numericOutput, seen, (line) => output.write(line + '\n'));
       rowsRead += stats.rows_read;
       files.push(stats);
@@ -187,6 +190,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     finalSha = output.commit();
   } finally {
     output.abort();
+    progress.done();
   }
   const rowsKept = seen.size;
   writeFileAtomic(path.join(outputFolder, INGESTED_FILES), names.map((name) => name + '\n').join(''));

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from './lib/log.js';
 import { buildModelFile, fitLogisticRegression, type Convergence } from './lib/model.js';
 import { PACKAGE_VERSION } from './lib/project.js';
 import { profileColumn } from './lib/drift.js';
+import { startProgress } from './lib/progress.js';
 import { FINAL_DATA } from './ingestion.js';
 
 export const MODEL_FILE = 'trainedmodel.json';
@@ -45,9 +46,13 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
   const started = performance.now();
   const dataFile = options.data ?? path.join(config.output_folder_path, FINAL_DATA);
   if (!exists(dataFile)) throw new UserError(`training data not found: ${dataFile} (run ingestion first)`);
+  const progress = startProgress('training');
+  progress.update(`reading ${path.basename(dataFile)}`);
   const data = readDataset(dataFile, config.schema, { label: path.basename(dataFile), ids: false });
   log.info(`read ${data.rows} rows from ${dataFile}`);
+  progress.update(`fitting on ${data.rows.toLocaleString('en')} rows`);
   const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model);
+  progress.done();
   if (!fit.convergence.converged) {
     log.warn(`did not converge in ${fit.convergence.iterations} iterations (model.max_iter); the model is written anyway`, { ...fit.convergence });
   }

@@ -1,0 +1,31 @@
+/**
+ * Progress of long stages on a terminal: one line on stderr rewritten in place,
+ * shown only when stderr is a TTY (cron logs and pipes stay clean).
+ */
+
+/** Reports progress; every method is a no-op off a terminal. */
+export interface Progress {
+  update(message: string): void;
+  done(): void;
+}
+
+/** Starts a progress line for `label`. */
+export function startProgress(label: string, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (!stream.isTTY || process.env.LOG_LEVEL === 'silent') return { update: () => {}, done: () => {} };
+  let shown = false;
+  let last = 0;
+  return {
+    update(message) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      const text = `${label}: ${message}`;
+      const width = stream.columns ?? 80;
+      stream.write('\r' + text.slice(0, width - 1).padEnd(Math.min(width - 1, text.length + 10)));
+      shown = true;
+    },
+    done() {
+      if (shown) stream.write('\r' + ' '.repeat((stream.columns ?? 80) - 1) + '\r');
+    },
+  };
+}
