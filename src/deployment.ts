@@ -76,6 +76,9 @@ export async function runDeployment(config: Config, options: DeploymentOptions =
     if (scoreRecord.model_sha256 !== modelSha) {
       throw new UserError(`cannot deploy: ${scoreRecordFile} scores a different model than ${sources['trainedmodel.json']} (run scoring again)`);
     }
+    if (scoreRecord.f1 !== f1) {
+      throw new UserError(`cannot deploy: ${sources['latestscore.txt']} (${scoreText}) disagrees with ${scoreRecordFile} (${scoreRecord.f1}) (run scoring again)`);
+    }
     sources['latestscore.json'] = scoreRecordFile;
   } else {
     log.warn(`${scoreRecordFile} not found; deploying latestscore.txt alone`);
