@@ -4,11 +4,12 @@
  * without a restart. `--workers N` runs N processes sharing the port.
  */
 import cluster from 'node:cluster';
+import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseIntegerOption, runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import { createApp } from './lib/api.js';
+import { createApp, type AppDeps } from './lib/api.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { ModelWatcher } from './lib/model-watcher.js';
 
@@ -25,20 +26,32 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/** What a caller (a test, a benchmark) may replace in the app; the defaults measure for real. */
+export type ServerDeps = Partial<Pick<AppDeps, 'timings' | 'dependencies' | 'registry'>>;
+
 /** Starts one server process (or worker) and resolves once it listens. */
-export function startServer(config: Config, options: AppOptions = {}, log: Logger = silentLogger): Promise<RunningApp> {
+export function startServer(config: Config, options: AppOptions = {}, log: Logger = silentLogger, deps: ServerDeps = {}): Promise<RunningApp> {
   const watcher = new ModelWatcher(config.prod_deployment_path, log).start(config.api.reload_interval_ms);
-  const app = createApp({ config, watcher, log });
+  const app = createApp({ ...deps, config, watcher, log });
   const host = options.host ?? config.api.host;
   const port = options.port ?? config.api.port;
+  // Responses in flight, so that closing can tell their keep-alive connections to end
+  // (otherwise close() waits for keepAliveTimeout, 65 s, on each of them).
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const server = http.createServer((req, res) => {
+    if (closing) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+    app(req, res);
+  });
+  server.keepAliveTimeout = 65_000;
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
-    server.keepAliveTimeout = 65_000;
     server.once('error', (error) => {
       watcher.stop();
       reject(error);
     });
-    server.once('listening', () => {
+    server.listen(port, host, () => {
       const address = server.address() as AddressInfo;
       const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
       if (!watcher.current()) log.warn(`no model deployed yet: ${watcher.unavailableReason()}`);
@@ -46,7 +59,12 @@ export function startServer(config: Config, options: AppOptions = {}, log: Logge
         url,
         close: () =>
           new Promise<void>((done) => {
+            closing = true;
             watcher.stop();
+            for (const res of inFlight) {
+              if (!res.headersSent) res.setHeader('Connection', 'close');
+              else res.once('finish', () => setImmediate(() => server.closeIdleConnections()));
+            }
             server.close(() => done());
             server.closeIdleConnections();
           }),

@@ -12,12 +12,13 @@ import helmet from 'helmet';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Config } from './config.js';
 import { readDataset } from './dataset.js';
-import { UserError, UnsupportedMediaTypeError, messageOf } from './errors.js';
+import type { DependencyReport } from './dependencies.js';
+import { UnavailableError, UserError, UnsupportedMediaTypeError, messageOf } from './errors.js';
 import { silentLogger, type Logger } from './log.js';
 import { computeMetrics, type Metrics } from './metrics.js';
 import { classify, predictProbabilities } from './model.js';
 import type { ModelWatcher, ServedModel } from './model-watcher.js';
-import { columnsFromCsv, columnsFromMlflow, columnsFromRecords, type FeatureColumns } from './prediction-input.js';
+import { columnsFromCsv, columnsFromMlflow, columnsFromRecords, unlabelledSchema, type FeatureColumns } from './prediction-input.js';
 import { PROJECT_ROOT } from './project.js';
 import { readRuns } from './run-history.js';
 import { resolveInsideFolders } from './safe-path.js';
@@ -35,23 +36,87 @@ export interface AppDeps {
   log?: Logger;
   /** Defaults to running the diagnostics stage in a child process. */
   timings?: TimingProvider;
+  /** Dependency status; defaults to `npm outdated` (slow, needs the registry), cached. */
+  dependencies?: () => Promise<DependencyReport>;
   /** Metrics registry (one per app by default). */
   registry?: Registry;
 }
 
-/** Caches a value computed from a file until the file's size or mtime changes. */
-function fileCache<T>(compute: (file: string) => T): (file: string, extraKey?: string) => T {
+/**
+ * Caches a value computed from a file (and an argument, keyed by `argKey`)
+ * until the file's size or mtime or the key changes. A missing or invalid file
+ * is the server's state, not the caller's mistake: 503 (with `missingHint`).
+ */
+function fileCache<T, A = undefined>(compute: (file: string, arg: A) => T, missingHint: string): (file: string, arg: A, argKey?: string) => T {
   let key = '';
   let value: T | undefined;
-  return (file, extraKey = '') => {
+  return (file, arg, argKey = '') => {
     const stat = fs.statSync(file, { throwIfNoEntry: false });
-    if (!stat) throw new UserError(`${path.basename(file)} not found (run ingestion first)`);
-    const nextKey = `${stat.size}:${stat.mtimeMs}:${stat.ino}:${extraKey}`;
+    if (!stat) throw new UnavailableError(`${path.basename(file)} not found (${missingHint})`);
+    const nextKey = `${stat.size}:${stat.mtimeMs}:${stat.ino}:${argKey}`;
     if (nextKey !== key || value === undefined) {
-      value = compute(file);
+      try {
+        value = compute(file, arg);
+      } catch (error) {
+        // Bad data on the server is not the caller's mistake: 503 with the reason, not a 400.
+        if (error instanceof UserError && !(error instanceof UnavailableError)) throw new UnavailableError(error.message, { cause: error });
+        throw error;
+      }
       key = nextKey;
     }
     return value;
+  };
+}
+
+/**
+ * Rewrites the server's absolute paths in a message meant for an HTTP answer:
+ * the config's folders become their names relative to the config file, other
+ * absolute paths their last component. Logs keep the full paths.
+ */
+export function pathRedactor(config: Config): (text: string) => string {
+  const base = config.baseFolder;
+  const pairs = new Map<string, string>();
+  const add = (absolute: string, shown: string): void => {
+    pairs.set(absolute, shown);
+    try {
+      pairs.set(fs.realpathSync(absolute), shown);
+    } catch {
+      // A folder that does not exist yet can only appear as written.
+    }
+  };
+  for (const folder of [config.input_folder_path, config.output_folder_path, config.test_data_path, config.output_model_path, config.prod_deployment_path]) {
+    const relative = path.relative(base, folder);
+    const outside = relative === '..' || relative.startsWith('..' + path.sep) || path.isAbsolute(relative);
+    add(folder, relative === '' ? '.' : outside ? path.basename(folder) : relative);
+  }
+  add(config.configFile, path.basename(config.configFile));
+  add(base, '.');
+  add(PROJECT_ROOT, '.');
+  const known = [...pairs].filter(([absolute]) => absolute.length > 1).sort((a, b) => b[0].length - a[0].length);
+  // Whatever absolute path is left (a scratch folder, a home folder): keep only its last component.
+  const leftover = /(?<![\w.~-])\/(?:[^\s"'`()<>,;:\/]+\/)+([^\s"'`()<>,;:\/]*)/g;
+  return (text) => {
+    let out = text;
+    for (const [absolute, shown] of known) out = out.split(absolute).join(shown);
+    return out.replace(leftover, (_match, last: string) => last || '.');
+  };
+}
+
+/** Shares one run of `compute` between concurrent callers and reuses its result for `maxAgeMs(result)`. */
+function sharedResult<T>(compute: () => Promise<T>, maxAgeMs: (value: T) => number): () => Promise<T> {
+  let cached: { value: T; at: number } | undefined;
+  let running: Promise<T> | undefined;
+  return () => {
+    if (cached && Date.now() - cached.at < maxAgeMs(cached.value)) return Promise.resolve(cached.value);
+    running ??= compute()
+      .then((value) => {
+        cached = { value, at: Date.now() };
+        return value;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
   };
 }
 
@@ -98,11 +163,22 @@ const KNOWN_ROUTES: Record<string, string[]> = {
   '/drift': ['GET'],
 };
 
+/** The route a path reaches: Express matches routes case-insensitively and with or without a trailing slash. */
+function routeKey(requestPath: string): string {
+  return requestPath.toLowerCase().replace(/(.)\/+$/, '$1');
+}
+
 /** Builds the Express app. */
 export function createApp(deps: AppDeps): express.Express {
   const { config, watcher } = deps;
   const log = deps.log ?? silentLogger;
   const timings = deps.timings ?? childProcessTimings(config, log);
+  // `npm outdated` takes seconds and up to its time-out when the registry is unreachable:
+  // concurrent requests share one check, and an unavailable answer is reused for a minute.
+  const dependencies = sharedResult(deps.dependencies ?? (() => cachedDependencies(config)), (report) =>
+    report.status === 'ok' ? config.diagnostics.outdated_cache_seconds * 1000 : 60_000,
+  );
+  const redact = pathRedactor(config);
   const registry = deps.registry ?? new Registry();
   const requests = new Counter({ name: 'risk_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
   const latency = new Histogram({
@@ -124,12 +200,13 @@ export function createApp(deps: AppDeps): express.Express {
 
   const finalData = path.join(config.output_folder_path, FINAL_DATA);
   const testData = path.join(config.test_data_path, TEST_DATA);
-  const summaryCache = fileCache((file) => summarizeData(file, config));
-  const missingCache = fileCache((file) => countMissing(file));
-  const scoreCache = fileCache((file) => scoreServedModel(watcher.require(), file));
+  const summaryCache = fileCache((file) => ({ ...summarizeData(file, config), data_file: FINAL_DATA }), 'run ingestion first');
+  const missingCache = fileCache((file) => ({ ...countMissing(file), data_file: FINAL_DATA }), 'run ingestion first');
+  // Keyed by the version it was computed for, so a switch in between cannot pair one version's number with another's score.
+  const scoreCache = fileCache((file, served: ServedModel) => scoreServedModel(served, file), `put the test data in ${path.basename(config.test_data_path)}`);
   function scoreServedModel(served: ServedModel, file: string): Metrics & { model_version: number; data_file: string } {
     const data = readDataset(file, { ...config.schema, features: served.model.features, target: served.model.target }, { label: TEST_DATA });
-    if (data.rows === 0) throw new UserError(`${TEST_DATA} has no rows to score on`);
+    if (data.rows === 0) throw new UnavailableError(`${TEST_DATA} has no rows to score on`);
     const probabilities = predictProbabilities(served.model, data.columns);
     return { ...computeMetrics(data.target!, classify(probabilities), probabilities), model_version: served.version, data_file: TEST_DATA };
   }
@@ -141,7 +218,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? (KNOWN_ROUTES[req.path] ? req.path : 'unmatched');
+      const route = (req.route?.path as string | undefined) ?? (KNOWN_ROUTES[routeKey(req.path)] ? routeKey(req.path) : 'unmatched');
       requests.inc({ method: req.method, route, status: String(res.statusCode) });
       latency.observe({ method: req.method, route }, Number(process.hrtime.bigint() - started) / 1e9);
     });
@@ -160,7 +237,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/prediction', requireBody, jsonBody, csvBody, (req, res) => {
     const served = watcher.require();
     const features = served.model.features;
-    const schema = { ...config.schema, features, target: served.model.target };
+    // A target column in the input is ignored, not validated: callers predict for clients whose outcome is unknown.
+    const schema = unlabelledSchema({ ...config.schema, features, target: served.model.target });
     let input: FeatureColumns;
     if (typeof req.body === 'string') {
       input = columnsFromCsv(req.body, schema);
@@ -190,21 +268,21 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/scoring', (_req, res) => {
     const served = watcher.require();
-    res.json(scoreCache(testData, String(served.version)));
+    res.json(scoreCache(testData, served, String(served.version)));
   });
 
   app.get('/summarystats', (_req, res) => {
-    res.json(summaryCache(finalData));
+    res.json(summaryCache(finalData, undefined));
   });
 
   app.get('/diagnostics', async (_req, res) => {
-    const [timing, dependencies] = await Promise.all([timings(), cachedDependencies(config)]);
-    const missing = fs.existsSync(finalData) ? missingCache(finalData) : null;
+    const [timing, dependencyReport] = await Promise.all([timings(), dependencies()]);
+    const missing = fs.existsSync(finalData) ? missingCache(finalData, undefined) : null;
     res.json({
       model_version: watcher.current()?.version ?? null,
       missing_data: missing,
-      timings: timing,
-      dependencies,
+      timings: timing.status === 'ok' ? timing : { ...timing, reason: redact(timing.reason) },
+      dependencies: dependencyReport.reason === undefined ? dependencyReport : { ...dependencyReport, reason: redact(dependencyReport.reason) },
     });
   });
 
@@ -213,7 +291,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (served) {
       res.json({ status: 'ok', model_version: served.version, loaded_at: served.loadedAt, deployed_at: served.record.deployed_at });
     } else {
-      res.status(503).json({ status: 'unavailable', error: watcher.unavailableReason() });
+      res.status(503).json({ status: 'unavailable', error: redact(watcher.unavailableReason() ?? 'no model is deployed') });
     }
   });
 
@@ -239,14 +317,15 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use((req, res) => {
-    const allowed = KNOWN_ROUTES[req.path];
+    const route = routeKey(req.path);
+    const allowed = KNOWN_ROUTES[route];
     if (allowed) {
-      res.set('Allow', allowed.join(', ')).status(405).json({ error: `${req.method} is not allowed on ${req.path} (use ${allowed.join(', ')})` });
+      res.set('Allow', allowed.join(', ')).status(405).json({ error: `${req.method} is not allowed on ${route} (use ${allowed.join(', ')})` });
       return;
     }
     res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}` });
   });
-  app.use(errorHandler(log, config.api.body_limit));
+  app.use(errorHandler(log, config.api.body_limit, redact));
   return app;
 }
 
@@ -271,7 +350,7 @@ function requireBody(req: Request, _res: Response, next: NextFunction): void {
 function requireToken(token: string | null) {
   const expected = token ? Buffer.from(token) : null;
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!expected || req.path === '/health') return next();
+    if (!expected || routeKey(req.path) === '/health') return next();
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     const given = match ? Buffer.from(match[1].trim()) : Buffer.alloc(0);
@@ -281,7 +360,7 @@ function requireToken(token: string | null) {
 }
 
 /** The one error handler: caller mistakes get their 4xx and message, anything else a 500 without details. */
-function errorHandler(log: Logger, limit: string | number) {
+function errorHandler(log: Logger, limit: string | number, redact: (text: string) => string) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const bodyError = error as { type?: string; status?: number; expose?: boolean; message?: string };
     let status = 500;
@@ -299,8 +378,9 @@ function errorHandler(log: Logger, limit: string | number) {
       status = bodyError.status;
       message = bodyError.message ?? 'bad request';
     }
-    if (status >= 500) log.error(`${req.method} ${req.path} failed: ${messageOf(error)}`, { stack: (error as Error)?.stack });
+    if (status === 500) log.error(`${req.method} ${req.path} failed: ${messageOf(error)}`, { stack: (error as Error)?.stack });
+    else log.debug(`${req.method} ${req.path}: ${status} ${messageOf(error)}`);
     if (res.headersSent) return;
-    res.status(status).json({ error: message });
+    res.status(status).json({ error: redact(message) });
   };
 }

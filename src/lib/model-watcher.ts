@@ -55,9 +55,10 @@ export class ModelWatcher {
       this.log.info(`serving model version ${next.version}`, { previous });
       for (const listener of this.listeners) listener(next);
     } catch (error) {
-      // Keep serving the previous version; try again on the next poll.
-      this.lastError = `cannot load deployed version ${version}: ${messageOf(error)}`;
-      this.log.error(this.lastError);
+      // Keep serving the previous version; try again on the next poll, but say so once, not every poll.
+      const message = `cannot load deployed version ${version}: ${messageOf(error)}`;
+      if (message !== this.lastError) this.log.error(message);
+      this.lastError = message;
     }
     return this.served;
   }

@@ -5,8 +5,7 @@
  * returns columns or throws a UserError naming the bad field.
  */
 import { UserError } from './errors.js';
-import { parseDataset } from './dataset.js';
-import { parseFeatureValue } from './dataset.js';
+import { parseDataset, parseFeatureValue } from './dataset.js';
 import type { DataSchema } from './config.js';
 
 /** Feature columns ready for `predictProbabilities` (NaN = missing, imputed by the model). */
@@ -84,10 +83,19 @@ function columnsFromColumnMap(map: Record<string, unknown>, features: readonly s
   return { columns, rows };
 }
 
+/**
+ * The schema for reading prediction input: the target column, when a file has
+ * one, is ignored rather than validated (unknown outcomes are often left empty).
+ * An empty name matches no column, since a header with an empty name is refused.
+ */
+export function unlabelledSchema(schema: DataSchema): DataSchema {
+  return { ...schema, target: '' };
+}
+
 /** Columns from CSV text with a header row naming the features (a target column is allowed and ignored). */
 export function columnsFromCsv(text: string, schema: DataSchema, label = 'request body'): FeatureColumns {
   if (text.trim() === '') throw new UserError('the CSV body is empty');
-  const data = parseDataset(text, schema, label, false);
+  const data = parseDataset(text, unlabelledSchema(schema), label, false);
   if (data.rows === 0) throw new UserError('the CSV body has a header but no rows');
   return { columns: data.columns, rows: data.rows };
 }

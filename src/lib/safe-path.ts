@@ -9,7 +9,8 @@ import { ForbiddenError, NotFoundError, UserError } from './errors.js';
 
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  // `..name` is a file inside; only `..` itself or `../...` leaves.
+  return relative === '' || (relative !== '..' && !relative.startsWith('..' + path.sep) && !path.isAbsolute(relative));
 }
 
 /**

@@ -1,0 +1,197 @@
+/**
+ * SPEC section 7: a running API "picks up a new deployment within 2 seconds,
+ * without a restart and without dropping a request". A real server (default
+ * reload interval) takes a steady load of predictions while a retrained model
+ * is deployed and then rolled back.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { startServer, type ServerDeps } from '../src/app.js';
+import { rollbackDeployment, runDeployment } from '../src/deployment.js';
+import { runIngestion } from '../src/ingestion.js';
+import { silentLogger } from '../src/lib/log.js';
+import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { runScoring } from '../src/scoring.js';
+import { runTraining } from '../src/training.js';
+import { FIXTURES, makeProject, type TempProject } from './helpers.js';
+
+const OFFLINE: ServerDeps = {
+  timings: async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }),
+  dependencies: async () => ({ status: 'unavailable', reason: 'not checked in tests', checked_at: new Date().toISOString(), duration_ms: 0, packages: [] }),
+};
+const SWITCH_LIMIT_MS = 2000;
+const RECORDS = [
+  { lastmonth_activity: 30, lastyear_activity: 400, number_of_employees: 35 },
+  { lastmonth_activity: 250, lastyear_activity: 2500, number_of_employees: 45 },
+];
+
+async function deploy(project: TempProject): Promise<number> {
+  await runIngestion(project.config);
+  await runTraining(project.config);
+  await runScoring(project.config);
+  return (await runDeployment(project.config)).version;
+}
+
+/** One request of the load: when it started and finished, and what it got. */
+interface Outcome {
+  started: number;
+  finished: number;
+  version?: number;
+  probability?: number;
+  error?: string;
+}
+
+/** Keeps `concurrency` request loops busy until stopped; lets the test await an answer matching a predicate. */
+function startLoad(url: string, concurrency: number) {
+  const outcomes: Outcome[] = [];
+  const waiters: { match: (o: Outcome) => boolean; resolve: (o: Outcome) => void }[] = [];
+  let running = true;
+  const record = (outcome: Outcome): void => {
+    outcomes.push(outcome);
+    for (const waiter of [...waiters]) {
+      if (waiter.match(outcome)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(outcome);
+      }
+    }
+  };
+  const body = JSON.stringify({ records: RECORDS });
+  const loop = async (): Promise<void> => {
+    while (running) {
+      const started = performance.now();
+      try {
+        const res = await fetch(`${url}/prediction`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const json = (await res.json()) as { model_version?: number; probabilities?: number[]; error?: string };
+        if (!res.ok) throw new Error(`${res.status} ${json.error}`);
+        record({ started, finished: performance.now(), version: json.model_version, probability: json.probabilities![0] });
+      } catch (error) {
+        record({ started, finished: performance.now(), error: (error as Error).message });
+      }
+    }
+  };
+  const loops = Array.from({ length: concurrency }, loop);
+  return {
+    outcomes,
+    /** Resolves with the first answer from now on that matches, or rejects after `timeoutMs`. */
+    next(match: (o: Outcome) => boolean, timeoutMs: number, what: string): Promise<Outcome> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ match, resolve: (o) => (clearTimeout(timer), resolve(o)) });
+      });
+    },
+    async stop(): Promise<void> {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+test('a running server follows a deployment and a rollback within 2 s without dropping a request', async () => {
+  const project = makeProject();
+  assert.equal(await deploy(project), 1);
+  assert.equal(project.config.api.reload_interval_ms, 500, 'the default interval, as the SPEC promises 2 s with defaults');
+  const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
+  const load = startLoad(server.url, 8);
+  try {
+    const { port } = new URL(server.url);
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(Number(port) > 0);
+    const first = await load.next((o) => o.version === 1, SWITCH_LIMIT_MS, 'answer from version 1');
+
+    // A new version trained on more (and different) data.
+    for (const name of fs.readdirSync(path.join(FIXTURES, 'generated', 'sourcedata'))) {
+      fs.copyFileSync(path.join(FIXTURES, 'generated', 'sourcedata', name), path.join(project.input, name));
+    }
+    assert.equal(await deploy(project), 2);
+    const deployedAt = performance.now();
+    const switched = await load.next((o) => o.version === 2, SWITCH_LIMIT_MS, 'answer from version 2 after the deployment');
+    // Keep the load on version 2 for a while before rolling back.
+    await load.next((o) => o.version === 2 && o.started > switched.finished + 200, SWITCH_LIMIT_MS, 'steady answers from version 2');
+
+    assert.deepEqual(rollbackDeployment(project.config), { action: 'rollback', version: 1, previous: 2 });
+    const rolledBackAt = performance.now();
+    const back = await load.next((o) => o.version === 1 && o.started > rolledBackAt, SWITCH_LIMIT_MS, 'answer from version 1 after the rollback');
+    await load.next((o) => o.version === 1 && o.started > back.finished + 100, SWITCH_LIMIT_MS, 'steady answers from version 1');
+    await load.stop();
+
+    const { outcomes } = load;
+    const failed = outcomes.filter((o) => o.error !== undefined);
+    assert.deepEqual(failed, [], `${failed.length} of ${outcomes.length} requests failed`);
+    assert.ok(outcomes.length > 100, `only ${outcomes.length} requests ran`);
+    assert.ok(switched.finished - deployedAt < SWITCH_LIMIT_MS);
+    assert.ok(back.finished - rolledBackAt < SWITCH_LIMIT_MS);
+    // Once a version answered, every request started afterwards gets it (no flapping back) until the next switch.
+    const lateOld = outcomes.filter((o) => o.started > switched.finished && o.started < rolledBackAt && o.version !== 2);
+    assert.deepEqual(lateOld, [], 'requests after the switch answered by version 1');
+    const lateNew = outcomes.filter((o) => o.started > back.finished && o.version !== 1);
+    assert.deepEqual(lateNew, [], 'requests after the rollback answered by version 2');
+    // The versions are really different models.
+    assert.notEqual(first.probability, switched.probability);
+    assert.equal(back.probability, first.probability);
+  } finally {
+    await load.stop();
+    await server.close();
+  }
+});
+
+test('startServer rejects when the port is taken, and the server it started closes', async () => {
+  const project = makeProject();
+  const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
+  try {
+    const health = await fetch(`${server.url}/health`);
+    assert.equal(health.status, 503, 'no model deployed yet');
+    const port = Number(new URL(server.url).port);
+    await assert.rejects(startServer(project.config, { port, host: '127.0.0.1' }, silentLogger, OFFLINE), { code: 'EADDRINUSE' });
+  } finally {
+    await server.close();
+  }
+  await assert.rejects(fetch(`${server.url}/health`), 'closed');
+});
+
+test('close() lets a request in flight finish and returns without waiting for keep-alive time-outs', async () => {
+  const project = makeProject();
+  let called!: () => void;
+  const timingsCalled = new Promise<void>((resolve) => (called = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, {
+    ...OFFLINE,
+    timings: async () => {
+      called();
+      await released;
+      return { status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 };
+    },
+  });
+  // A keep-alive connection first, then a slow request on it.
+  assert.equal((await fetch(`${server.url}/health`)).status, 503);
+  const inFlight = fetch(`${server.url}/diagnostics`);
+  await timingsCalled;
+  const started = performance.now();
+  const closed = server.close();
+  release();
+  const res = await inFlight;
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('connection'), 'close');
+  await closed;
+  assert.ok(performance.now() - started < SWITCH_LIMIT_MS, `close took ${Math.round(performance.now() - started)} ms`);
+});
+
+test('a deployed version that cannot be loaded leaves the previous one served, logged once, until a good one arrives', async () => {
+  const project = makeProject();
+  assert.equal(await deploy(project), 1);
+  const errors: string[] = [];
+  const log = { ...silentLogger, error: (message: string) => void errors.push(message) };
+  const watcher = new ModelWatcher(project.config.prod_deployment_path, log);
+  assert.equal(watcher.refresh()?.version, 1);
+
+  assert.equal(await deploy(project), 2);
+  fs.writeFileSync(path.join(project.config.prod_deployment_path, 'versions', '2', 'trainedmodel.json'), '{"kind": "logistic-regression"}');
+  for (let poll = 0; poll < 3; poll++) assert.equal(watcher.refresh()?.version, 1);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0], /cannot load deployed version 2: .*trainedmodel\.json is not a valid model file/);
+
+  assert.equal(await deploy(project), 3);
+  assert.equal(watcher.refresh()?.version, 3);
+});

@@ -1,0 +1,127 @@
+/**
+ * SPEC section 5, apicalls: calls every endpoint of a running API and writes
+ * the consolidated answers to `output_model_path/apireturns.txt`; an
+ * unreachable API or a non-2xx answer is a clear error, exit 1, and nothing is
+ * written.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { API_RETURNS, runApiCalls, type ApiCallsResult } from '../src/apicalls.js';
+import { startServer, type RunningApp, type ServerDeps } from '../src/app.js';
+import { runDeployment } from '../src/deployment.js';
+import { runIngestion } from '../src/ingestion.js';
+import { ServiceError, exitCodeOf } from '../src/lib/errors.js';
+import { silentLogger } from '../src/lib/log.js';
+import { runScoring } from '../src/scoring.js';
+import { runTraining } from '../src/training.js';
+import { REPO, makeProject, type TempProject } from './helpers.js';
+
+const OFFLINE: ServerDeps = {
+  timings: async () => ({ status: 'ok', ingestion_seconds: 0.1, training_seconds: 0.2, rows: 1 }),
+  dependencies: async () => ({ status: 'unavailable', reason: 'not checked in tests', checked_at: new Date().toISOString(), duration_ms: 0, packages: [] }),
+};
+const ENDPOINTS = ['GET /health', 'POST /prediction', 'GET /scoring', 'GET /summarystats', 'GET /diagnostics', 'POST /invocations', 'GET /runs?limit=10', 'GET /drift', 'GET /metrics'];
+
+async function deployedProject(extra?: Record<string, unknown>): Promise<TempProject> {
+  const project = makeProject({ extra });
+  await runIngestion(project.config);
+  await runTraining(project.config);
+  await runScoring(project.config);
+  await runDeployment(project.config);
+  return project;
+}
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const servers: RunningApp[] = [];
+after(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+});
+
+async function serve(project: TempProject): Promise<string> {
+  const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
+  servers.push(server);
+  return server.url;
+}
+
+describe('apicalls against a running API', () => {
+  const cases: { name: string; extra?: Record<string, unknown> }[] = [{ name: 'without a token' }, { name: 'with a bearer token', extra: { api: { token: 'sesame-123' } } }];
+  for (const { name, extra } of cases) {
+    test(`writes every endpoint's answer to apireturns.txt (${name})`, async () => {
+      const project = await deployedProject(extra);
+      const url = await serve(project);
+      const result = await runApiCalls(project.config, { url });
+      const file = path.join(project.config.output_model_path, API_RETURNS);
+      assert.equal(result.output_file, file);
+      const written = JSON.parse(fs.readFileSync(file, 'utf8')) as ApiCallsResult;
+      assert.equal(written.base_url, url);
+      assert.deepEqual(written.calls.map((call) => `${call.method} ${call.endpoint}`), ENDPOINTS);
+      assert.ok(written.calls.every((call) => call.status === 200));
+      const body = (endpoint: string) => written.calls.find((call) => call.endpoint === endpoint)!.body as any;
+      assert.equal(body('/health').model_version, 1);
+      assert.equal(body('/prediction').predictions.length, 120);
+      assert.equal(body('/prediction').model_version, 1);
+      assert.equal(typeof body('/scoring').f1, 'number');
+      assert.equal(body('/summarystats').rows, 260);
+      assert.equal(body('/diagnostics').model_version, 1);
+      assert.deepEqual(body('/invocations').predictions.length, 1);
+      assert.deepEqual(body('/runs?limit=10'), { runs: [] });
+      assert.match(body('/metrics'), /risk_http_requests_total/);
+      assert.ok(!fs.readFileSync(file, 'utf8').includes(project.root), 'no server paths in the answers');
+    });
+  }
+});
+
+describe('apicalls failures are errors (exit 1) and write nothing', () => {
+  let project: TempProject;
+  let file: string;
+  before(async () => {
+    project = await deployedProject();
+    file = path.join(project.config.output_model_path, API_RETURNS);
+    fs.writeFileSync(file, 'answers of an earlier run\n');
+  });
+
+  const cases: { name: string; url: () => Promise<string>; error: RegExp }[] = [
+    { name: 'an API that is not running', url: async () => `http://127.0.0.1:${await closedPort()}`, error: /cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(GET \/health: ECONNREFUSED\); start it with npm run app/ },
+    { name: 'an API with no model deployed (503)', url: () => serve(makeProject()), error: /GET \/health answered 503: no model is deployed in production_deployment/ },
+    { name: 'an API that wants a token apicalls does not have (401)', url: () => deployedProject({ api: { token: 'other' } }).then(serve), error: /POST \/prediction answered 401: missing bearer token/ },
+  ];
+  for (const { name, url, error } of cases) {
+    test(name, async () => {
+      const base = await url();
+      await assert.rejects(runApiCalls(project.config, { url: base }), (thrown: unknown) => {
+        assert.ok(thrown instanceof ServiceError);
+        assert.match(thrown.message, error);
+        assert.equal(exitCodeOf(thrown), 1);
+        return true;
+      });
+      assert.equal(fs.readFileSync(file, 'utf8'), 'answers of an earlier run\n');
+    });
+  }
+
+  test('the command exits 1 with the message when the API is unreachable', async () => {
+    const url = `http://127.0.0.1:${await closedPort()}`;
+    const script = path.join(REPO, 'dist', 'src', 'apicalls.js');
+    const run = promisify(execFile)(process.execPath, [script, '--config', project.configFile, '--url', url], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+    await assert.rejects(run, (error: { code?: number; stdout?: string }) => {
+      assert.equal(error.code, 1);
+      const printed = JSON.parse(error.stdout ?? '');
+      assert.equal(printed.exit_code, 1);
+      assert.match(printed.error, /cannot reach the API/);
+      return true;
+    });
+    assert.equal(fs.readFileSync(file, 'utf8'), 'answers of an earlier run\n');
+  });
+});
