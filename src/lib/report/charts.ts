@@ -19,7 +19,7 @@ function baseSpec(width: number, height: number) {
     width,
     height,
     autosize: { type: 'fit' as const, contains: 'padding' as const },
-    padding: { left: 6, right: 14, top: 6, bottom: 6 },
+    padding: { left: 6, right: 14, top: 6, bottom: 10 },
     background: 'white',
     config: {
       font: FONT_FAMILY,
@@ -84,8 +84,9 @@ export function rocCurveSpec(points: { fpr: number; tpr: number }[], subtitle: s
       },
       {
         data: { values },
-        mark: { type: 'area', color: COLORS.deployed, opacity: 0.12, interpolate: 'step-after' },
-        encoding: { x: { field: 'fpr', ...unit }, y: { field: 'tpr', ...unit }, order: { field: 'order', type: 'quantitative' } },
+        // Area marks sort by x (stable, so ties keep the curve's order); no stacking.
+        mark: { type: 'area', color: COLORS.deployed, opacity: 0.12 },
+        encoding: { x: { field: 'fpr', ...unit }, y: { field: 'tpr', ...unit, stack: null } },
       },
       {
         data: { values },
@@ -137,6 +138,9 @@ export function riskDistributionSpec(bins: RiskBin[], subtitle: string[], size =
   } as TopLevelSpec;
 }
 
+/** Names of the F1 history series (legend labels). */
+export const F1_SERIES = { deployed: 'deployed model', candidate: 'retrained candidate', versions: 'deployed version' } as const;
+
 /** One point of the F1 history chart. */
 export interface F1Point {
   /** ISO time of the run or deployment. */
@@ -149,8 +153,9 @@ export interface F1Point {
 
 /** F1 over time, one line per series (deployed model vs retrained candidate, or deployed versions). */
 export function f1HistorySpec(points: F1Point[], subtitle: string[], size = { width: 495, height: 230 }): TopLevelSpec {
-  const series = [...new Set(points.map((p) => p.series))];
-  const palette = series.map((s, i) => (i === 0 ? COLORS.deployed : i === 1 ? COLORS.candidate : COLORS.unknown));
+  const order: string[] = [F1_SERIES.deployed, F1_SERIES.versions, F1_SERIES.candidate];
+  const series = [...new Set(points.map((p) => p.series))].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  const palette = series.map((name) => (name === F1_SERIES.candidate ? COLORS.candidate : COLORS.deployed));
   const times = points.map((p) => Date.parse(p.time));
   let lo = Math.min(...times);
   let hi = Math.max(...times);
@@ -161,7 +166,9 @@ export function f1HistorySpec(points: F1Point[], subtitle: string[], size = { wi
   const f1s = points.map((p) => p.f1);
   const yLo = Math.max(0, Math.floor((Math.min(...f1s) - 0.05) * 10) / 10);
   const yHi = Math.min(1, Math.ceil((Math.max(...f1s) + 0.05) * 10) / 10);
-  const x = { field: 'time', type: 'temporal' as const, scale: { domain: [lo, hi] }, title: 'Time (UTC)', axis: { labelAngle: 0, tickCount: 6 } };
+  // Labels name the day when the history spans days, the hour within one day.
+  const format = hi - lo > 3 * 86400_000 ? '%Y-%m-%d' : '%b %d %H:%M';
+  const x = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [lo, hi] }, title: 'Time (UTC)', axis: { labelAngle: 0, tickCount: 6, format } };
   const y = { field: 'f1', type: 'quantitative' as const, scale: { domain: [yLo, yHi], zero: false }, title: 'F1 on test data', axis: { format: '.2f' } };
   const color = { field: 'series', type: 'nominal' as const, scale: { domain: series, range: palette }, title: null };
   return {
@@ -171,7 +178,7 @@ export function f1HistorySpec(points: F1Point[], subtitle: string[], size = { wi
     data: { values: points },
     layer: [
       { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x, y, color } },
-      { mark: { type: 'point', filled: true, size: 40 }, encoding: { x, y, color, shape: { field: 'series', type: 'nominal', legend: null } } },
+      { mark: { type: 'point', filled: true, size: 40, opacity: 1 }, encoding: { x, y, color } },
       { mark: { type: 'text', dy: -9, fontSize: 8, color: '#333' }, encoding: { x, y, text: { field: 'label', type: 'nominal' } } },
     ],
   } as TopLevelSpec;

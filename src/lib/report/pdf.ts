@@ -7,7 +7,7 @@
  */
 import PDFDocument from 'pdfkit';
 import SVGtoPDF from 'svg-to-pdfkit';
-import { PDF_FONT, type ReportFonts } from './fonts.js';
+import { characterMeasurer, NO_DEFAULT_FONT, PDF_FONT, type ReportFonts, type TextMeasurer } from './fonts.js';
 import type { Chart } from './render.js';
 
 /** Horizontal alignment of a table column. */
@@ -45,22 +45,29 @@ const PAGE = { size: 'A4', margin: { top: 48, bottom: 56, left: 50, right: 50 } 
 const INK = '#1f2933';
 const MUTED = '#5f6b7a';
 const RULE = '#c9d1db';
-const TABLE = { fontSize: 8.5, minFontSize: 7, padX: 4, padY: 3.5, header: '#e4e9f0', zebra: '#f5f7fa' };
+const TABLE = { fontSize: 8.5, minFontSize: 7, padX: 4, padY: 3.5, header: '#e4e9f0', zebra: '#f5f7fa', minSplitRows: 6 };
 
 type Doc = PDFKit.PDFDocument;
 
-/** Renders the document to PDF bytes; returns them with the page count. */
-export async function renderPdf(report: ReportDocument, fonts: ReportFonts): Promise<{ pdf: Buffer; pages: number }> {
-  const doc = new PDFDocument({
-    size: PAGE.size,
-    margins: PAGE.margin,
-    bufferPages: true,
-    // Start in the embedded font so the standard Helvetica is never referenced.
-    font: fonts.regularFile,
-    info: { Title: report.title, Subject: report.subject, Author: 'Dynamic Risk Assessment System', CreationDate: report.createdAt },
-  });
+/**
+ * A pdfkit document set up for the report: A4, the DejaVu faces registered
+ * and no other font. Create it first: its font instances also measure chart
+ * text (see characterMeasurer), so each face is parsed once.
+ */
+export function createPdfDocument(fonts: ReportFonts): Doc {
+  const doc = new PDFDocument({ size: PAGE.size, margins: PAGE.margin, bufferPages: true, font: NO_DEFAULT_FONT });
   doc.registerFont(PDF_FONT.regular, fonts.regular);
   doc.registerFont(PDF_FONT.bold, fonts.bold);
+  doc.font(PDF_FONT.regular);
+  return doc;
+}
+
+/**
+ * Lays the report out in `doc` (from createPdfDocument), ends it and returns
+ * the bytes with the page count. `onWarning` hears what svg-to-pdfkit could not draw.
+ */
+export async function renderPdf(doc: Doc, report: ReportDocument, onWarning: (message: string) => void = () => {}): Promise<{ pdf: Buffer; pages: number }> {
+  Object.assign(doc.info, { Title: report.title, Subject: report.subject, Author: 'Dynamic Risk Assessment System', CreationDate: report.createdAt });
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const finished = new Promise<void>((resolve, reject) => {
@@ -68,7 +75,7 @@ export async function renderPdf(report: ReportDocument, fonts: ReportFonts): Pro
     doc.on('error', reject);
   });
 
-  const layout = new Layout(doc);
+  const layout = new Layout(doc, onWarning);
   report.blocks.forEach((block, index) => layout.draw(block, report.blocks[index + 1]));
   const pages = layout.numberPages(report.footer);
   doc.end();
@@ -80,10 +87,16 @@ export async function renderPdf(report: ReportDocument, fonts: ReportFonts): Pro
 class Layout {
   private readonly left: number;
   private readonly width: number;
+  private readonly measure: TextMeasurer;
+  private readonly geometries = new WeakMap<string[][], { fontSize: number; widths: number[] }>();
 
-  constructor(private readonly doc: Doc) {
+  constructor(
+    private readonly doc: Doc,
+    private readonly onWarning: (message: string) => void,
+  ) {
     this.left = PAGE.margin.left;
     this.width = doc.page.width - PAGE.margin.left - PAGE.margin.right;
+    this.measure = characterMeasurer(doc);
   }
 
   private get bottom(): number {
@@ -138,15 +151,13 @@ class Layout {
   }
 
   /** Height a block needs before a page break makes sense (keeps headings with their content). */
-  private minimumHeight(block: Block | undefined): number {
+  private minimumHeight(block: Block | undefined, top: number): number {
     if (!block) return 0;
     switch (block.kind) {
       case 'charts':
         return this.chartBox(block.charts).height;
-      case 'table': {
-        const rows = Math.min(block.rows.length, 4) + 1;
-        return rows * this.rowHeight(TABLE.fontSize) + (block.caption ? 16 : 0);
-      }
+      case 'table':
+        return this.tableLead(block.columns, block.rows, block.caption, top);
       case 'metrics':
         return 62;
       case 'facts':
@@ -170,9 +181,10 @@ class Layout {
   }
 
   private drawHeading(text: string, next: Block | undefined): void {
-    const height = this.textHeight(text, true, 13, this.width) + 10;
-    if (!this.atTop) this.doc.y += 10;
-    this.ensure(height + this.minimumHeight(next));
+    // Text, 2 pt, the rule, 7 pt: exactly what this method advances the cursor by.
+    const height = this.textHeight(text, true, 13, this.width) + 9;
+    if (!this.atTop) this.doc.y += 12;
+    if (this.doc.y + height + this.minimumHeight(next, this.doc.y + height) > this.bottom && !this.atTop) this.newPage();
     this.font(true, 13).text(text, this.left, this.doc.y, { width: this.width });
     this.doc.y += 2;
     this.rule();
@@ -224,9 +236,12 @@ class Layout {
     items.forEach((item, i) => {
       const x = this.left + i * (cardWidth + gap);
       this.doc.roundedRect(x, y, cardWidth, height, 4).fillColor('#eef3f9').fill();
-      this.font(false, 8, MUTED).text(item.label, x + 7, y + 6, { width: cardWidth - 14, lineBreak: false });
-      this.font(true, 15).text(item.value, x + 7, y + 18, { width: cardWidth - 14, lineBreak: false });
-      if (item.detail) this.font(false, 7, MUTED).text(item.detail, x + 7, y + 39, { width: cardWidth - 14, lineBreak: false });
+      const inner = cardWidth - 14;
+      // Fit first: measuring changes the document's font size.
+      const [label, value, detail] = [this.fit(item.label, inner, false, 8), this.fit(item.value, inner, true, 15), this.fit(item.detail ?? '', inner, false, 7)];
+      this.font(false, 8, MUTED).text(label, x + 7, y + 6, { width: inner, lineBreak: false });
+      this.font(true, 15).text(value, x + 7, y + 18, { width: inner, lineBreak: false });
+      if (detail) this.font(false, 7, MUTED).text(detail, x + 7, y + 39, { width: inner, lineBreak: false });
     });
     this.doc.y = y + height + 10;
   }
@@ -237,36 +252,50 @@ class Layout {
 
   /** Column widths that fill the page width: a smaller font first, then the widest columns cut (cells get an ellipsis). */
   private tableGeometry(columns: TableColumn[], rows: string[][]): { fontSize: number; widths: number[] } {
+    const known = this.geometries.get(rows);
+    if (known) return known;
+    // Widest cell of each column at size 1 (the header in bold).
+    const unit = columns.map((column, c) => rows.reduce((widest, row) => Math.max(widest, this.measure(row[c] ?? '', 1, false)), this.measure(column.header, 1, true)));
+    const naturalAt = (size: number) => unit.map((w) => w * size + 2 * TABLE.padX + 1);
     let fontSize = TABLE.fontSize;
-    let natural: number[] = [];
-    for (; fontSize >= TABLE.minFontSize; fontSize -= 0.5) {
-      natural = columns.map((column, c) => {
-        let widest = this.font(true, fontSize).widthOfString(column.header);
-        this.font(false, fontSize);
-        for (const row of rows) widest = Math.max(widest, this.doc.widthOfString(row[c] ?? ''));
-        return widest + 2 * TABLE.padX + 1;
-      });
-      if (natural.reduce((a, b) => a + b, 0) <= this.width) break;
-    }
-    fontSize = Math.max(fontSize, TABLE.minFontSize);
+    while (fontSize > TABLE.minFontSize && naturalAt(fontSize).reduce((a, b) => a + b, 0) > this.width) fontSize -= 0.5;
+    const natural = naturalAt(fontSize);
     const total = natural.reduce((a, b) => a + b, 0);
-    if (total <= this.width) return { fontSize, widths: natural.map((w) => (w * this.width) / total) };
-    // Water-fill: lower the widest columns to a common cap until the table fits.
-    const sorted = [...natural].sort((a, b) => b - a);
-    let cap = sorted[0];
-    for (let k = 1; k <= sorted.length; k++) {
-      const rest = sorted.slice(k).reduce((a, b) => a + b, 0);
-      cap = (this.width - rest) / k;
-      if (k === sorted.length || cap >= sorted[k]) break;
+    let widths: number[];
+    if (total <= this.width) {
+      widths = natural.map((w) => (w * this.width) / total);
+    } else {
+      // Water-fill: lower the widest columns to a common cap until the table fits.
+      const sorted = [...natural].sort((a, b) => b - a);
+      let cap = sorted[0];
+      for (let k = 1; k <= sorted.length; k++) {
+        const rest = sorted.slice(k).reduce((a, b) => a + b, 0);
+        cap = (this.width - rest) / k;
+        if (k === sorted.length || cap >= sorted[k]) break;
+      }
+      widths = natural.map((w) => Math.min(w, cap));
     }
-    return { fontSize, widths: natural.map((w) => Math.min(w, cap)) };
+    const geometry = { fontSize, widths };
+    this.geometries.set(rows, geometry);
+    return geometry;
   }
 
-  private fit(text: string, width: number): string {
-    if (this.doc.widthOfString(text) <= width) return text;
+  /** `text`, cut with an ellipsis to fit `width` in the given face and size. */
+  private fit(text: string, width: number, bold: boolean, size: number): string {
+    if (this.measure(text, size, bold) <= width) return text;
     let cut = text;
-    while (cut.length > 1 && this.doc.widthOfString(cut + '…') > width) cut = cut.slice(0, -1);
+    while (cut.length > 1 && this.measure(cut + '…', size, bold) > width) cut = cut.slice(0, -1);
     return cut + '…';
+  }
+
+  /**
+   * One line of already-fitted text aligned in a box. Positioned by hand: with
+   * a `width`, pdfkit runs its line wrapper, which shapes every word once more.
+   */
+  private placeLine(text: string, x: number, y: number, width: number, align: Align, bold: boolean, size: number, color = INK): void {
+    const free = width - this.measure(text, size, bold);
+    const offset = align === 'right' ? free : align === 'center' ? free / 2 : 0;
+    this.font(bold, size, color).text(text, x + Math.max(0, offset), y, { lineBreak: false });
   }
 
   private drawRow(cells: string[], columns: TableColumn[], widths: number[], fontSize: number, header: boolean, fill: string | null): void {
@@ -276,11 +305,26 @@ class Layout {
     let x = this.left;
     cells.forEach((cell, c) => {
       const inner = widths[c] - 2 * TABLE.padX;
-      this.font(header, fontSize, header ? INK : INK);
-      this.doc.text(this.fit(cell, inner), x + TABLE.padX, y + TABLE.padY, { width: inner, align: columns[c].align ?? 'left', lineBreak: false });
+      const text = this.fit(cell, inner, header, fontSize);
+      this.placeLine(text, x + TABLE.padX, y + TABLE.padY, inner, columns[c].align ?? 'left', header, fontSize);
       x += widths[c];
     });
     this.doc.y = y + height;
+  }
+
+  /**
+   * Height a table needs below `top` before it may start there: the whole
+   * table when it fits on one page and a break would leave a stub of a few
+   * rows on either side, else the caption, the header and a few rows.
+   */
+  private tableLead(columns: TableColumn[], rows: string[][], caption: string | undefined, top: number): number {
+    const height = this.rowHeight(this.tableGeometry(columns, rows).fontSize);
+    const captionHeight = caption ? this.textHeight(caption, false, 8, this.width) + 4 : 0;
+    const whole = captionHeight + height * (rows.length + 1);
+    const fitsHere = Math.floor((this.bottom - top - captionHeight) / height) - 1;
+    const stub = Math.min(fitsHere, rows.length - fitsHere);
+    if (whole > this.bottom - top && whole <= this.bottom - PAGE.margin.top && stub < TABLE.minSplitRows) return whole;
+    return captionHeight + height * Math.min(rows.length + 1, 4);
   }
 
   private drawTable(columns: TableColumn[], rows: string[][], caption: string | undefined): void {
@@ -288,7 +332,7 @@ class Layout {
     const height = this.rowHeight(fontSize);
     const headers = columns.map((c) => c.header);
     const captionHeight = caption ? this.textHeight(caption, false, 8, this.width) + 4 : 0;
-    this.ensure(captionHeight + height * Math.min(rows.length + 1, 4));
+    this.ensure(this.tableLead(columns, rows, caption, this.doc.y));
     if (caption) {
       this.font(false, 8, MUTED).text(caption, this.left, this.doc.y, { width: this.width });
       this.doc.y += 4;
@@ -327,12 +371,12 @@ class Layout {
         assumePt: true,
         // Every SVG font maps to the embedded DejaVu faces: chart text is embedded too.
         fontCallback: (_family, bold) => (bold ? PDF_FONT.bold : PDF_FONT.regular),
-        warningCallback: () => {},
+        warningCallback: this.onWarning,
       });
       x += (chart.width + gap) * box.scale;
     }
     this.doc.x = this.left;
-    this.doc.y = top + box.height + 10;
+    this.doc.y = top + box.height + 14;
   }
 
   /** Writes "footer · Page i of n" on every page; returns n. */
@@ -347,7 +391,7 @@ class Layout {
       const y = page.height - 36;
       this.doc.moveTo(this.left, y - 6).lineTo(this.left + this.width, y - 6).lineWidth(0.5).strokeColor(RULE).stroke();
       this.font(false, 7.5, MUTED).text(footer, this.left, y, { width: this.width - 80, lineBreak: false });
-      this.font(false, 7.5, MUTED).text(`Page ${i + 1 - range.start} of ${range.count}`, this.left + this.width - 80, y, { width: 80, align: 'right', lineBreak: false });
+      this.placeLine(`Page ${i + 1 - range.start} of ${range.count}`, this.left + this.width - 80, y, 80, 'right', false, 7.5, MUTED);
       page.margins.bottom = margin;
     }
     return range.count;

@@ -1,40 +1,20 @@
 /**
  * Chart rendering without a browser or canvas: Vega-Lite compiles a spec, vega
  * lays it out headless and writes SVG; resvg rasterizes that same SVG to PNG.
- * Text is measured with the embedded font's real metrics (through pdfkit), so
- * vega's layout matches what the PDF and the PNG draw.
+ * vega measures text with the embedded font's advance widths (through pdfkit)
+ * instead of its canvas-less estimate, so its layout fits what the PDF and the
+ * PNG draw.
  */
-import PDFDocument from 'pdfkit';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { FONT_FAMILY, PDF_FONT, type ReportFonts } from './fonts.js';
-
-/** Width of `text` at `fontSize` in the report font (same unit as the size). */
-export type TextMeasurer = (text: string, fontSize: number, bold: boolean) => number;
+import { FONT_FAMILY, type ReportFonts, type TextMeasurer } from './fonts.js';
 
 /** A rendered chart: SVG text and its size in px (drawn 1 px = 1 pt in the PDF). */
 export interface Chart {
   svg: string;
   width: number;
   height: number;
-}
-
-/** Measures text with the report font, through a scratch pdfkit document that is never written. */
-export function createTextMeasurer(fonts: ReportFonts): TextMeasurer {
-  const doc = new PDFDocument({ autoFirstPage: false, font: fonts.regularFile });
-  doc.registerFont(PDF_FONT.regular, fonts.regular);
-  doc.registerFont(PDF_FONT.bold, fonts.bold);
-  const cache = new Map<string, number>();
-  return (text, fontSize, bold) => {
-    const key = `${bold ? 'b' : 'r'}${fontSize}|${text}`;
-    let width = cache.get(key);
-    if (width === undefined) {
-      width = doc.font(bold ? PDF_FONT.bold : PDF_FONT.regular).fontSize(fontSize).widthOfString(text);
-      cache.set(key, width);
-    }
-    return width;
-  };
 }
 
 interface VegaTextItem {
@@ -46,25 +26,12 @@ interface VegaTextItem {
 type VegaTextMetrics = { width: (item: VegaTextItem, text?: unknown) => number };
 
 function isBold(weight: string | number | undefined): boolean {
-  if (typeof weight === 'number') return weight >= 600;
-  return weight === 'bold' || weight === 'bolder' || (weight !== undefined && Number(weight) >= 600);
+  return weight === 'bold' || weight === 'bolder' || Number(weight) >= 600;
 }
 
 /** Warnings of vega and vega-lite go to a list instead of the console. */
 function collectingLogger(warnings: string[]): vega.LoggerInterface {
-  let level = vega.Warn;
-  const logger: vega.LoggerInterface = {
-    level(value?: number) {
-      if (value === undefined) return level as never;
-      level = value;
-      return logger as never;
-    },
-    error: (...args: readonly unknown[]) => (warnings.push(args.map(String).join(' ')), logger),
-    warn: (...args: readonly unknown[]) => (warnings.push(args.map(String).join(' ')), logger),
-    info: () => logger,
-    debug: () => logger,
-  } as vega.LoggerInterface;
-  return logger;
+  return vega.logger(vega.Warn, undefined, (_method, level, args) => warnings.push(`${level} ${args.map(String).join(' ')}`));
 }
 
 /** Reads the pixel size vega wrote on the root `<svg>` element. */

@@ -1,0 +1,258 @@
+/**
+ * reporting: `output_model_path/confusionmatrix.png` and
+ * `output_model_path/report.pdf` for the deployed model (or, with a warning,
+ * the undeployed trainedmodel.json), built from the records the other stages
+ * wrote. A missing record becomes a note in the report and a warning; a missing
+ * model or test data is an error (exit 2): there is nothing to report on.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseIntegerOption, runCommand } from './lib/cli.js';
+import type { Config } from './lib/config.js';
+import { readDataset } from './lib/dataset.js';
+import { listVersions, readCurrentDeployment } from './lib/deploy-store.js';
+import { UserError, messageOf } from './lib/errors.js';
+import { ensureFolder, exists, readJsonIfExists, sha256, writeFileAtomic } from './lib/files.js';
+import { silentLogger, type Logger } from './lib/log.js';
+import { rocCurve, type ConfusionMatrix } from './lib/metrics.js';
+import { loadModelFile, predictProbabilities } from './lib/model.js';
+import { readRuns, RUN_HISTORY } from './lib/run-history.js';
+import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
+import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
+import { renderChart, renderPng } from './lib/report/render.js';
+import { buildChartSpecs, buildReportDocument, type ModelInUse, type ReportCharts, type ReportInputs, type ScoredClients } from './lib/report/sections.js';
+import { DIAGNOSTICS_RECORD, type DiagnosticsResult } from './diagnostics.js';
+import { FINAL_DATA, INGESTION_RECORD, type IngestionRecord } from './ingestion.js';
+import { evaluateModel, readDataForModel, SCORE_RECORD, TEST_DATA, type ScoringResult } from './scoring.js';
+import { MODEL_FILE } from './training.js';
+
+export const REPORT_FILE = 'report.pdf';
+export const CONFUSION_MATRIX_FILE = 'confusionmatrix.png';
+
+/** Options of the reporting stage. */
+export interface ReportingOptions {
+  /** How many clients the top-risk table lists (default 20). */
+  topClients?: number;
+  /** The report's "generated at" time (default now). */
+  now?: Date;
+}
+
+/** The stage result. */
+export interface ReportingResult {
+  written: { report: string; confusion_matrix: string };
+  pages: number;
+  /** Deployed version reported on; null when the report fell back to an undeployed model. */
+  model_version: number | null;
+  model_file: string;
+  metrics: { f1: number; precision: number; recall: number; accuracy: number; roc_auc: number | null; log_loss: number; rows: number; confusion_matrix: ConfusionMatrix };
+  confusion_matrix_png: { width: number; height: number };
+  warnings: string[];
+  generated_at: string;
+  duration_ms: number;
+}
+
+/** The deployed model, else output_model_path/trainedmodel.json (with a warning), else a UserError. */
+function locateModel(config: Config, warn: (message: string) => void): ModelInUse {
+  const current = readCurrentDeployment(config.prod_deployment_path);
+  if (current) {
+    const file = path.join(current.folder, MODEL_FILE);
+    return { model: loadModelFile(file), file, deployment: { version: current.version, record: current.record } };
+  }
+  const file = path.join(config.output_model_path, MODEL_FILE);
+  if (!exists(file)) {
+    throw new UserError(`nothing to report on: no model is deployed in ${config.prod_deployment_path} and ${file} does not exist (run training, scoring and deployment first)`);
+  }
+  warn(`no model is deployed in ${config.prod_deployment_path}; the report describes ${file}, which is not deployed`);
+  return { model: loadModelFile(file), file, deployment: null };
+}
+
+/** Reads a JSON record; undefined when absent, a warning when unreadable or not the expected shape. */
+function readRecord<T>(file: string, looksRight: (value: unknown) => boolean, warn: (message: string) => void): T | undefined {
+  let value: unknown;
+  try {
+    value = readJsonIfExists(file);
+  } catch (error) {
+    warn(`${file} cannot be read (${messageOf(error)}); it is left out of the report`);
+    return undefined;
+  }
+  if (value === undefined) return undefined;
+  if (!looksRight(value)) {
+    warn(`${file} does not hold the expected record; it is left out of the report`);
+    return undefined;
+  }
+  return value as T;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+const looksLikeScore = (v: unknown) => isObject(v) && typeof v.model_sha256 === 'string' && typeof v.f1 === 'number';
+const looksLikeDiagnostics = (v: unknown) =>
+  isObject(v) && isObject(v.summary_statistics) && isObject(v.missing_data) && isObject(v.timings) && isObject(v.dependencies) && Array.isArray(v.dependencies.packages);
+const looksLikeIngestion = (v: unknown) => isObject(v) && Array.isArray(v.files) && typeof v.ingested_at === 'string';
+
+/** Reads every record the report shows; missing ones become warnings. */
+function readInputs(config: Config, options: ReportingOptions & { topClients: number }, warn: (message: string) => void, log: Logger): Omit<ReportInputs, 'notes'> {
+  const model = locateModel(config, warn);
+  const testFile = path.join(config.test_data_path, TEST_DATA);
+  if (!exists(testFile)) throw new UserError(`nothing to report on: test data not found: ${testFile}`);
+  const test = readDataForModel(testFile, model.model, config);
+  if (test.rows === 0) throw new UserError(`nothing to report on: ${testFile} has no data rows`);
+  const { metrics, probabilities } = evaluateModel(model.model, test);
+  const evaluation = { file: testFile, sha256: test.digest.sha256, actual: test.target!, probabilities, metrics, roc: rocCurve(test.target!, probabilities) };
+
+  // The scoring record of exactly this model on exactly this test data; the report's numbers are recomputed either way.
+  const modelSha = sha256(fs.readFileSync(model.file));
+  const scoreFiles = [...(model.deployment ? [path.join(path.dirname(model.file), SCORE_RECORD)] : []), path.join(config.output_model_path, SCORE_RECORD)];
+  let score: ReportInputs['score'] = null;
+  let staleScore: ScoringResult | undefined;
+  for (const file of scoreFiles) {
+    const record = readRecord<ScoringResult>(file, looksLikeScore, warn);
+    if (record?.model_sha256 !== modelSha) continue;
+    if (record.data_sha256 === evaluation.sha256) {
+      score = { file, record };
+      break;
+    }
+    staleScore ??= record;
+  }
+  if (!score) {
+    warn(
+      staleScore
+        ? `the scoring record of this model was made on other test data (scored ${staleScore.scored_at}); the metrics were computed now on ${testFile}`
+        : `no scoring record (${SCORE_RECORD}) for this model; the metrics were computed now on ${testFile}`,
+    );
+  }
+
+  const diagnosticsFile = path.join(config.output_model_path, DIAGNOSTICS_RECORD);
+  const diagnostics = readRecord<DiagnosticsResult>(diagnosticsFile, looksLikeDiagnostics, warn) ?? null;
+  if (!diagnostics) {
+    // An unreadable record was already reported by readRecord.
+    if (!exists(diagnosticsFile)) warn(`no diagnostics record (${diagnosticsFile}): summary statistics, missing data, timings and dependency status are left out (run diagnostics)`);
+  } else if (model.deployment && diagnostics.model_version !== model.deployment.version) {
+    warn(`${DIAGNOSTICS_RECORD} was made for model version ${diagnostics.model_version ?? 'none'}, not version ${model.deployment.version}; run diagnostics again for current figures`);
+  }
+
+  const ingestion = readRecord<IngestionRecord>(path.join(config.output_folder_path, INGESTION_RECORD), looksLikeIngestion, warn) ?? null;
+  const clients = readClients(config, model, warn);
+
+  const runs = readRuns(config.prod_deployment_path, log);
+  const versions = listVersions(config.prod_deployment_path);
+  if (runs.length === 0) {
+    const history = versions.length > 0 ? 'the F1 history shows the deployed versions' : 'there is no F1 history';
+    warn(`no run history (${path.join(config.prod_deployment_path, RUN_HISTORY)}): ${history} and no drift table (run fullprocess)`);
+  }
+
+  return {
+    generatedAt: options.now ?? new Date(),
+    model,
+    evaluation,
+    score,
+    diagnostics,
+    ingestion,
+    clients,
+    runs,
+    versions,
+    drift: { psi_threshold: config.drift.psi_threshold, ks_alpha: config.drift.ks_alpha },
+    topClients: options.topClients,
+  };
+}
+
+/** The newest ingested data scored by the model; null (with a warning) when absent or unreadable. */
+function readClients(config: Config, model: ModelInUse, warn: (message: string) => void): ScoredClients | null {
+  const file = path.join(config.output_folder_path, FINAL_DATA);
+  if (!exists(file)) {
+    warn(`no ingested data (${file}): the top-clients table is left out (run ingestion)`);
+    return null;
+  }
+  try {
+    const schema = { ...config.schema, features: model.model.features, target: model.model.target };
+    const data = readDataset(file, schema, { label: FINAL_DATA, requireTarget: false });
+    return {
+      file,
+      idColumn: config.schema.id_column,
+      features: data.features,
+      ids: data.ids,
+      columns: data.columns,
+      target: data.target,
+      probabilities: predictProbabilities(model.model, data.columns),
+    };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    warn(`${file} cannot be scored (${error.message}): the top-clients table is left out`);
+    return null;
+  }
+}
+
+/** Renders every chart spec to SVG, one after another (vega's text measurement is module-wide). */
+async function renderCharts(specs: ReturnType<typeof buildChartSpecs>, measure: TextMeasurer, log: Logger): Promise<ReportCharts> {
+  const warnings: string[] = [];
+  const charts: ReportCharts = {
+    confusion: await renderChart(specs.confusion, measure, warnings),
+    roc: await renderChart(specs.roc, measure, warnings),
+    risk: specs.risk && (await renderChart(specs.risk, measure, warnings)),
+    f1: specs.f1 && (await renderChart(specs.f1, measure, warnings)),
+  };
+  for (const message of warnings) log.debug(`vega: ${message}`);
+  return charts;
+}
+
+/** Runs reporting with the given config. */
+export async function runReporting(config: Config, options: ReportingOptions = {}, log: Logger = silentLogger): Promise<ReportingResult> {
+  const started = performance.now();
+  const topClients = options.topClients ?? 20;
+  if (!Number.isInteger(topClients) || topClients < 1) throw new UserError(`--top must be a positive integer, got ${topClients}`);
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+    log.warn(message);
+  };
+  const phases: Record<string, number> = {};
+  let mark = started;
+  const lap = (phase: string): void => {
+    phases[phase] = Math.round(performance.now() - mark);
+    mark = performance.now();
+  };
+
+  const inputs: ReportInputs = { ...readInputs(config, { ...options, topClients }, warn, log), notes: [...warnings] };
+  lap('read_ms');
+  const fonts = loadFonts();
+  // One document: its font instances measure the chart text too.
+  const doc = createPdfDocument(fonts);
+  const charts = await renderCharts(buildChartSpecs(inputs), characterMeasurer(doc), log);
+  lap('charts_ms');
+  const png = renderPng(charts.confusion, fonts);
+  lap('png_ms');
+  const { pdf, pages } = await renderPdf(doc, buildReportDocument(inputs, charts), (message) => log.debug(`svg-to-pdfkit: ${message}`));
+  lap('pdf_ms');
+
+  // Both files are complete in memory before either is written.
+  ensureFolder(config.output_model_path);
+  const written = { report: path.join(config.output_model_path, REPORT_FILE), confusion_matrix: path.join(config.output_model_path, CONFUSION_MATRIX_FILE) };
+  writeFileAtomic(written.confusion_matrix, png.png);
+  writeFileAtomic(written.report, pdf);
+  lap('write_ms');
+  log.debug('reporting phases', phases);
+
+  const m = inputs.evaluation.metrics;
+  const result: ReportingResult = {
+    written,
+    pages,
+    model_version: inputs.model.deployment?.version ?? null,
+    model_file: inputs.model.file,
+    metrics: { f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, roc_auc: m.roc_auc, log_loss: m.log_loss, rows: m.rows, confusion_matrix: m.confusion_matrix },
+    confusion_matrix_png: { width: png.width, height: png.height },
+    warnings,
+    generated_at: inputs.generatedAt.toISOString(),
+    duration_ms: Math.round(performance.now() - started),
+  };
+  log.info(`report written: ${pages} pages`, { report: written.report, model_version: result.model_version, warnings: warnings.length });
+  return result;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await runCommand<{ top: number }>({
+    name: 'reporting',
+    description: 'Write confusionmatrix.png and report.pdf for the deployed model into output_model_path',
+    options: (program) => program.option('--top <n>', 'clients in the top-risk table', parseIntegerOption('--top'), 20),
+    run: (config, options, log) => runReporting(config, { topClients: options.top }, log),
+  });
+}
