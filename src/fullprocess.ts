@@ -41,6 +41,8 @@ export type TickResult = Omit<RunRecord, 'config_file'> & { dry_run?: boolean; s
 /** Steps of a tick write their timings and notes here. */
 class Tick {
   readonly record: RunRecord;
+  /** The outcome the tick is heading for, shown in a report made before the tick ends. */
+  pendingOutcome: Outcome = 'failed';
   private readonly started = performance.now();
   constructor(config: Config) {
     this.record = {
@@ -131,7 +133,8 @@ async function refreshOutputs(config: Config, tick: Tick, version: number, log: 
   try {
     // Loaded on demand: the charting and PDF libraries take longer to load than an idle tick may last.
     const { runReporting } = await import('./reporting.js');
-    await tick.step('reporting', () => runReporting(config, {}, log.child('reporting')));
+    const pendingRun = { ...tick.record, finished_at: new Date().toISOString(), outcome: tick.pendingOutcome };
+    await tick.step('reporting', () => runReporting(config, { pendingRun }, log.child('reporting')));
   } catch (error) {
     tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
   }
@@ -174,6 +177,7 @@ async function bootstrap(config: Config, tick: Tick, files: TrackedFile[], onDep
   const deployed = await tick.step('deployment', () => runDeployment(config, { origin: `fullprocess run ${tick.record.run_id} (bootstrap)` }, log.child('deployment')));
   tick.record.version_after = deployed.version;
   onDeployed();
+  tick.pendingOutcome = 'bootstrapped';
   await refreshOutputs(config, tick, deployed.version, log);
   return tick.finish('bootstrapped', `no model was deployed: trained on ${files.length} file(s) and deployed version ${deployed.version} (F1 ${score.f1.toFixed(4)})`);
 }
@@ -281,6 +285,7 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
   const result = await tick.step('deployment', () => runDeployment(config, { origin: `fullprocess run ${tick.record.run_id}` }, log.child('deployment')));
   tick.record.version_after = result.version;
   remember('redeployed');
+  tick.pendingOutcome = 'redeployed';
   await refreshOutputs(config, tick, result.version, log);
   return tick.finish('redeployed', `${reason}; candidate test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}: deployed version ${result.version}`);
 }

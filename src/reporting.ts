@@ -17,7 +17,7 @@ import { ensureFolder, exists, readJsonIfExists, sha256, writeFileAtomic } from 
 import { silentLogger, type Logger } from './lib/log.js';
 import { rocCurve, type ConfusionMatrix } from './lib/metrics.js';
 import { loadModelFile, predictProbabilities } from './lib/model.js';
-import { readRuns, RUN_HISTORY } from './lib/run-history.js';
+import { readRuns, RUN_HISTORY, type RunRecord } from './lib/run-history.js';
 import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
 import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
 import { renderChart, renderPng } from './lib/report/render.js';
@@ -36,6 +36,8 @@ export interface ReportingOptions {
   topClients?: number;
   /** The report's "generated at" time (default now). */
   now?: Date;
+  /** A run still in progress (fullprocess reports before its own record is appended). */
+  pendingRun?: RunRecord;
 }
 
 /** The stage result. */
@@ -134,7 +136,7 @@ function readInputs(config: Config, options: ReportingOptions & { topClients: nu
   const ingestion = readRecord<IngestionRecord>(path.join(config.output_folder_path, INGESTION_RECORD), looksLikeIngestion, warn) ?? null;
   const clients = readClients(config, model, warn);
 
-  const runs = readRuns(config.prod_deployment_path, log);
+  const runs = [...readRuns(config.prod_deployment_path, log), ...(options.pendingRun ? [options.pendingRun] : [])];
   const versions = listVersions(config.prod_deployment_path);
   if (runs.length === 0) {
     const history = versions.length > 0 ? 'the F1 history shows the deployed versions' : 'there is no F1 history';
