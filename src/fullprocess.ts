@@ -124,27 +124,29 @@ function checkDrift(config: Config, deployed: CurrentDeployment, model: ModelFil
 
 /** After a deployment: diagnostics, reporting and apicalls; their failures are notes, not a failed tick. */
 async function refreshOutputs(config: Config, tick: Tick, version: number, log: Logger): Promise<void> {
-  const [{ runDiagnostics }, { runReporting }, { apiBaseUrl, isApiUp, runApiCalls }] = await Promise.all([import('./diagnostics.js'), import('./reporting.js'), import('./apicalls.js')]);
+  // These stages are loaded on demand (see the imports); a module that fails to
+  // load is a note like any other failure of theirs: the deployment stands.
   try {
+    const { runDiagnostics } = await import('./diagnostics.js');
     await tick.step('diagnostics', () => runDiagnostics(config, {}, log.child('diagnostics')));
   } catch (error) {
     tick.record.notes.push(`diagnostics failed: ${messageOf(error)}`);
   }
   try {
-    // Loaded on demand: the charting and PDF libraries take longer to load than an idle tick may last.
     const { runReporting } = await import('./reporting.js');
     const pendingRun = { ...tick.record, finished_at: new Date().toISOString(), outcome: tick.pendingOutcome };
     await tick.step('reporting', () => runReporting(config, { pendingRun }, log.child('reporting')));
   } catch (error) {
     tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
   }
-  if (!(await isApiUp(config))) {
-    tick.record.notes.push(`the API at ${apiBaseUrl(config)} is not running; apicalls skipped`);
-    return;
-  }
   try {
+    const { apiBaseUrl, isApiUp, runApiCalls } = await import('./apicalls.js');
+    if (!(await isApiUp(config))) {
+      tick.record.notes.push(`the API at ${apiBaseUrl(config)} is not running; apicalls skipped`);
+      return;
+    }
     await tick.step('apicalls', async () => {
-      await waitForApiVersion(config, version, 3000);
+      await waitForApiVersion(apiBaseUrl(config), config.api.token, version, 3000);
       return runApiCalls(config, {}, log.child('apicalls'));
     });
   } catch (error) {
@@ -153,13 +155,12 @@ async function refreshOutputs(config: Config, tick: Tick, version: number, log: 
 }
 
 /** Waits until the API serves `version` (it polls the store), at most `timeoutMs`. */
-async function waitForApiVersion(config: Config, version: number, timeoutMs: number): Promise<void> {
-  const { apiBaseUrl } = await import('./apicalls.js');
+async function waitForApiVersion(baseUrl: string, token: string | null, version: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const headers: Record<string, string> = config.api.token ? { authorization: `Bearer ${config.api.token}` } : {};
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   while (Date.now() < deadline) {
     try {
-      const answer = (await (await fetch(apiBaseUrl(config) + '/health', { headers, signal: AbortSignal.timeout(1000) })).json()) as { model_version?: number };
+      const answer = (await (await fetch(baseUrl + '/health', { headers, signal: AbortSignal.timeout(1000) })).json()) as { model_version?: number };
       if (answer.model_version === version) return;
     } catch {
       // not up or not yet switched

@@ -10,10 +10,20 @@ import type { Logger } from './log.js';
 
 export const LOCK_NAME = 'fullprocess.lock';
 
+/**
+ * proper-lockfile stamps a new lock with an mtime up to 1,005 ms in the future
+ * (it probes the file system's mtime precision with the next whole second + 5 ms),
+ * and calls a lock stale `stale` ms after its mtime. Taking that much off
+ * `staleSeconds` keeps the promise that a tick starting `staleSeconds` after
+ * the holder was killed proceeds (proper-lockfile's floor of 2 s makes about
+ * 3 s the shortest wait it can honour).
+ */
+const FUTURE_MTIME_MS = 1010;
+
 /** Takes the lock on `folder` or returns null at once when another tick holds it. */
 export async function tryLock(folder: string, staleSeconds: number, log: Logger): Promise<(() => Promise<void>) | null> {
   fs.mkdirSync(folder, { recursive: true });
-  const stale = Math.max(2000, staleSeconds * 1000);
+  const stale = Math.max(2000, staleSeconds * 1000 - FUTURE_MTIME_MS);
   try {
     return await lockfile.lock(folder, {
       lockfilePath: path.join(folder, LOCK_NAME),

@@ -58,7 +58,9 @@ export interface RunRecord {
   model_drift: ModelDrift | null;
   data_drift: Record<string, FeatureDrift> | null;
   decision: string;
+  /** Version current when the tick started (null: nothing deployed, or a locked tick that could not tell). */
   version_before: number | null;
+  /** Version current when the tick ended: the new one after a deployment, else version_before. */
   version_after: number | null;
   /** Wall time of each step in ms. */
   durations: Record<string, number>;
@@ -66,12 +68,18 @@ export interface RunRecord {
   notes: string[];
 }
 
-/** Appends one record durably. */
+/**
+ * Appends one record durably. A last line left unterminated (a writer killed
+ * mid-line) is closed first, so only that torn line is lost, not this record.
+ */
 export function appendRun(store: string, record: RunRecord): void {
   fs.mkdirSync(store, { recursive: true });
-  const fd = fs.openSync(path.join(store, RUN_HISTORY), 'a');
+  const fd = fs.openSync(path.join(store, RUN_HISTORY), 'a+');
   try {
-    fs.writeSync(fd, JSON.stringify(record) + '\n');
+    const { size } = fs.fstatSync(fd);
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    fs.writeSync(fd, (torn ? '\n' : '') + JSON.stringify(record) + '\n');
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
