@@ -16,10 +16,15 @@ export const FIXTURES = path.join(REPO, 'test', 'fixtures');
 /** The original project's data, beside the repository (never copied into it); may be absent. */
 export const REFERENCE_DATA = path.join(REPO, '..', 'shared', 'reference-data');
 
+const created: string[] = [];
+process.on('exit', () => {
+  for (const folder of created) fs.rmSync(folder, { recursive: true, force: true });
+});
+
 /** A fresh temporary folder, removed when the process exits. */
 export function tempFolder(prefix = 'risk-test-'): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(folder, { recursive: true, force: true }));
+  created.push(folder);
   return folder;
 }
 

@@ -190,11 +190,13 @@ export function publishVersion(store: string, sources: PublishSources, makeRecor
 /** Atomically points `current` at a version, makes sure the top-level links exist, and logs the switch. */
 function switchTo(store: string, version: number, action: SwitchRecord['action']): void {
   const previous = currentVersion(store);
+  // The top-level links go first (dangling until the first switch), so a kill
+  // right after the switch cannot leave the store without them.
+  ensureTopLevelLinks(store);
   const link = path.join(store, CURRENT);
   const temporary = temporaryPathFor(link);
   fs.symlinkSync(path.join(VERSIONS, String(version)), temporary);
   fs.renameSync(temporary, link);
-  ensureTopLevelLinks(store);
   syncFolder(store);
   const entry: SwitchRecord = { time: new Date().toISOString(), action, version, previous };
   fs.appendFileSync(path.join(store, LOG), JSON.stringify(entry) + '\n');

@@ -276,7 +276,7 @@ function driftBlocks(runs: RunRecord[], thresholds: ReportInputs['drift']): Bloc
   return [
     {
       kind: 'table',
-      caption: `Training data vs new data in run ${run.run_id}, started ${formatTime(run.started_at)} (outcome: ${run.outcome}). Drift: PSI above ${thresholds.psi_threshold} or KS p-value below ${thresholds.ks_alpha} (as configured now).`,
+      caption: `Training data vs new data in run ${run.run_id}, started ${formatTime(run.started_at)} (outcome: ${run.outcome}). A feature drifted when its PSI is at least ${thresholds.psi_threshold} and its KS p-value is below ${thresholds.ks_alpha} (as configured now).`,
       columns: [{ header: 'feature' }, { header: 'PSI', align: 'right' }, { header: 'KS statistic', align: 'right' }, { header: 'KS p-value', align: 'right' }, { header: 'drifted', align: 'center' }],
       rows,
     },
