@@ -169,16 +169,18 @@ if (!options.skipApi) {
 }
 
 const rowsPerSecond = (m: Measurement) => Math.round(options.rows / m.seconds);
+// SPEC section 10 sets its targets for 1,000,000 rows; other sizes show none.
+const target = (text: string) => (options.rows === 1_000_000 ? text : '');
 const lines = [
   `| work (${options.rows.toLocaleString('en')} rows, ${options.files} files) | wall (median) | peak RSS | rows/s | SPEC target |`,
   '|---|---|---|---|---|',
-  `| ingestion process | ${ingestion.seconds.toFixed(2)} s | ${ingestion.peak_rss_mb.toFixed(0)} MB | ${rowsPerSecond(ingestion).toLocaleString('en')} | < 2 s, < 200 MB |`,
-  `| training process | ${training.seconds.toFixed(2)} s | ${training.peak_rss_mb.toFixed(0)} MB | ${rowsPerSecond(training).toLocaleString('en')} | < 1.5 s, < 300 MB |`,
+  `| ingestion process | ${ingestion.seconds.toFixed(2)} s | ${ingestion.peak_rss_mb.toFixed(0)} MB | ${rowsPerSecond(ingestion).toLocaleString('en')} | ${target('< 2 s, < 200 MB')} |`,
+  `| training process | ${training.seconds.toFixed(2)} s | ${training.peak_rss_mb.toFixed(0)} MB | ${rowsPerSecond(training).toLocaleString('en')} | ${target('< 1.5 s, < 300 MB')} |`,
   `| scoring process (10,000 test rows) | ${scoring.seconds.toFixed(2)} s | ${scoring.peak_rss_mb.toFixed(0)} MB | | |`,
-  `| fullprocess tick, no new data | ${tick.seconds.toFixed(3)} s | ${tick.peak_rss_mb.toFixed(0)} MB | | < 0.5 s |`,
+  `| fullprocess tick, no new data | ${tick.seconds.toFixed(3)} s | ${tick.peak_rss_mb.toFixed(0)} MB | | ${target('< 0.5 s')} |`,
 ];
 for (const run of (results.api as { workers: number; requests_per_second: number; latency_p50_ms: number; latency_p99_ms: number; errors: number }[] | undefined) ?? []) {
-  lines.push(`| POST /prediction, 50 rows, 16 conn, ${run.workers} worker(s) | p50 ${run.latency_p50_ms} ms, p99 ${run.latency_p99_ms} ms | | ${Math.round(run.requests_per_second)} req/s (${run.errors} errors) | > 3,000 req/s, p99 < 20 ms |`);
+  lines.push(`| POST /prediction, 50 rows, 16 conn, ${run.workers} worker(s) | p50 ${run.latency_p50_ms} ms, p99 ${run.latency_p99_ms} ms | | ${Math.round(run.requests_per_second)} req/s (${run.errors} errors) | ${target('> 3,000 req/s, p99 < 20 ms')} |`);
 }
 const startup = results.node_startup as Measurement | null;
 if (startup) lines.push(`| (node -e 0, for scale) | ${startup.seconds.toFixed(3)} s | ${startup.peak_rss_mb.toFixed(0)} MB | | |`);

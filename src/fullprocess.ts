@@ -84,6 +84,17 @@ class Tick {
   }
 }
 
+/** The files the deployed model was trained on, from its ingestion record. */
+function readDeployedFiles(deployed: CurrentDeployment | null): IngestionRecord['files'] {
+  if (!deployed) return [];
+  return (JSON.parse(fs.readFileSync(path.join(deployed.folder, 'ingestionrecord.json'), 'utf8')) as IngestionRecord).files ?? [];
+}
+
+/** Hash-cache entries from an ingestion record (records written before mtime_ms was kept give none). */
+function hashCacheOf(files: IngestionRecord['files']): TrackedFile[] {
+  return files.flatMap((file) => (typeof file.mtime_ms === 'number' ? [{ name: file.name, size: file.size, mtimeMs: file.mtime_ms, sha256: file.sha256 }] : []));
+}
+
 /** Scores of the deployed model history used by the statistical drift rules. */
 function scoreHistory(config: Config, log: Logger): number[] {
   const deployed = listVersions(config.prod_deployment_path).flatMap((v) => (v.f1 === null ? [] : [v.f1]));
@@ -233,8 +244,8 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
   tick.record.version_before = deployed?.version ?? null;
   tick.record.scores.deployed_f1 = deployed?.record.f1 ?? null;
   const names = listCsvFiles(config.input_folder_path);
-  const tracked = await tick.step('detect', () => trackFiles(config.input_folder_path, names, checked.hashes));
-  const deployedFiles = deployed ? ((JSON.parse(fs.readFileSync(path.join(deployed.folder, 'ingestionrecord.json'), 'utf8')) as IngestionRecord).files ?? []) : [];
+  const deployedFiles = readDeployedFiles(deployed);
+  const tracked = await tick.step('detect', () => trackFiles(config.input_folder_path, names, [...checked.hashes, ...hashCacheOf(deployedFiles)]));
   const { fresh, settling } = classifyFiles(tracked, [...deployedFiles, ...checked.checked], config.automation.settle_seconds);
   if (settling.length > 0) tick.record.notes.push(`still being written, left for the next tick: ${settling.map((f) => f.name).join(', ')}`);
   tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
@@ -301,8 +312,8 @@ async function dryRun(config: Config, tick: Tick, log: Logger): Promise<TickResu
     const deployed = readCurrentDeployment(store);
     tick.record.version_before = deployed?.version ?? null;
     tick.record.scores.deployed_f1 = deployed?.record.f1 ?? null;
-    const tracked = trackFiles(config.input_folder_path, listCsvFiles(config.input_folder_path), checked.hashes);
-    const deployedFiles = deployed ? ((JSON.parse(fs.readFileSync(path.join(deployed.folder, 'ingestionrecord.json'), 'utf8')) as IngestionRecord).files ?? []) : [];
+    const deployedFiles = readDeployedFiles(deployed);
+    const tracked = trackFiles(config.input_folder_path, listCsvFiles(config.input_folder_path), [...checked.hashes, ...hashCacheOf(deployedFiles)]);
     const { fresh, settling } = classifyFiles(tracked, [...deployedFiles, ...checked.checked], config.automation.settle_seconds);
     tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
     const settled = tracked.filter((file) => !settling.includes(file)).map((file) => file.name);

@@ -26,6 +26,8 @@ export const INGESTION_RECORD = 'ingestionrecord.json';
 export interface IngestedFile {
   name: string;
   size: number;
+  /** Modification time when read (lets fullprocess skip re-hashing an unchanged file). */
+  mtime_ms: number;
   sha256: string;
   rows_read: number;
   /** Rows of this file kept after dropping duplicates. */
@@ -322,6 +324,7 @@ function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], 
     emit(sameOrder ? raw : formatCsvRecord(mapping.map((index) => (index === -1 ? '' : fields[index]))));
   };
 
+  const mtimeMs = fs.statSync(plan.path).mtimeMs;
   const digest = readCsvFile(
     plan.path,
     name,
@@ -346,6 +349,7 @@ function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], 
   return {
     name,
     size: digest.size,
+    mtime_ms: mtimeMs,
     sha256: digest.sha256,
     rows_read: rowsRead,
     rows_kept: rowsKept,
