@@ -14,18 +14,19 @@ export function startProgress(label: string, stream: NodeJS.WriteStream = proces
   if (!stream.isTTY || process.env.LOG_LEVEL === 'silent') return { update: () => {}, done: () => {} };
   let shown = false;
   let last = 0;
+  // Some terminals (and script/tmux when detached) report 0 columns.
+  const width = (): number => Math.max(20, stream.columns || 80);
   return {
     update(message) {
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      const text = `${label}: ${message}`;
-      const width = stream.columns ?? 80;
-      stream.write('\r' + text.slice(0, width - 1).padEnd(Math.min(width - 1, text.length + 10)));
+      const text = `${label}: ${message}`.slice(0, width() - 1);
+      stream.write('\r' + text.padEnd(width() - 1));
       shown = true;
     },
     done() {
-      if (shown) stream.write('\r' + ' '.repeat((stream.columns ?? 80) - 1) + '\r');
+      if (shown) stream.write('\r' + ' '.repeat(width() - 1) + '\r');
     },
   };
 }
