@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { CSV_HEADER, Random, generateFileSet, type FileSetSettings } from '../src/lib/generator.js';
 import { writeFileAtomic } from '../src/lib/files.js';
+import { parseScriptArguments } from '../src/lib/cli.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -37,8 +38,8 @@ const program = new Command('generate-data')
   .option('--concept-drift <c>', 'change of the relation to exited in the source data (0 none, 2 reversed)', number(0, 2), 0)
   .option('--test-mix <p>', 'share of test rows drawn from the drifted world', number(0, 1), 0.5)
   .option('--first-index <n>', 'number of the first file name (datasetN.csv)', number(1, 1e9))
-  .option('--prefix <name>', 'file name prefix', 'dataset')
-  .parse();
+  .option('--prefix <name>', 'file name prefix', 'dataset');
+parseScriptArguments(program);
 
 const options = program.opts<{
   out: string; only?: string; seed: number; files: number; rows: number; testRows: number;

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Command } from 'commander';
+import { parseScriptArguments } from '../src/lib/cli.js';
 
 const MARKER = '# dynamic-risk-assessment fullprocess';
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,15 +35,14 @@ export function updateCrontab(existing: string, line: string | null): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const options = new Command('install-cron')
+  const program = new Command('install-cron')
     .description('Install or remove the crontab line that runs fullprocess every 10 minutes')
     .option('--config <path>', 'config file for the ticks', 'config.production.json')
     .option('--schedule <cron>', 'cron schedule', '*/10 * * * *')
     .option('--log <path>', 'log file (appended)', 'logs/fullprocess.log')
     .option('--remove', 'remove the line')
-    .option('--print', 'print the line without changing the crontab')
-    .parse()
-    .opts<{ config: string; schedule: string; log: string; remove?: boolean; print?: boolean }>();
+    .option('--print', 'print the line without changing the crontab');
+  const options = parseScriptArguments(program).opts<{ config: string; schedule: string; log: string; remove?: boolean; print?: boolean }>();
   const base = process.env.INIT_CWD ?? process.cwd();
   const configFile = path.resolve(base, options.config);
   const logFile = path.resolve(base, options.log);

@@ -7,8 +7,9 @@ import cluster from 'node:cluster';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { parseIntegerOption, runCommand } from './lib/cli.js';
+import { parseIntegerOption, parsePortOption, runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
+import { UserError } from './lib/errors.js';
 import { createApp, type AppDeps } from './lib/api.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { ModelWatcher } from './lib/model-watcher.js';
@@ -76,6 +77,7 @@ export function startServer(config: Config, options: AppOptions = {}, log: Logge
 /** Runs the app: in the primary, forks workers when asked; otherwise serves directly. */
 export async function runApp(config: Config, options: AppOptions = {}, log: Logger = silentLogger): Promise<{ url: string; workers: number; pid: number }> {
   const workers = options.workers ?? config.api.workers;
+  if (workers < 1) throw new UserError(`--workers: ${workers} is not a number of processes (1 or more)`);
   if (workers > 1 && cluster.isPrimary) {
     const host = options.host ?? config.api.host;
     const port = options.port ?? config.api.port;
@@ -111,7 +113,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     options: (program) =>
       program
         .option('--host <host>', 'address to bind (default: api.host, 127.0.0.1)')
-        .option('--port <port>', 'port (default: PORT or api.port, 8000)', parseIntegerOption('--port'))
+        .option('--port <port>', 'port (default: PORT or api.port, 8000)', parsePortOption('--port'))
         .option('--workers <n>', 'worker processes sharing the port (default: api.workers, 1)', parseIntegerOption('--workers')),
     run: (config, options, log) => runApp(config, options, log),
     // Only the process that serves prints; workers stay quiet on stdout.

@@ -257,7 +257,12 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
 
   if (!deployed) {
     const ready = tracked.filter((file) => !settling.includes(file));
-    if (ready.length === 0) return tick.finish('no-new-data', 'nothing is deployed and the input folder has no settled *.csv file to bootstrap from');
+    if (ready.length === 0) {
+      const reason = settling.length > 0
+        ? `nothing is deployed yet and every *.csv file was modified in the last ${config.automation.settle_seconds} s (automation.settle_seconds); the next tick bootstraps from them`
+        : 'nothing is deployed and the input folder has no *.csv file to bootstrap from';
+      return tick.finish('no-new-data', reason);
+    }
     return bootstrap(config, tick, ready, () => writeChecked(store, { checked: checked.checked, hashes: tracked }), log);
   }
   if (fresh.length === 0) {

@@ -111,10 +111,17 @@ function readInputs(config: Config, options: ReportingOptions & { topClients: nu
     const record = readRecord<ScoringResult>(file, looksLikeScore, warn);
     if (record?.model_sha256 !== modelSha) continue;
     if (record.data_sha256 === evaluation.sha256) {
-      score = { file, record };
+      score = { file: path.relative(config.baseFolder, file), record };
       break;
     }
     staleScore ??= record;
+  }
+  const localScore = path.join(config.output_model_path, SCORE_RECORD);
+  if (model.deployment && fs.existsSync(localScore)) {
+    const local = readRecord<ScoringResult>(localScore, looksLikeScore, warn);
+    if (local && local.model_sha256 !== modelSha) {
+      warn(`${path.relative(config.baseFolder, localScore)} scores a trained model that is not deployed; this report is about the deployed version ${model.deployment.version}`);
+    }
   }
   if (!score) {
     warn(

@@ -299,6 +299,20 @@ describe('API with a deployed model', () => {
       assert.deepEqual(limited.body.runs.map((run: { run_id: string }) => run.run_id), ['run-2', 'run-4']);
     });
 
+    test('GET /runs shows the config file relative to its folder, not as a server path', async () => {
+      const history = path.join(project.config.prod_deployment_path, 'runhistory.jsonl');
+      const saved = fs.readFileSync(history, 'utf8');
+      const record = { ...JSON.parse(saved.split('\n')[0]), run_id: 'run-abs', config_file: project.configFile };
+      fs.appendFileSync(history, JSON.stringify(record) + '\n');
+      try {
+        const res = await request(app).get('/runs?limit=1');
+        assert.equal(res.body.runs[0].config_file, 'config.json');
+        assert.ok(!JSON.stringify(res.body).includes(project.root));
+      } finally {
+        fs.writeFileSync(history, saved);
+      }
+    });
+
     test('GET /drift answers the latest run that checked for drift', async () => {
       const res = await request(app).get('/drift');
       assert.equal(res.status, 200);
@@ -312,6 +326,8 @@ describe('API with a deployed model', () => {
     const post = (body: unknown, url = '/prediction') => (a: Express) => request(a).post(url).send(body as object);
     const cases: { name: string; status: number; error: RegExp; send: (a: Express, p: TempProject) => request.Test }[] = [
       { name: 'invalid JSON', status: 400, error: /invalid JSON body/, send: (a) => raw(a, '/prediction', 'application/json', '{"records": [') },
+      { name: 'an empty JSON body', status: 400, error: /the request body is empty/, send: (a) => request(a).post('/prediction').set('content-type', 'application/json') },
+      { name: 'an empty CSV body to /invocations', status: 400, error: /the request body is empty/, send: (a) => request(a).post('/invocations').set('content-type', 'text/csv') },
       { name: 'a JSON string instead of an object', status: 400, error: /invalid JSON body/, send: (a) => raw(a, '/prediction', 'application/json', '"records"') },
       { name: 'a JSON list instead of an object', status: 400, error: /expected \{"records"/, send: post([GOOD_RECORD]) },
       { name: 'an object without records or file_location', status: 400, error: /expected \{"records"/, send: post({ rows: [GOOD_RECORD] }) },

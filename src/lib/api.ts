@@ -303,7 +303,8 @@ export function createApp(deps: AppDeps): express.Express {
     const runs = readRuns(config.prod_deployment_path, log);
     const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UserError('"limit" must be a positive integer');
-    res.json({ runs: limit ? runs.slice(-limit) : runs });
+    const shown = (limit ? runs.slice(-limit) : runs).map((run) => ({ ...run, config_file: redact(run.config_file ?? '') }));
+    res.json({ runs: shown });
   });
 
   app.get('/drift', (_req, res) => {
@@ -335,6 +336,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Rejects a POST without a body or with a content type no parser reads. */
 function requireBody(req: Request, _res: Response, next: NextFunction): void {
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
+    next(new UserError('the request body is empty: send {"records": [...]}, {"file_location": "..."} or CSV'));
+    return;
+  }
   if (!req.headers['content-type']) {
     next(new UnsupportedMediaTypeError('missing Content-Type: send application/json or text/csv'));
     return;

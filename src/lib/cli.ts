@@ -23,6 +23,20 @@ export interface CommandSpec<Options> {
   quiet?: boolean;
 }
 
+/**
+ * Parses argv for a plain script (not a stage): usage mistakes exit 2, --help 0,
+ * as for the stages. Commander has already printed the reason.
+ */
+export function parseScriptArguments(program: Command, argv = process.argv): Command {
+  program.exitOverride();
+  try {
+    return program.parse(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    throw error;
+  }
+}
+
 /** Resolves a path typed by the user against the folder npm was started from. */
 export function resolveUserPath(input: string): string {
   return path.resolve(process.env.INIT_CWD ?? process.cwd(), input);
@@ -63,6 +77,15 @@ export async function runCommand<Options extends object>(spec: CommandSpec<Optio
     process.stdout.write(JSON.stringify({ error: messageOf(error), exit_code: exitCode }, null, 2) + '\n');
     process.exitCode = exitCode;
   }
+}
+
+/** Parses an option value as a TCP port (0-65535) or throws a usage error naming the option. */
+export function parsePortOption(name: string) {
+  return (value: string): number => {
+    const port = parseIntegerOption(name)(value);
+    if (port > 65535) throw new UserError(`${name}: ${value} is not a port number (0-65535)`);
+    return port;
+  };
 }
 
 /** Parses an option value as a non-negative integer or throws a usage error naming the option. */

@@ -119,7 +119,7 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      return `  ${key}: ${describeIssue(issue)}`;
+      return `  ${key}: ${describeIssue(issue, valueAt(value, issue.path))}`;
     });
     throw new ConfigError(`invalid config ${absoluteFile}:\n${problems.join('\n')}`);
   }
@@ -139,9 +139,23 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   return config;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** The value at a path of the raw config (undefined when absent). */
+function valueAt(value: unknown, keys: PropertyKey[]): unknown {
+  let current = value;
+  for (const key of keys) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, given: unknown): string {
   if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing (expected ${issue.expected})`;
+  if (issue.code === 'invalid_type') {
+    if (given === undefined) return `missing (expected ${issue.expected})`;
+    const kind = given === null ? 'null' : Array.isArray(given) ? 'an array' : typeof given;
+    return `expected ${issue.expected}, got ${kind} ${JSON.stringify(given)?.slice(0, 40)}`;
+  }
   return issue.message;
 }
 

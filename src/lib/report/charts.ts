@@ -167,7 +167,9 @@ export function f1HistorySpec(points: F1Point[], subtitle: string[], size = { wi
   const yLo = Math.max(0, Math.floor((Math.min(...f1s) - 0.05) * 10) / 10);
   const yHi = Math.min(1, Math.ceil((Math.max(...f1s) + 0.05) * 10) / 10);
   // Labels name the day when the history spans days, the hour within one day.
-  const format = hi - lo > 3 * 86400_000 ? '%Y-%m-%d' : '%b %d %H:%M';
+  // Label precision follows the span, so ticks a few seconds apart do not repeat the same minute.
+  const span = hi - lo;
+  const format = span > 3 * 86400_000 ? '%Y-%m-%d' : span > 2 * 3600_000 ? '%b %d %H:%M' : '%H:%M:%S';
   const x = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [lo, hi] }, title: 'Time (UTC)', axis: { labelAngle: 0, tickCount: 6, format } };
   const y = { field: 'f1', type: 'quantitative' as const, scale: { domain: [yLo, yHi], zero: false }, title: 'F1 on test data', axis: { format: '.2f' } };
   const color = { field: 'series', type: 'nominal' as const, scale: { domain: series, range: palette }, title: null };

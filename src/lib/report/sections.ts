@@ -230,7 +230,7 @@ function provenanceFacts(inputs: ReportInputs): [string, string][] {
     facts.push(['Training data files', `not recorded (${path.basename(training.data_file)}, SHA-256 ${training.data_sha256.slice(0, 12)}…)`]);
   }
   facts.push(['Test data', `${path.basename(evaluation.file)}: ${plural(evaluation.metrics.rows, 'row')}, ${formatCount(evaluation.metrics.positives)} exited`]);
-  facts.push(['Scores', score ? `${path.basename(score.file)}, scored ${formatTime(score.record.scored_at)}` : 'computed now on the test data (no scoring record matches this model and test data)']);
+  facts.push(['Scores', score ? `${score.file}, scored ${formatTime(score.record.scored_at)}` : 'computed now on the test data (no scoring record matches this model and test data)']);
   if (clients) {
     const when = ingestion ? `, ingested ${formatTime(ingestion.ingested_at)}` : '';
     facts.push(['Newest ingested data', `${path.basename(clients.file)}: ${plural(clients.ids.length, 'client')}${when}`]);
