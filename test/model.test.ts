@@ -13,6 +13,7 @@ import { DataError, UserError } from '../src/lib/errors.js';
 import { fitLogisticRegression, loadModelFile, predictProbabilities, validateModelFile, type FitSettings } from '../src/lib/model.js';
 import { runScoring } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
+import { Random, drawClient } from '../src/lib/generator.js';
 import { FIXTURES, REFERENCE_DATA, REPO, assertClose, expected, makeProject, tempFolder } from './helpers.js';
 
 const SETS: [string, 'reference' | 'generated' | 'shipped', string][] = [
@@ -158,4 +159,26 @@ test('training and scoring without their inputs are clear errors, and a bad test
   fs.writeFileSync(path.join(folder, 'model.json'), '{"kind": "tree"');
   await assert.rejects(runScoring(project.config, { model: path.join(folder, 'model.json') }), /is not valid JSON/);
   assert.equal(fs.readFileSync(scoreFile, 'utf8'), before);
+});
+
+test('on large data the warm start from a subsample reaches the same optimum in fewer full passes', () => {
+  const random = new Random(17);
+  const rows = 250_000;
+  const columns = [new Float64Array(rows), new Float64Array(rows), new Float64Array(rows)];
+  const target = new Uint8Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const client = drawClient(random, { drift: 1, conceptDrift: 0 });
+    columns[0][i] = client.lastmonth_activity;
+    columns[1][i] = client.lastyear_activity;
+    columns[2][i] = client.number_of_employees;
+    target[i] = client.exited;
+  }
+  const input = { features: ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'], columns, target };
+  for (const objective of ['standardized', 'liblinear'] as const) {
+    const cold = fitLogisticRegression(input, { ...SETTINGS, objective }, { warmStart: false });
+    const warm = fitLogisticRegression(input, { ...SETTINGS, objective });
+    assert.ok(cold.convergence.converged && warm.convergence.converged);
+    assert.ok(warm.convergence.iterations < cold.convergence.iterations, `${warm.convergence.iterations} < ${cold.convergence.iterations}`);
+    [...cold.coefficients, cold.intercept].forEach((value, i) => assertClose([...warm.coefficients, warm.intercept][i], value, 1e-7 * Math.max(1, Math.abs(value)), `${objective} parameter ${i}`));
+  }
 });

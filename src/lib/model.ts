@@ -217,7 +217,7 @@ export interface FitResult {
  * Fits the model to convergence. Throws a DataError for data it cannot fit
  * (no rows, a single class, a feature with no values).
  */
-export function fitLogisticRegression(data: TrainingData, settings: FitSettings): FitResult {
+export function fitLogisticRegression(data: TrainingData, settings: FitSettings, options: { warmStart?: boolean } = {}): FitResult {
   const n = data.target.length;
   if (n === 0) throw new DataError({ file: 'training data' }, 'no rows to train on');
   let positives = 0;
@@ -239,10 +239,40 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings)
   }
   const columns = designColumns(data, medians, standardization);
   const penalizeIntercept = settings.objective === 'liblinear';
+  // On large data, start Newton from the optimum of a strided subsample (with C scaled so the
+  // penalty weighs the same): the full-data passes, the expensive part, drop from ~9 to ~3.
+  let start: Float64Array = new Float64Array(columns.length + 1);
+  if (options.warmStart !== false && n > 4 * WARM_START_ROWS) {
+    const stride = Math.floor(n / WARM_START_ROWS);
+    const m = Math.floor(n / stride);
+    const sampleColumns = columns.map((column) => Float64Array.from({ length: m }, (_, i) => column[i * stride]));
+    const sampleTarget = Uint8Array.from({ length: m }, (_, i) => data.target[i * stride]);
+    if (sampleTarget.some((label) => label === 1) && sampleTarget.some((label) => label === 0)) {
+      start = newton(sampleColumns, sampleTarget, (settings.C * n) / m, penalizeIntercept, start, settings).theta;
+    }
+  }
+  const { theta, current, converged, iterations } = newton(columns, data.target, settings.C, penalizeIntercept, start, settings);
+  const gradientMax = current.gradient.reduce((max, g) => Math.max(max, Math.abs(g)), 0);
+  if (!theta.every(Number.isFinite)) throw new UserError('training produced non-finite coefficients; check the data for extreme values');
+  return {
+    standardization,
+    imputation: medians,
+    intercept: theta[0],
+    coefficients: Array.from(theta.subarray(1)),
+    convergence: { converged, iterations, gradient_max: gradientMax, objective_value: current.value },
+  };
+}
+
+/** Rows of the subsample a large fit is warm-started from. */
+const WARM_START_ROWS = 50_000;
+
+/** Damped Newton iterations from `start` until half the Newton decrement is below tol (relative). */
+function newton(columns: Float64Array[], y: Uint8Array, C: number, penalizeIntercept: boolean, start: Float64Array, settings: FitSettings): { theta: Float64Array; current: PassResult; converged: boolean; iterations: number } {
+  const n = y.length;
   const d = columns.length + 1;
   const scratch: Scratch = { eta: new Float64Array(n), residual: new Float64Array(n), weight: new Float64Array(n) };
-  let theta = new Float64Array(d);
-  let current = evaluate(columns, data.target, theta, settings.C, penalizeIntercept, true, scratch);
+  let theta = Float64Array.from(start);
+  let current = evaluate(columns, y, theta, C, penalizeIntercept, true, scratch);
   let converged = false;
   let iterations = 0;
   while (iterations < settings.max_iter) {
@@ -257,7 +287,7 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings)
     let candidate = theta;
     for (let halvings = 0; halvings < 50; halvings++) {
       candidate = theta.map((t, a) => t + size * step[a]);
-      const trial = evaluate(columns, data.target, candidate, settings.C, penalizeIntercept, true, scratch);
+      const trial = evaluate(columns, y, candidate, C, penalizeIntercept, true, scratch);
       // Armijo condition, with room for the rounding error of a sum over many rows.
       if (trial.value <= current.value + 1e-4 * size * slope + 1e-13 * Math.abs(current.value)) {
         accepted = trial;
@@ -272,21 +302,12 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings)
     }
     theta = candidate;
     current = accepted;
-    // Half the Newton decrement bounds how far the objective is from its minimum.
     if (decrement / 2 <= settings.tol * Math.max(1, Math.abs(current.value))) {
       converged = true;
       break;
     }
   }
-  const gradientMax = current.gradient.reduce((m, g) => Math.max(m, Math.abs(g)), 0);
-  if (!theta.every(Number.isFinite)) throw new UserError('training produced non-finite coefficients; check the data for extreme values');
-  return {
-    standardization,
-    imputation: medians,
-    intercept: theta[0],
-    coefficients: Array.from(theta.subarray(1)),
-    convergence: { converged, iterations, gradient_max: gradientMax, objective_value: current.value },
-  };
+  return { theta, current, converged, iterations };
 }
 
 /** Probability of class 1 for each row of `columns` (NaN cells imputed with the model's medians). */
