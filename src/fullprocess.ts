@@ -95,6 +95,22 @@ function hashCacheOf(files: IngestionRecord['files']): TrackedFile[] {
   return files.flatMap((file) => (typeof file.mtime_ms === 'number' ? [{ name: file.name, size: file.size, mtimeMs: file.mtime_ms, sha256: file.sha256 }] : []));
 }
 
+/**
+ * What the input folder holds against what the deployed model and earlier ticks
+ * have seen: new files ready to ingest, and new files still being written.
+ */
+function surveyInput(config: Config, tick: Tick) {
+  const store = config.prod_deployment_path;
+  const checked = readChecked(store);
+  const deployed = readCurrentDeployment(store);
+  tick.record.version_before = deployed?.version ?? null;
+  tick.record.scores.deployed_f1 = deployed?.record.f1 ?? null;
+  const deployedFiles = readDeployedFiles(deployed);
+  const tracked = trackFiles(config.input_folder_path, listCsvFiles(config.input_folder_path), [...checked.hashes, ...hashCacheOf(deployedFiles)]);
+  const { fresh, settling } = classifyFiles(tracked, [...deployedFiles, ...checked.checked], config.automation.settle_seconds);
+  return { checked, deployed, tracked, fresh, settling };
+}
+
 /** Scores of the deployed model history used by the statistical drift rules. */
 function scoreHistory(config: Config, log: Logger): number[] {
   const deployed = listVersions(config.prod_deployment_path).flatMap((v) => (v.f1 === null ? [] : [v.f1]));
@@ -239,14 +255,7 @@ function publish(config: Config, record: RunRecord, error: unknown, log: Logger)
 
 async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<RunRecord> {
   const store = config.prod_deployment_path;
-  const checked = readChecked(store);
-  const deployed = readCurrentDeployment(store);
-  tick.record.version_before = deployed?.version ?? null;
-  tick.record.scores.deployed_f1 = deployed?.record.f1 ?? null;
-  const names = listCsvFiles(config.input_folder_path);
-  const deployedFiles = readDeployedFiles(deployed);
-  const tracked = await tick.step('detect', () => trackFiles(config.input_folder_path, names, [...checked.hashes, ...hashCacheOf(deployedFiles)]));
-  const { fresh, settling } = classifyFiles(tracked, [...deployedFiles, ...checked.checked], config.automation.settle_seconds);
+  const { checked, deployed, tracked, fresh, settling } = await tick.step('detect', () => surveyInput(config, tick));
   if (settling.length > 0) tick.record.notes.push(`still being written, left for the next tick: ${settling.map((f) => f.name).join(', ')}`);
   tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
   const remember = (outcome: string): void => {
@@ -312,14 +321,7 @@ async function dryRun(config: Config, tick: Tick, log: Logger): Promise<TickResu
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'risk-dryrun-'));
   try {
     const scratchConfig = withScratchOutputs(config, scratch);
-    const store = config.prod_deployment_path;
-    const checked = readChecked(store);
-    const deployed = readCurrentDeployment(store);
-    tick.record.version_before = deployed?.version ?? null;
-    tick.record.scores.deployed_f1 = deployed?.record.f1 ?? null;
-    const deployedFiles = readDeployedFiles(deployed);
-    const tracked = trackFiles(config.input_folder_path, listCsvFiles(config.input_folder_path), [...checked.hashes, ...hashCacheOf(deployedFiles)]);
-    const { fresh, settling } = classifyFiles(tracked, [...deployedFiles, ...checked.checked], config.automation.settle_seconds);
+    const { deployed, tracked, fresh, settling } = surveyInput(config, tick);
     tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
     const settled = tracked.filter((file) => !settling.includes(file)).map((file) => file.name);
     let record: RunRecord;

@@ -231,8 +231,7 @@ function unionOfColumns(plans: FilePlan[], schema: DataSchema): string[] {
   return columns;
 }
 
-/** Column roles for the fast scan: 1 feature, 2 target, 0 other. */
-const OTHER = 0;
+/** Column roles for the fast scan (0 for any other column). */
 const FEATURE = 1;
 const TARGET = 2;
 

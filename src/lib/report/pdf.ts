@@ -331,7 +331,6 @@ class Layout {
     const { fontSize, widths } = this.tableGeometry(columns, rows);
     const height = this.rowHeight(fontSize);
     const headers = columns.map((c) => c.header);
-    const captionHeight = caption ? this.textHeight(caption, false, 8, this.width) + 4 : 0;
     this.ensure(this.tableLead(columns, rows, caption, this.doc.y));
     if (caption) {
       this.font(false, 8, MUTED).text(caption, this.left, this.doc.y, { width: this.width });
