@@ -102,8 +102,12 @@ export function pathRedactor(config: Config): (text: string) => string {
   };
 }
 
-/** Shares one run of `compute` between concurrent callers and reuses its result for `maxAgeMs(result)`. */
-function sharedResult<T>(compute: () => Promise<T>, maxAgeMs: (value: T) => number): () => Promise<T> {
+/**
+ * Shares one run of `compute` between concurrent callers and reuses its result
+ * for `maxAgeMs(result)`. With `serveStale`, an expired result is still
+ * answered at once while a refresh runs; only the very first call waits.
+ */
+function sharedResult<T>(compute: () => Promise<T>, maxAgeMs: (value: T) => number, serveStale = false): () => Promise<T> {
   let cached: { value: T; at: number } | undefined;
   let running: Promise<T> | undefined;
   return () => {
@@ -116,39 +120,28 @@ function sharedResult<T>(compute: () => Promise<T>, maxAgeMs: (value: T) => numb
       .finally(() => {
         running = undefined;
       });
-    return running;
+    return serveStale && cached ? Promise.resolve(cached.value) : running;
   };
 }
 
-/** Runs `diagnostics --timings-only` in a child process (never blocks the event loop); cached for five minutes. */
+/** Runs `diagnostics --timings-only` in a child process (never blocks the event loop); refreshed every five minutes. */
 export function childProcessTimings(config: Config, log: Logger): TimingProvider {
   const script = path.join(PROJECT_ROOT, 'dist', 'src', 'diagnostics.js');
-  let cached: { value: TimingReport; at: number } | undefined;
-  let running: Promise<TimingReport> | undefined;
   const measure = (): Promise<TimingReport> =>
     new Promise((resolve) => {
       execFile(process.execPath, [script, '--config', config.configFile, '--timings-only'], { timeout: 120_000, maxBuffer: 8 << 20, env: { ...process.env, LOG_LEVEL: 'error' } }, (error, stdout) => {
+        let report: TimingReport;
         try {
           const parsed = JSON.parse(stdout) as { timings?: TimingReport; error?: string };
-          resolve(parsed.timings ?? { status: 'unavailable', reason: parsed.error ?? 'no timings in the answer' });
+          report = parsed.timings ?? { status: 'unavailable', reason: parsed.error ?? 'no timings in the answer' };
         } catch {
-          resolve({ status: 'unavailable', reason: `timing run failed: ${error ? messageOf(error).split('\n')[0] : 'no output'}` });
+          report = { status: 'unavailable', reason: `timing run failed: ${error ? messageOf(error).split('\n')[0] : 'no output'}` };
         }
+        if (report.status !== 'ok') log.warn(`timings unavailable: ${report.reason}`);
+        resolve(report);
       });
     });
-  return async () => {
-    const fresh = cached && Date.now() - cached.at < 300_000;
-    if (!fresh && !running) {
-      running = measure().then((value) => {
-        cached = { value, at: Date.now() };
-        running = undefined;
-        if (value.status !== 'ok') log.warn(`timings unavailable: ${value.reason}`);
-        return value;
-      });
-    }
-    // Serve the last figures while a refresh runs; wait only the very first time.
-    return cached ? cached.value : running!;
-  };
+  return sharedResult(measure, () => 300_000, true);
 }
 
 const KNOWN_ROUTES: Record<string, string[]> = {
