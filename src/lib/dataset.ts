@@ -235,8 +235,8 @@ class DatasetBuilder {
     const labelled = this.layout.targetIndex >= 0;
     return {
       features: [...this.schema.features],
-      columns: this.columns.map((column) => column.slice(0, this.rows)),
-      target: labelled ? this.target.slice(0, this.rows) : undefined,
+      columns: this.columns.map((column) => column.subarray(0, this.rows)),
+      target: labelled ? this.target.subarray(0, this.rows) : undefined,
       ids: this.ids,
       rows: this.rows,
       missing: this.missing,
