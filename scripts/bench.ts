@@ -83,11 +83,15 @@ function freePort(): Promise<number> {
 
 async function loadTest(configFile: string, workers: number, seconds: number, body: string) {
   const port = await freePort();
-  const server = spawn(process.execPath, [path.join(dist, 'src', 'app.js'), '--config', configFile, '--port', String(port), '--workers', String(workers)], {
-    cwd: root,
-    stdio: 'ignore',
-    env: { ...process.env, LOG_LEVEL: 'error' },
-  });
+  const server = spawn(
+    process.execPath,
+    [path.join(dist, 'src', 'app.js'), '--config', configFile, '--port', String(port), '--workers', String(workers)],
+    {
+      cwd: root,
+      stdio: 'ignore',
+      env: { ...process.env, LOG_LEVEL: 'error' },
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; i < 100; i++) {
@@ -99,8 +103,22 @@ async function loadTest(configFile: string, workers: number, seconds: number, bo
       await new Promise((r) => setTimeout(r, 100));
     }
     // Warm up, then measure.
-    await autocannon({ url: url + '/prediction', connections: 16, duration: 1, method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const result = await autocannon({ url: url + '/prediction', connections: 16, duration: seconds, method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    await autocannon({
+      url: url + '/prediction',
+      connections: 16,
+      duration: 1,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const result = await autocannon({
+      url: url + '/prediction',
+      connections: 16,
+      duration: seconds,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     return {
       workers,
       requests_per_second: result.requests.average,
@@ -119,26 +137,45 @@ const configFile = path.join(dataFolder, 'config.json');
 if (!fs.existsSync(path.join(dataFolder, 'ready'))) {
   process.stderr.write(`generating ${options.rows} rows in ${options.files} files into ${dataFolder} ...\n`);
   fs.rmSync(dataFolder, { recursive: true, force: true });
-  const common = ['--out', dataFolder, '--seed', '11', '--files', String(options.files), '--rows', String(Math.ceil(options.rows / options.files))];
+  const common = [
+    '--out',
+    dataFolder,
+    '--seed',
+    '11',
+    '--files',
+    String(options.files),
+    '--rows',
+    String(Math.ceil(options.rows / options.files)),
+  ];
   execFileSync(process.execPath, [path.join(dist, 'scripts', 'generate-data.js'), ...common, '--only', 'source'], { stdio: 'ignore' });
-  execFileSync(process.execPath, [path.join(dist, 'scripts', 'generate-data.js'), ...common, '--only', 'test', '--test-rows', '10000'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [path.join(dist, 'scripts', 'generate-data.js'), ...common, '--only', 'test', '--test-rows', '10000'], {
+    stdio: 'ignore',
+  });
   fs.writeFileSync(
     configFile,
-    JSON.stringify({
-      input_folder_path: 'sourcedata',
-      output_folder_path: 'ingesteddata',
-      test_data_path: 'testdata',
-      output_model_path: 'models',
-      prod_deployment_path: 'production_deployment',
-      automation: { settle_seconds: 0 },
-    }, null, 2),
+    JSON.stringify(
+      {
+        input_folder_path: 'sourcedata',
+        output_folder_path: 'ingesteddata',
+        test_data_path: 'testdata',
+        output_model_path: 'models',
+        prod_deployment_path: 'production_deployment',
+        automation: { settle_seconds: 0 },
+      },
+      null,
+      2,
+    ),
   );
   fs.writeFileSync(path.join(dataFolder, 'ready'), new Date().toISOString());
 }
 
 const stage = (name: string) => path.join(dist, 'src', `${name}.js`);
 const args = ['--config', configFile];
-const results: Record<string, unknown> = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, rows: options.rows, files: options.files };
+const results: Record<string, unknown> = {
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  rows: options.rows,
+  files: options.files,
+};
 process.stderr.write('node start-up (node -e 0), for scale:\n');
 results.node_startup = await repeat('node -e 0', '-e', ['0'], options.runs).catch(() => null);
 process.stderr.write('ingestion:\n');
@@ -158,7 +195,11 @@ Object.assign(results, { ingestion, training, scoring, noop_tick: tick });
 if (!options.skipApi) {
   const header = 'lastmonth_activity,lastyear_activity,number_of_employees';
   void header;
-  const records = Array.from({ length: 50 }, (_, i) => ({ lastmonth_activity: 20 + i * 7, lastyear_activity: 900 + i * 31, number_of_employees: 10 + i }));
+  const records = Array.from({ length: 50 }, (_, i) => ({
+    lastmonth_activity: 20 + i * 7,
+    lastyear_activity: 900 + i * 31,
+    number_of_employees: 10 + i,
+  }));
   const body = JSON.stringify({ records });
   const api = [];
   for (const workers of [1, 2]) {
@@ -179,8 +220,11 @@ const lines = [
   `| scoring process (10,000 test rows) | ${scoring.seconds.toFixed(2)} s | ${scoring.peak_rss_mb.toFixed(0)} MB | | |`,
   `| fullprocess tick, no new data | ${tick.seconds.toFixed(3)} s | ${tick.peak_rss_mb.toFixed(0)} MB | | ${target('< 0.5 s')} |`,
 ];
-for (const run of (results.api as { workers: number; requests_per_second: number; latency_p50_ms: number; latency_p99_ms: number; errors: number }[] | undefined) ?? []) {
-  lines.push(`| POST /prediction, 50 rows, 16 conn, ${run.workers} worker(s) | p50 ${run.latency_p50_ms} ms, p99 ${run.latency_p99_ms} ms | | ${Math.round(run.requests_per_second)} req/s (${run.errors} errors) | ${target('> 3,000 req/s, p99 < 20 ms')} |`);
+for (const run of (results.api as
+  { workers: number; requests_per_second: number; latency_p50_ms: number; latency_p99_ms: number; errors: number }[] | undefined) ?? []) {
+  lines.push(
+    `| POST /prediction, 50 rows, 16 conn, ${run.workers} worker(s) | p50 ${run.latency_p50_ms} ms, p99 ${run.latency_p99_ms} ms | | ${Math.round(run.requests_per_second)} req/s (${run.errors} errors) | ${target('> 3,000 req/s, p99 < 20 ms')} |`,
+  );
 }
 const startup = results.node_startup as Measurement | null;
 if (startup) lines.push(`| (node -e 0, for scale) | ${startup.seconds.toFixed(3)} s | ${startup.peak_rss_mb.toFixed(0)} MB | | |`);

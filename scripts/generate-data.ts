@@ -42,9 +42,19 @@ const program = new Command('generate-data')
 parseScriptArguments(program);
 
 const options = program.opts<{
-  out: string; only?: string; seed: number; files: number; rows: number; testRows: number;
-  duplicateRate: number; missingRate: number; drift: number; conceptDrift: number; testMix: number;
-  firstIndex?: number; prefix: string;
+  out: string;
+  only?: string;
+  seed: number;
+  files: number;
+  rows: number;
+  testRows: number;
+  duplicateRate: number;
+  missingRate: number;
+  drift: number;
+  conceptDrift: number;
+  testMix: number;
+  firstIndex?: number;
+  prefix: string;
 }>();
 
 if (options.only !== undefined && !['practice', 'source', 'test'].includes(options.only)) {
@@ -56,15 +66,38 @@ const out = path.resolve(process.env.INIT_CWD ?? process.cwd(), options.out);
 const drifted = { drift: options.drift, conceptDrift: options.conceptDrift };
 const sets: { name: string; folder: string; firstIndex: number; settings: FileSetSettings; seedOffset: number }[] = [
   {
-    name: 'practice', folder: 'practicedata', firstIndex: options.firstIndex ?? 1, seedOffset: 1,
-    settings: { files: options.files, rowsPerFile: options.rows, duplicateRate: options.duplicateRate, missingRate: options.missingRate, worldShare: 0, world: drifted },
+    name: 'practice',
+    folder: 'practicedata',
+    firstIndex: options.firstIndex ?? 1,
+    seedOffset: 1,
+    settings: {
+      files: options.files,
+      rowsPerFile: options.rows,
+      duplicateRate: options.duplicateRate,
+      missingRate: options.missingRate,
+      worldShare: 0,
+      world: drifted,
+    },
   },
   {
-    name: 'source', folder: 'sourcedata', firstIndex: options.firstIndex ?? options.files + 1, seedOffset: 2,
-    settings: { files: options.files, rowsPerFile: options.rows, duplicateRate: options.duplicateRate, missingRate: options.missingRate, worldShare: 1, world: drifted },
+    name: 'source',
+    folder: 'sourcedata',
+    firstIndex: options.firstIndex ?? options.files + 1,
+    seedOffset: 2,
+    settings: {
+      files: options.files,
+      rowsPerFile: options.rows,
+      duplicateRate: options.duplicateRate,
+      missingRate: options.missingRate,
+      worldShare: 1,
+      world: drifted,
+    },
   },
   {
-    name: 'test', folder: 'testdata', firstIndex: 0, seedOffset: 3,
+    name: 'test',
+    folder: 'testdata',
+    firstIndex: 0,
+    seedOffset: 3,
     settings: { files: 1, rowsPerFile: options.testRows, duplicateRate: 0, missingRate: 0, worldShare: options.testMix, world: drifted },
   },
 ];
@@ -78,10 +111,13 @@ for (const set of sets) {
   let index = set.firstIndex;
   for (const lines of generateFileSet(random, set.settings)) {
     const file = path.join(folder, set.name === 'test' ? 'testdata.csv' : `${options.prefix}${index++}.csv`);
-    writeFileAtomic(file, (function* () {
-      yield CSV_HEADER + '\n';
-      for (let start = 0; start < lines.length; start += 50_000) yield lines.slice(start, start + 50_000).join('\n') + '\n';
-    })());
+    writeFileAtomic(
+      file,
+      (function* () {
+        yield CSV_HEADER + '\n';
+        for (let start = 0; start < lines.length; start += 50_000) yield lines.slice(start, start + 50_000).join('\n') + '\n';
+      })(),
+    );
     written.push({ file, rows: lines.length });
   }
 }

@@ -42,7 +42,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     .option('--log <path>', 'log file (appended)', 'logs/fullprocess.log')
     .option('--remove', 'remove the line')
     .option('--print', 'print the line without changing the crontab');
-  const options = parseScriptArguments(program).opts<{ config: string; schedule: string; log: string; remove?: boolean; print?: boolean }>();
+  const options = parseScriptArguments(program).opts<{
+    config: string;
+    schedule: string;
+    log: string;
+    remove?: boolean;
+    print?: boolean;
+  }>();
   const base = process.env.INIT_CWD ?? process.cwd();
   const configFile = path.resolve(base, options.config);
   const logFile = path.resolve(base, options.log);
@@ -57,12 +63,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   }
   const listed = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
   if (listed.error) {
-    console.error(`install-cron: the crontab command is not available (${(listed.error as NodeJS.ErrnoException).code}). Add this line by hand, or use "npm run schedule":\n${line}`);
+    console.error(
+      `install-cron: the crontab command is not available (${(listed.error as NodeJS.ErrnoException).code}). Add this line by hand, or use "npm run schedule":\n${line}`,
+    );
     process.exit(2);
   }
   const existing = listed.status === 0 ? listed.stdout : '';
   if (!options.remove) fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const next = updateCrontab(existing, options.remove ? null : line);
   execFileSync('crontab', ['-'], { input: next });
-  process.stdout.write(JSON.stringify({ action: options.remove ? 'removed' : 'installed', line: options.remove ? null : line }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify({ action: options.remove ? 'removed' : 'installed', line: options.remove ? null : line }, null, 2) + '\n',
+  );
 }

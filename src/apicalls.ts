@@ -33,21 +33,36 @@ export interface ApiCallsResult {
 
 /** Base URL of the API: `--url`, else config `api.url`, else http://api.host:api.port. */
 export function apiBaseUrl(config: Config, override?: string): string {
-  const url = override ?? config.api.url ?? `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`;
+  const url =
+    override ?? config.api.url ?? `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`;
   return url.replace(/\/+$/, '');
 }
 
-async function call(baseUrl: string, token: string | null, method: 'GET' | 'POST', endpoint: string, body?: unknown, timeoutMs = 60_000): Promise<ApiCall> {
+async function call(
+  baseUrl: string,
+  token: string | null,
+  method: 'GET' | 'POST',
+  endpoint: string,
+  body?: unknown,
+  timeoutMs = 60_000,
+): Promise<ApiCall> {
   const started = performance.now();
   const headers: Record<string, string> = {};
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
-    response = await fetch(baseUrl + endpoint, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+    response = await fetch(baseUrl + endpoint, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-    throw new ServiceError(`cannot reach the API at ${baseUrl} (${method} ${endpoint}: ${cause}); start it with npm run app`, { cause: error });
+    throw new ServiceError(`cannot reach the API at ${baseUrl} (${method} ${endpoint}: ${cause}); start it with npm run app`, {
+      cause: error,
+    });
   }
   const text = await response.text();
   let parsed: unknown = text;
@@ -59,7 +74,10 @@ async function call(baseUrl: string, token: string | null, method: 'GET' | 'POST
     }
   }
   if (!response.ok) {
-    const reason = typeof parsed === 'object' && parsed !== null && 'error' in parsed ? String((parsed as { error: unknown }).error) : text.slice(0, 200);
+    const reason =
+      typeof parsed === 'object' && parsed !== null && 'error' in parsed
+        ? String((parsed as { error: unknown }).error)
+        : text.slice(0, 200);
     throw new ServiceError(`${method} ${endpoint} answered ${response.status}: ${reason}`);
   }
   return { method, endpoint, status: response.status, duration_ms: Math.round(performance.now() - started), body: parsed };
@@ -76,7 +94,11 @@ export async function isApiUp(config: Config, timeoutMs = 1500): Promise<boolean
 }
 
 /** Calls every endpoint and writes apireturns.txt. */
-export async function runApiCalls(config: Config, options: { url?: string; write?: boolean } = {}, log: Logger = silentLogger): Promise<ApiCallsResult> {
+export async function runApiCalls(
+  config: Config,
+  options: { url?: string; write?: boolean } = {},
+  log: Logger = silentLogger,
+): Promise<ApiCallsResult> {
   const baseUrl = apiBaseUrl(config, options.url);
   const token = config.api.token;
   const testFile = path.relative(config.baseFolder, path.join(config.test_data_path, TEST_DATA));
@@ -109,10 +131,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     description: 'Call every endpoint of the running API and write the answers to apireturns.txt',
     options: (program) => program.option('--url <url>', 'base URL of the API (default: api.url, else http://api.host:api.port)'),
     run: async (config, options, log) => {
-      if (options.url !== undefined && !/^https?:\/\/[^\s]+$/.test(options.url)) throw new UserError(`--url: "${options.url}" is not an http(s) URL`);
+      if (options.url !== undefined && !/^https?:\/\/[^\s]+$/.test(options.url))
+        throw new UserError(`--url: "${options.url}" is not an http(s) URL`);
       const result = await runApiCalls(config, options, log);
       // The consolidated answers are in the file; stdout gets the summary.
-      return { base_url: result.base_url, output_file: result.output_file, calls: result.calls.map(({ method, endpoint, status, duration_ms }) => ({ method, endpoint, status, duration_ms })) };
+      return {
+        base_url: result.base_url,
+        output_file: result.output_file,
+        calls: result.calls.map(({ method, endpoint, status, duration_ms }) => ({ method, endpoint, status, duration_ms })),
+      };
     },
   });
 }

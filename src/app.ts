@@ -31,7 +31,12 @@ export interface RunningApp {
 export type ServerDeps = Partial<Pick<AppDeps, 'timings' | 'dependencies' | 'registry'>>;
 
 /** Starts one server process (or worker) and resolves once it listens. */
-export function startServer(config: Config, options: AppOptions = {}, log: Logger = silentLogger, deps: ServerDeps = {}): Promise<RunningApp> {
+export function startServer(
+  config: Config,
+  options: AppOptions = {},
+  log: Logger = silentLogger,
+  deps: ServerDeps = {},
+): Promise<RunningApp> {
   const watcher = new ModelWatcher(config.prod_deployment_path, log).start(config.api.reload_interval_ms);
   const app = createApp({ ...deps, config, watcher, log });
   const host = options.host ?? config.api.host;
@@ -75,7 +80,11 @@ export function startServer(config: Config, options: AppOptions = {}, log: Logge
 }
 
 /** Runs the app: in the primary, forks workers when asked; otherwise serves directly. */
-export async function runApp(config: Config, options: AppOptions = {}, log: Logger = silentLogger): Promise<{ url: string; workers: number; pid: number }> {
+export async function runApp(
+  config: Config,
+  options: AppOptions = {},
+  log: Logger = silentLogger,
+): Promise<{ url: string; workers: number; pid: number }> {
   const workers = options.workers ?? config.api.workers;
   if (workers < 1) throw new UserError(`--workers: ${workers} is not a number of processes (1 or more)`);
   if (workers > 1 && cluster.isPrimary) {

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import { listVersions, currentVersion, publishVersion, rollbackTo, readSwitchLog, type VersionRecord, type PublishSources } from './lib/deploy-store.js';
+import {
+  listVersions,
+  currentVersion,
+  publishVersion,
+  rollbackTo,
+  readSwitchLog,
+  type VersionRecord,
+  type PublishSources,
+} from './lib/deploy-store.js';
 import { UserError } from './lib/errors.js';
 import { readJsonIfExists, sha256 } from './lib/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
@@ -47,7 +55,11 @@ export interface DeploymentOptions {
 }
 
 /** Publishes the model, score and ingestion record as a new version. */
-export async function runDeployment(config: Config, options: DeploymentOptions = {}, log: Logger = silentLogger): Promise<DeploymentResult> {
+export async function runDeployment(
+  config: Config,
+  options: DeploymentOptions = {},
+  log: Logger = silentLogger,
+): Promise<DeploymentResult> {
   const modelFolder = options.modelFolder ?? config.output_model_path;
   const dataFolder = options.dataFolder ?? config.output_folder_path;
   const sources: PublishSources = {
@@ -69,15 +81,20 @@ export async function runDeployment(config: Config, options: DeploymentOptions =
   const modelSha = sha256(fs.readFileSync(sources['trainedmodel.json']!));
   const scoreText = fs.readFileSync(sources['latestscore.txt']!, 'utf8').trim();
   const f1 = Number(scoreText);
-  if (scoreText === '' || !Number.isFinite(f1)) throw new UserError(`cannot deploy: ${sources['latestscore.txt']} does not hold a number ("${scoreText.slice(0, 40)}")`);
+  if (scoreText === '' || !Number.isFinite(f1))
+    throw new UserError(`cannot deploy: ${sources['latestscore.txt']} does not hold a number ("${scoreText.slice(0, 40)}")`);
   const scoreRecordFile = path.join(modelFolder, SCORE_RECORD);
   const scoreRecord = readJsonIfExists(scoreRecordFile) as ScoringResult | undefined;
   if (scoreRecord) {
     if (scoreRecord.model_sha256 !== modelSha) {
-      throw new UserError(`cannot deploy: ${scoreRecordFile} scores a different model than ${sources['trainedmodel.json']} (run scoring again)`);
+      throw new UserError(
+        `cannot deploy: ${scoreRecordFile} scores a different model than ${sources['trainedmodel.json']} (run scoring again)`,
+      );
     }
     if (scoreRecord.f1 !== f1) {
-      throw new UserError(`cannot deploy: ${sources['latestscore.txt']} (${scoreText}) disagrees with ${scoreRecordFile} (${scoreRecord.f1}) (run scoring again)`);
+      throw new UserError(
+        `cannot deploy: ${sources['latestscore.txt']} (${scoreText}) disagrees with ${scoreRecordFile} (${scoreRecord.f1}) (run scoring again)`,
+      );
     }
     sources['latestscore.json'] = scoreRecordFile;
   } else {
@@ -99,7 +116,13 @@ export async function runDeployment(config: Config, options: DeploymentOptions =
     origin: options.origin ?? 'deployment stage',
   }));
   log.info(`deployed version ${record.version} (F1 ${f1})`, { previous });
-  return { action: 'deploy', version: record.version, previous, record, folder: path.join(config.prod_deployment_path, 'versions', String(record.version)) };
+  return {
+    action: 'deploy',
+    version: record.version,
+    previous,
+    record,
+    folder: path.join(config.prod_deployment_path, 'versions', String(record.version)),
+  };
 }
 
 /** Lists every deployed version, marking the current one. */

@@ -48,8 +48,7 @@ export type PredictionsReport =
 
 /** Wall times of ingestion and training. */
 export type TimingReport =
-  | { status: 'ok'; ingestion_seconds: number; training_seconds: number; rows: number }
-  | { status: 'unavailable'; reason: string };
+  { status: 'ok'; ingestion_seconds: number; training_seconds: number; rows: number } | { status: 'unavailable'; reason: string };
 
 /** The diagnostics record (`diagnostics.json`) and stage result. */
 export interface DiagnosticsResult {
@@ -107,7 +106,11 @@ export function deployedPredictions(config: Config): PredictionsReport {
   const model = loadModelFile(path.join(current.folder, 'trainedmodel.json'));
   const file = path.join(config.test_data_path, TEST_DATA);
   if (!exists(file)) return { status: 'unavailable', reason: `test data not found: ${file}` };
-  const data = readDataset(file, { ...config.schema, features: model.features, target: model.target }, { label: TEST_DATA, requireTarget: false });
+  const data = readDataset(
+    file,
+    { ...config.schema, features: model.features, target: model.target },
+    { label: TEST_DATA, requireTarget: false },
+  );
   const probabilities = predictProbabilities(model, data.columns);
   return {
     status: 'ok',
@@ -153,16 +156,28 @@ export async function cachedDependencies(config: Config): Promise<DependencyRepo
 }
 
 /** Runs diagnostics with the given config. */
-export async function runDiagnostics(config: Config, options: DiagnosticsOptions = {}, log: Logger = silentLogger): Promise<DiagnosticsResult> {
+export async function runDiagnostics(
+  config: Config,
+  options: DiagnosticsOptions = {},
+  log: Logger = silentLogger,
+): Promise<DiagnosticsResult> {
   const finalData = path.join(config.output_folder_path, FINAL_DATA);
   if (!exists(finalData)) throw new UserError(`ingested data not found: ${finalData} (run ingestion first)`);
-  const dependencyCheck = options.dependencies === false
-    ? Promise.resolve<DependencyReport>({ status: 'unavailable', reason: 'skipped (--no-dependencies)', checked_at: new Date().toISOString(), duration_ms: 0, packages: [] })
-    : cachedDependencies(config);
+  const dependencyCheck =
+    options.dependencies === false
+      ? Promise.resolve<DependencyReport>({
+          status: 'unavailable',
+          reason: 'skipped (--no-dependencies)',
+          checked_at: new Date().toISOString(),
+          duration_ms: 0,
+          packages: [],
+        })
+      : cachedDependencies(config);
   const predictions = deployedPredictions(config);
   const summary = summarizeData(finalData, config);
   const missing = countMissing(finalData);
-  const timings: TimingReport = options.timings === false ? { status: 'unavailable', reason: 'skipped (--no-timings)' } : await timeStages(config);
+  const timings: TimingReport =
+    options.timings === false ? { status: 'unavailable', reason: 'skipped (--no-timings)' } : await timeStages(config);
   const dependencies = await dependencyCheck;
   if (dependencies.status !== 'ok') log.warn(`dependency status unavailable: ${dependencies.reason}`);
   const result: DiagnosticsResult = {
@@ -192,6 +207,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         .option('--no-timings', 'skip the ingestion/training timing runs')
         .option('--no-dependencies', 'skip the npm outdated check')
         .option('--timings-only', 'only time ingestion and training (used by the API)'),
-    run: async (config, options, log) => (options.timingsOnly ? { timings: await timeStages(config) } : runDiagnostics(config, options, log)),
+    run: async (config, options, log) =>
+      options.timingsOnly ? { timings: await timeStages(config) } : runDiagnostics(config, options, log),
   });
 }

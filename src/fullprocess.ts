@@ -92,7 +92,9 @@ function readDeployedFiles(deployed: CurrentDeployment | null): IngestionRecord[
 
 /** Hash-cache entries from an ingestion record (records written before mtime_ms was kept give none). */
 function hashCacheOf(files: IngestionRecord['files']): TrackedFile[] {
-  return files.flatMap((file) => (typeof file.mtime_ms === 'number' ? [{ name: file.name, size: file.size, mtimeMs: file.mtime_ms, sha256: file.sha256 }] : []));
+  return files.flatMap((file) =>
+    typeof file.mtime_ms === 'number' ? [{ name: file.name, size: file.size, mtimeMs: file.mtime_ms, sha256: file.sha256 }] : [],
+  );
 }
 
 /**
@@ -106,7 +108,10 @@ function surveyInput(config: Config, tick: Tick) {
   tick.record.version_before = deployed?.version ?? null;
   tick.record.scores.deployed_f1 = deployed?.record.f1 ?? null;
   const deployedFiles = readDeployedFiles(deployed);
-  const tracked = trackFiles(config.input_folder_path, listCsvFiles(config.input_folder_path), [...checked.hashes, ...hashCacheOf(deployedFiles)]);
+  const tracked = trackFiles(config.input_folder_path, listCsvFiles(config.input_folder_path), [
+    ...checked.hashes,
+    ...hashCacheOf(deployedFiles),
+  ]);
   const { fresh, settling } = classifyFiles(tracked, [...deployedFiles, ...checked.checked], config.automation.settle_seconds);
   return { checked, deployed, tracked, fresh, settling };
 }
@@ -114,12 +119,20 @@ function surveyInput(config: Config, tick: Tick) {
 /** Scores of the deployed model history used by the statistical drift rules. */
 function scoreHistory(config: Config, log: Logger): number[] {
   const deployed = listVersions(config.prod_deployment_path).flatMap((v) => (v.f1 === null ? [] : [v.f1]));
-  const checked = readRuns(config.prod_deployment_path, log).flatMap((run) => (run.outcome === 'no-drift' && run.scores.new_data_f1 !== null ? [run.scores.new_data_f1] : []));
+  const checked = readRuns(config.prod_deployment_path, log).flatMap((run) =>
+    run.outcome === 'no-drift' && run.scores.new_data_f1 !== null ? [run.scores.new_data_f1] : [],
+  );
   return [...deployed, ...checked];
 }
 
 /** Deployed model's F1 on the rows of the new files, and data drift of those rows. */
-function checkDrift(config: Config, deployed: CurrentDeployment, model: ModelFile, files: TrackedFile[], log: Logger): { modelDrift: ModelDrift; dataDrift: Record<string, FeatureDrift> | null } {
+function checkDrift(
+  config: Config,
+  deployed: CurrentDeployment,
+  model: ModelFile,
+  files: TrackedFile[],
+  log: Logger,
+): { modelDrift: ModelDrift; dataDrift: Record<string, FeatureDrift> | null } {
   const parts = files.map((file) => readDataForModel(path.join(config.input_folder_path, file.name), model, config));
   const rows = parts.reduce((sum, part) => sum + part.rows, 0);
   const columns = model.features.map((_, f) => {
@@ -140,12 +153,26 @@ function checkDrift(config: Config, deployed: CurrentDeployment, model: ModelFil
   const data = { features: model.features, columns, target, ids: [], rows, missing: [] };
   const newF1 = rows === 0 ? NaN : evaluateModel(model, data).metrics.f1;
   const deployedF1 = deployed.record.f1 ?? NaN;
-  const modelDrift = rows === 0
-    ? { rule: config.drift.rule, new_f1: NaN, deployed_f1: deployedF1, history: [], threshold: NaN, drifted: false, explanation: 'the new files hold no rows' }
-    : decideModelDrift(config.drift.rule, newF1, deployedF1, scoreHistory(config, log));
-  const dataDrift = model.training_profile && rows > 0
-    ? measureDataDrift(model.training_profile, Object.fromEntries(model.features.map((feature, f) => [feature, columns[f]])), config.drift)
-    : null;
+  const modelDrift =
+    rows === 0
+      ? {
+          rule: config.drift.rule,
+          new_f1: NaN,
+          deployed_f1: deployedF1,
+          history: [],
+          threshold: NaN,
+          drifted: false,
+          explanation: 'the new files hold no rows',
+        }
+      : decideModelDrift(config.drift.rule, newF1, deployedF1, scoreHistory(config, log));
+  const dataDrift =
+    model.training_profile && rows > 0
+      ? measureDataDrift(
+          model.training_profile,
+          Object.fromEntries(model.features.map((feature, f) => [feature, columns[f]])),
+          config.drift,
+        )
+      : null;
   return { modelDrift, dataDrift };
 }
 
@@ -187,7 +214,9 @@ async function waitForApiVersion(baseUrl: string, token: string | null, version:
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   while (Date.now() < deadline) {
     try {
-      const answer = (await (await fetch(baseUrl + '/health', { headers, signal: AbortSignal.timeout(1000) })).json()) as { model_version?: number };
+      const answer = (await (await fetch(baseUrl + '/health', { headers, signal: AbortSignal.timeout(1000) })).json()) as {
+        model_version?: number;
+      };
       if (answer.model_version === version) return;
     } catch {
       // not up or not yet switched
@@ -202,12 +231,17 @@ async function bootstrap(config: Config, tick: Tick, files: TrackedFile[], onDep
   await tick.step('training', () => runTraining(config, {}, log.child('training')));
   const score = await tick.step('scoring', () => runScoring(config, {}, log.child('scoring')));
   tick.record.scores.candidate_f1 = score.f1;
-  const deployed = await tick.step('deployment', () => runDeployment(config, { origin: `fullprocess run ${tick.record.run_id} (bootstrap)` }, log.child('deployment')));
+  const deployed = await tick.step('deployment', () =>
+    runDeployment(config, { origin: `fullprocess run ${tick.record.run_id} (bootstrap)` }, log.child('deployment')),
+  );
   tick.record.version_after = deployed.version;
   onDeployed();
   tick.pendingOutcome = 'bootstrapped';
   await refreshOutputs(config, tick, deployed.version, log);
-  return tick.finish('bootstrapped', `no model was deployed: trained on ${files.length} file(s) and deployed version ${deployed.version} (F1 ${score.f1.toFixed(4)})`);
+  return tick.finish(
+    'bootstrapped',
+    `no model was deployed: trained on ${files.length} file(s) and deployed version ${deployed.version} (F1 ${score.f1.toFixed(4)})`,
+  );
 }
 
 /** Runs one tick; never throws (a failure is the outcome `failed`). */
@@ -261,15 +295,19 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
   const remember = (outcome: string): void => {
     const now = new Date().toISOString();
     const kept = checked.checked.filter((entry) => !fresh.some((file) => file.name === entry.name));
-    writeChecked(store, { checked: [...kept, ...fresh.map(({ name, sha256 }) => ({ name, sha256, checked_at: now, outcome }))], hashes: tracked });
+    writeChecked(store, {
+      checked: [...kept, ...fresh.map(({ name, sha256 }) => ({ name, sha256, checked_at: now, outcome }))],
+      hashes: tracked,
+    });
   };
 
   if (!deployed) {
     const ready = tracked.filter((file) => !settling.includes(file));
     if (ready.length === 0) {
-      const reason = settling.length > 0
-        ? `nothing is deployed yet and every *.csv file was modified in the last ${config.automation.settle_seconds} s (automation.settle_seconds); the next tick bootstraps from them`
-        : 'nothing is deployed and the input folder has no *.csv file to bootstrap from';
+      const reason =
+        settling.length > 0
+          ? `nothing is deployed yet and every *.csv file was modified in the last ${config.automation.settle_seconds} s (automation.settle_seconds); the next tick bootstraps from them`
+          : 'nothing is deployed and the input folder has no *.csv file to bootstrap from';
       return tick.finish('no-new-data', reason);
     }
     return bootstrap(config, tick, ready, () => writeChecked(store, { checked: checked.checked, hashes: tracked }), log);
@@ -288,7 +326,9 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
   tick.record.model_drift = modelDrift;
   tick.record.data_drift = dataDrift;
   tick.record.scores.new_data_f1 = Number.isFinite(modelDrift.new_f1) ? modelDrift.new_f1 : null;
-  const driftedFeatures = Object.entries(dataDrift ?? {}).filter(([, d]) => d.drifted).map(([f]) => f);
+  const driftedFeatures = Object.entries(dataDrift ?? {})
+    .filter(([, d]) => d.drifted)
+    .map(([f]) => f);
   const dataTriggered = config.drift.data_drift_trigger && driftedFeatures.length > 0;
   if (!modelDrift.drifted && !dataTriggered) {
     remember('no-drift');
@@ -299,8 +339,12 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
   await tick.step('training', () => runTraining(config, {}, log.child('training')));
   const candidate = await tick.step('scoring', () => runScoring(config, {}, log.child('scoring')));
   tick.record.scores.candidate_f1 = candidate.f1;
-  const deployedNow = await tick.step('gate', () => runScoring(config, { model: path.join(deployed.folder, 'trainedmodel.json'), write: false }));
-  const reason = modelDrift.drifted ? `model drift (${modelDrift.rule}): ${modelDrift.explanation}` : `data drift in ${driftedFeatures.join(', ')}`;
+  const deployedNow = await tick.step('gate', () =>
+    runScoring(config, { model: path.join(deployed.folder, 'trainedmodel.json'), write: false }),
+  );
+  const reason = modelDrift.drifted
+    ? `model drift (${modelDrift.rule}): ${modelDrift.explanation}`
+    : `data drift in ${driftedFeatures.join(', ')}`;
   if (config.automation.gate && candidate.f1 < deployedNow.f1) {
     remember('rejected');
     return tick.finish(
@@ -308,12 +352,17 @@ async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<R
       `${reason}; retrained, but the candidate's test F1 ${candidate.f1.toFixed(4)} is below the deployed model's ${deployedNow.f1.toFixed(4)} on the same test data: kept version ${deployed.version} (candidate left in ${config.output_model_path})`,
     );
   }
-  const result = await tick.step('deployment', () => runDeployment(config, { origin: `fullprocess run ${tick.record.run_id}` }, log.child('deployment')));
+  const result = await tick.step('deployment', () =>
+    runDeployment(config, { origin: `fullprocess run ${tick.record.run_id}` }, log.child('deployment')),
+  );
   tick.record.version_after = result.version;
   remember('redeployed');
   tick.pendingOutcome = 'redeployed';
   await refreshOutputs(config, tick, result.version, log);
-  return tick.finish('redeployed', `${reason}; candidate test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}: deployed version ${result.version}`);
+  return tick.finish(
+    'redeployed',
+    `${reason}; candidate test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}: deployed version ${result.version}`,
+  );
 }
 
 /** Decides what a tick would do, working in a scratch folder; writes nothing of the project's. */
@@ -326,7 +375,10 @@ async function dryRun(config: Config, tick: Tick, log: Logger): Promise<TickResu
     const settled = tracked.filter((file) => !settling.includes(file)).map((file) => file.name);
     let record: RunRecord;
     if (!deployed) {
-      record = tick.finish(settled.length > 0 ? 'bootstrapped' : 'no-new-data', settled.length > 0 ? `would bootstrap a first model from ${settled.length} file(s)` : 'nothing to bootstrap from');
+      record = tick.finish(
+        settled.length > 0 ? 'bootstrapped' : 'no-new-data',
+        settled.length > 0 ? `would bootstrap a first model from ${settled.length} file(s)` : 'nothing to bootstrap from',
+      );
     } else if (fresh.length === 0) {
       record = tick.finish('no-new-data', 'no new or changed file in the input folder');
     } else {
@@ -345,7 +397,10 @@ async function dryRun(config: Config, tick: Tick, log: Logger): Promise<TickResu
         const deployedNow = await runScoring(config, { model: path.join(deployed.folder, 'trainedmodel.json'), write: false });
         tick.record.scores.candidate_f1 = candidate.f1;
         const rejected = config.automation.gate && candidate.f1 < deployedNow.f1;
-        record = tick.finish(rejected ? 'rejected' : 'redeployed', `would ${rejected ? 'reject' : 'deploy'} the candidate: test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}`);
+        record = tick.finish(
+          rejected ? 'rejected' : 'redeployed',
+          `would ${rejected ? 'reject' : 'deploy'} the candidate: test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}`,
+        );
       }
     }
     const { config_file: _configFile, ...result } = record;

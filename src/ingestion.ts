@@ -9,7 +9,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Config, DataSchema } from './lib/config.js';
 import { formatCsvRecord, parseCsvText, readCsvFile } from './lib/csv.js';
-import { invalidFeature, invalidTarget, parseFeatureValue, parseTargetValue, raggedRow, resolveHeader, type ColumnLayout } from './lib/dataset.js';
+import {
+  invalidFeature,
+  invalidTarget,
+  parseFeatureValue,
+  parseTargetValue,
+  raggedRow,
+  resolveHeader,
+  type ColumnLayout,
+} from './lib/dataset.js';
 import { DataError, UserError } from './lib/errors.js';
 import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
@@ -72,7 +80,10 @@ export function listCsvFiles(folder: string): string[] {
   }
   return entries
     .filter((entry) => !entry.name.startsWith('.') && entry.name.toLowerCase().endsWith('.csv'))
-    .filter((entry) => entry.isFile() || (entry.isSymbolicLink() && fs.statSync(path.join(folder, entry.name), { throwIfNoEntry: false })?.isFile()))
+    .filter(
+      (entry) =>
+        entry.isFile() || (entry.isSymbolicLink() && fs.statSync(path.join(folder, entry.name), { throwIfNoEntry: false })?.isFile()),
+    )
     .map((entry) => entry.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
@@ -197,7 +208,9 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   const rowsKept = seen.size;
   writeFileAtomic(path.join(outputFolder, INGESTED_FILES), names.map((name) => name + '\n').join(''));
 
-  const missingTotals = Object.fromEntries(schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]));
+  const missingTotals = Object.fromEntries(
+    schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]),
+  );
   const durationMs = Math.round(performance.now() - started);
   const record: IngestionRecord = {
     format_version: 1,
@@ -206,7 +219,13 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     output_file: outputFile,
     columns: outputColumns,
     files,
-    totals: { files: files.length, rows_read: rowsRead, rows_kept: rowsKept, duplicates_dropped: rowsRead - rowsKept, missing: missingTotals },
+    totals: {
+      files: files.length,
+      rows_read: rowsRead,
+      rows_kept: rowsKept,
+      duplicates_dropped: rowsRead - rowsKept,
+      missing: missingTotals,
+    },
     finaldata_sha256: finalSha,
     duration_ms: durationMs,
   };
@@ -276,7 +295,14 @@ function scanCanonical(raw: string, roles: Uint8Array, featureSlot: Int32Array, 
 }
 
 /** Streams one file, validating every row and emitting the rows not seen before. */
-function mergeFile(plan: FilePlan, schema: DataSchema, outputColumns: string[], numericOutput: boolean[], seen: RowSet, emit: (line: string) => void): IngestedFile {
+function mergeFile(
+  plan: FilePlan,
+  schema: DataSchema,
+  outputColumns: string[],
+  numericOutput: boolean[],
+  seen: RowSet,
+  emit: (line: string) => void,
+): IngestedFile {
   const missing = schema.features.map(() => 0);
   let rowsRead = 0;
   let rowsKept = 0;

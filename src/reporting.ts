@@ -21,7 +21,14 @@ import { readRuns, RUN_HISTORY, type RunRecord } from './lib/run-history.js';
 import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
 import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
 import { renderChart, renderPng } from './lib/report/render.js';
-import { buildChartSpecs, buildReportDocument, type ModelInUse, type ReportCharts, type ReportInputs, type ScoredClients } from './lib/report/sections.js';
+import {
+  buildChartSpecs,
+  buildReportDocument,
+  type ModelInUse,
+  type ReportCharts,
+  type ReportInputs,
+  type ScoredClients,
+} from './lib/report/sections.js';
 import { DIAGNOSTICS_RECORD, type DiagnosticsResult } from './diagnostics.js';
 import { FINAL_DATA, INGESTION_RECORD, type IngestionRecord } from './ingestion.js';
 import { evaluateModel, readDataForModel, SCORE_RECORD, TEST_DATA, type ScoringResult } from './scoring.js';
@@ -47,7 +54,16 @@ export interface ReportingResult {
   /** Deployed version reported on; null when the report fell back to an undeployed model. */
   model_version: number | null;
   model_file: string;
-  metrics: { f1: number; precision: number; recall: number; accuracy: number; roc_auc: number | null; log_loss: number; rows: number; confusion_matrix: ConfusionMatrix };
+  metrics: {
+    f1: number;
+    precision: number;
+    recall: number;
+    accuracy: number;
+    roc_auc: number | null;
+    log_loss: number;
+    rows: number;
+    confusion_matrix: ConfusionMatrix;
+  };
   confusion_matrix_png: { width: number; height: number };
   warnings: string[];
   generated_at: string;
@@ -63,7 +79,9 @@ function locateModel(config: Config, warn: (message: string) => void): ModelInUs
   }
   const file = path.join(config.output_model_path, MODEL_FILE);
   if (!exists(file)) {
-    throw new UserError(`nothing to report on: no model is deployed in ${config.prod_deployment_path} and ${file} does not exist (run training, scoring and deployment first)`);
+    throw new UserError(
+      `nothing to report on: no model is deployed in ${config.prod_deployment_path} and ${file} does not exist (run training, scoring and deployment first)`,
+    );
   }
   warn(`no model is deployed in ${config.prod_deployment_path}; the report describes ${file}, which is not deployed`);
   return { model: loadModelFile(file), file, deployment: null };
@@ -89,22 +107,42 @@ function readRecord<T>(file: string, looksRight: (value: unknown) => boolean, wa
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
 const looksLikeScore = (v: unknown) => isObject(v) && typeof v.model_sha256 === 'string' && typeof v.f1 === 'number';
 const looksLikeDiagnostics = (v: unknown) =>
-  isObject(v) && isObject(v.summary_statistics) && isObject(v.missing_data) && isObject(v.timings) && isObject(v.dependencies) && Array.isArray(v.dependencies.packages);
+  isObject(v) &&
+  isObject(v.summary_statistics) &&
+  isObject(v.missing_data) &&
+  isObject(v.timings) &&
+  isObject(v.dependencies) &&
+  Array.isArray(v.dependencies.packages);
 const looksLikeIngestion = (v: unknown) => isObject(v) && Array.isArray(v.files) && typeof v.ingested_at === 'string';
 
 /** Reads every record the report shows; missing ones become warnings. */
-function readInputs(config: Config, options: ReportingOptions & { topClients: number }, warn: (message: string) => void, log: Logger): Omit<ReportInputs, 'notes'> {
+function readInputs(
+  config: Config,
+  options: ReportingOptions & { topClients: number },
+  warn: (message: string) => void,
+  log: Logger,
+): Omit<ReportInputs, 'notes'> {
   const model = locateModel(config, warn);
   const testFile = path.join(config.test_data_path, TEST_DATA);
   if (!exists(testFile)) throw new UserError(`nothing to report on: test data not found: ${testFile}`);
   const test = readDataForModel(testFile, model.model, config);
   if (test.rows === 0) throw new UserError(`nothing to report on: ${testFile} has no data rows`);
   const { metrics, probabilities } = evaluateModel(model.model, test);
-  const evaluation = { file: testFile, sha256: test.digest.sha256, actual: test.target!, probabilities, metrics, roc: rocCurve(test.target!, probabilities) };
+  const evaluation = {
+    file: testFile,
+    sha256: test.digest.sha256,
+    actual: test.target!,
+    probabilities,
+    metrics,
+    roc: rocCurve(test.target!, probabilities),
+  };
 
   // The scoring record of exactly this model on exactly this test data; the report's numbers are recomputed either way.
   const modelSha = sha256(fs.readFileSync(model.file));
-  const scoreFiles = [...(model.deployment ? [path.join(path.dirname(model.file), SCORE_RECORD)] : []), path.join(config.output_model_path, SCORE_RECORD)];
+  const scoreFiles = [
+    ...(model.deployment ? [path.join(path.dirname(model.file), SCORE_RECORD)] : []),
+    path.join(config.output_model_path, SCORE_RECORD),
+  ];
   let score: ReportInputs['score'] = null;
   let staleScore: ScoringResult | undefined;
   for (const file of scoreFiles) {
@@ -120,7 +158,9 @@ function readInputs(config: Config, options: ReportingOptions & { topClients: nu
   if (model.deployment && fs.existsSync(localScore)) {
     const local = readRecord<ScoringResult>(localScore, looksLikeScore, warn);
     if (local && local.model_sha256 !== modelSha) {
-      warn(`${path.relative(config.baseFolder, localScore)} scores a trained model that is not deployed; this report is about the deployed version ${model.deployment.version}`);
+      warn(
+        `${path.relative(config.baseFolder, localScore)} scores a trained model that is not deployed; this report is about the deployed version ${model.deployment.version}`,
+      );
     }
   }
   if (!score) {
@@ -135,9 +175,14 @@ function readInputs(config: Config, options: ReportingOptions & { topClients: nu
   const diagnostics = readRecord<DiagnosticsResult>(diagnosticsFile, looksLikeDiagnostics, warn) ?? null;
   if (!diagnostics) {
     // An unreadable record was already reported by readRecord.
-    if (!exists(diagnosticsFile)) warn(`no diagnostics record (${diagnosticsFile}): summary statistics, missing data, timings and dependency status are left out (run diagnostics)`);
+    if (!exists(diagnosticsFile))
+      warn(
+        `no diagnostics record (${diagnosticsFile}): summary statistics, missing data, timings and dependency status are left out (run diagnostics)`,
+      );
   } else if (model.deployment && diagnostics.model_version !== model.deployment.version) {
-    warn(`${DIAGNOSTICS_RECORD} was made for model version ${diagnostics.model_version ?? 'none'}, not version ${model.deployment.version}; run diagnostics again for current figures`);
+    warn(
+      `${DIAGNOSTICS_RECORD} was made for model version ${diagnostics.model_version ?? 'none'}, not version ${model.deployment.version}; run diagnostics again for current figures`,
+    );
   }
 
   const ingestion = readRecord<IngestionRecord>(path.join(config.output_folder_path, INGESTION_RECORD), looksLikeIngestion, warn) ?? null;
@@ -235,7 +280,10 @@ export async function runReporting(config: Config, options: ReportingOptions = {
 
   // Both files are complete in memory before either is written.
   ensureFolder(config.output_model_path);
-  const written = { report: path.join(config.output_model_path, REPORT_FILE), confusion_matrix: path.join(config.output_model_path, CONFUSION_MATRIX_FILE) };
+  const written = {
+    report: path.join(config.output_model_path, REPORT_FILE),
+    confusion_matrix: path.join(config.output_model_path, CONFUSION_MATRIX_FILE),
+  };
   writeFileAtomic(written.confusion_matrix, png.png);
   writeFileAtomic(written.report, pdf);
   lap('write_ms');
@@ -247,7 +295,16 @@ export async function runReporting(config: Config, options: ReportingOptions = {
     pages,
     model_version: inputs.model.deployment?.version ?? null,
     model_file: inputs.model.file,
-    metrics: { f1: m.f1, precision: m.precision, recall: m.recall, accuracy: m.accuracy, roc_auc: m.roc_auc, log_loss: m.log_loss, rows: m.rows, confusion_matrix: m.confusion_matrix },
+    metrics: {
+      f1: m.f1,
+      precision: m.precision,
+      recall: m.recall,
+      accuracy: m.accuracy,
+      roc_auc: m.roc_auc,
+      log_loss: m.log_loss,
+      rows: m.rows,
+      confusion_matrix: m.confusion_matrix,
+    },
     confusion_matrix_png: { width: png.width, height: png.height },
     warnings,
     generated_at: inputs.generatedAt.toISOString(),

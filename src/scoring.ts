@@ -96,6 +96,14 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         .option('--data <csv>', 'score on this CSV instead of test_data_path/testdata.csv')
         .option('--no-write', 'print the metrics without writing latestscore.txt/json'),
     run: (config, options, log) =>
-      runScoring(config, { model: options.model && resolveUserPath(options.model), data: options.data && resolveUserPath(options.data), write: options.write }, log),
+      runScoring(
+        config,
+        {
+          model: options.model && resolveUserPath(options.model),
+          data: options.data && resolveUserPath(options.data),
+          write: options.write,
+        },
+        log,
+      ),
   });
 }

@@ -54,17 +54,26 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
   const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model);
   progress.done();
   if (!fit.convergence.converged) {
-    log.warn(`did not converge in ${fit.convergence.iterations} iterations (model.max_iter); the model is written anyway`, { ...fit.convergence });
+    log.warn(`did not converge in ${fit.convergence.iterations} iterations (model.max_iter); the model is written anyway`, {
+      ...fit.convergence,
+    });
   }
   const durationMs = Math.round(performance.now() - started);
-  const model = buildModelFile(fit, data.features, config.schema.target, config.model, {
-    rows: data.rows,
-    data_file: path.basename(dataFile),
-    data_sha256: data.digest.sha256,
-    trained_at: new Date().toISOString(),
-    package_version: PACKAGE_VERSION,
-    duration_ms: durationMs,
-  }, Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])])));
+  const model = buildModelFile(
+    fit,
+    data.features,
+    config.schema.target,
+    config.model,
+    {
+      rows: data.rows,
+      data_file: path.basename(dataFile),
+      data_sha256: data.digest.sha256,
+      trained_at: new Date().toISOString(),
+      package_version: PACKAGE_VERSION,
+      duration_ms: durationMs,
+    },
+    Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])])),
+  );
   const modelFile = options.output ?? path.join(config.output_model_path, MODEL_FILE);
   ensureFolder(path.dirname(modelFile));
   writeJsonAtomic(modelFile, model);
@@ -93,6 +102,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         .option('--data <csv>', 'train on this CSV instead of output_folder_path/finaldata.csv')
         .option('--output <file>', 'write the model here instead of output_model_path/trainedmodel.json'),
     run: (config, options, log) =>
-      runTraining(config, { data: options.data && resolveUserPath(options.data), output: options.output && resolveUserPath(options.output) }, log),
+      runTraining(
+        config,
+        { data: options.data && resolveUserPath(options.data), output: options.output && resolveUserPath(options.output) },
+        log,
+      ),
   });
 }

@@ -19,7 +19,13 @@ import { FIXTURES, makeProject, type TempProject } from './helpers.js';
 
 const OFFLINE: ServerDeps = {
   timings: async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }),
-  dependencies: async () => ({ status: 'unavailable', reason: 'not checked in tests', checked_at: new Date().toISOString(), duration_ms: 0, packages: [] }),
+  dependencies: async () => ({
+    status: 'unavailable',
+    reason: 'not checked in tests',
+    checked_at: new Date().toISOString(),
+    duration_ms: 0,
+    packages: [],
+  }),
 };
 const SWITCH_LIMIT_MS = 2000;
 const RECORDS = [
@@ -112,7 +118,11 @@ test('a running server follows a deployment and a rollback within 2 s without dr
 
     assert.deepEqual(rollbackDeployment(project.config), { action: 'rollback', version: 1, previous: 2 });
     const rolledBackAt = performance.now();
-    const back = await load.next((o) => o.version === 1 && o.started > rolledBackAt, SWITCH_LIMIT_MS, 'answer from version 1 after the rollback');
+    const back = await load.next(
+      (o) => o.version === 1 && o.started > rolledBackAt,
+      SWITCH_LIMIT_MS,
+      'answer from version 1 after the rollback',
+    );
     await load.next((o) => o.version === 1 && o.started > back.finished + 100, SWITCH_LIMIT_MS, 'steady answers from version 1');
     await load.stop();
 

@@ -93,12 +93,18 @@ describe('API with a deployed model', () => {
     const wanted = predictProbabilities(model, columns);
     assert.equal(body.probabilities.length, wanted.length);
     wanted.forEach((p, i) => assertClose(body.probabilities[i], p, 1e-12, `probabilities[${i}]`));
-    assert.deepEqual(body.predictions, body.probabilities.map((p: number) => (p > 0.5 ? 1 : 0)));
+    assert.deepEqual(
+      body.predictions,
+      body.probabilities.map((p: number) => (p > 0.5 ? 1 : 0)),
+    );
     assert.equal(body.model_version, 1);
   }
 
   function records(rows = testData.rows): Record<string, unknown>[] {
-    return Array.from({ length: rows }, (_, i) => ({ corporation: testData.ids[i], ...Object.fromEntries(FEATURES.map((f, c) => [f, testData.columns[c][i]])) }));
+    return Array.from({ length: rows }, (_, i) => ({
+      corporation: testData.ids[i],
+      ...Object.fromEntries(FEATURES.map((f, c) => [f, testData.columns[c][i]])),
+    }));
   }
 
   test('POST /prediction with {"records"} answers the model probabilities and prob > 0.5', async () => {
@@ -109,7 +115,13 @@ describe('API with a deployed model', () => {
   });
 
   test('POST /prediction imputes null, "" and numeric strings as the training data would', async () => {
-    const body = { records: [{ ...GOOD_RECORD, lastmonth_activity: null }, { ...GOOD_RECORD, lastyear_activity: '' }, { ...GOOD_RECORD, number_of_employees: ' 41.5 ' }] };
+    const body = {
+      records: [
+        { ...GOOD_RECORD, lastmonth_activity: null },
+        { ...GOOD_RECORD, lastyear_activity: '' },
+        { ...GOOD_RECORD, number_of_employees: ' 41.5 ' },
+      ],
+    };
     const res = await request(app).post('/prediction').send(body);
     assert.equal(res.status, 200);
     const columns = [
@@ -144,13 +156,19 @@ describe('API with a deployed model', () => {
   const locations: { name: string; location: (p: TempProject) => string; data: string }[] = [
     { name: 'the test data, relative to the config folder', location: () => 'testdata/testdata.csv', data: 'testdata/testdata.csv' },
     { name: 'a path through ./ and ..', location: () => './testdata/../testdata/testdata.csv', data: 'testdata/testdata.csv' },
-    { name: 'an absolute path inside the test data folder', location: (p) => path.join(p.root, 'testdata', 'testdata.csv'), data: 'testdata/testdata.csv' },
+    {
+      name: 'an absolute path inside the test data folder',
+      location: (p) => path.join(p.root, 'testdata', 'testdata.csv'),
+      data: 'testdata/testdata.csv',
+    },
     { name: 'the ingested data (with missing cells)', location: () => 'ingesteddata/finaldata.csv', data: 'ingesteddata/finaldata.csv' },
     { name: 'an input file', location: () => 'input/dataset1.csv', data: 'input/dataset1.csv' },
   ];
   for (const { name, location, data } of locations) {
     test(`POST /prediction with {"file_location"}: ${name}`, async () => {
-      const res = await request(app).post('/prediction').send({ file_location: location(project) });
+      const res = await request(app)
+        .post('/prediction')
+        .send({ file_location: location(project) });
       assert.equal(res.status, 200, res.text);
       assertPredictions(res.body, readDataset(path.join(project.root, data), project.config.schema).columns);
     });
@@ -166,7 +184,8 @@ describe('API with a deployed model', () => {
   test('GET /scoring answers the metrics runScoring computed for the deployed model', async () => {
     const res = await request(app).get('/scoring');
     assert.equal(res.status, 200);
-    for (const key of ['f1', 'precision', 'recall', 'accuracy', 'roc_auc', 'log_loss'] as const) assertClose(res.body[key], score[key] as number, 1e-12, key);
+    for (const key of ['f1', 'precision', 'recall', 'accuracy', 'roc_auc', 'log_loss'] as const)
+      assertClose(res.body[key], score[key] as number, 1e-12, key);
     assert.deepEqual(res.body.confusion_matrix, score.confusion_matrix);
     assert.equal(res.body.rows, score.rows);
     assert.equal(res.body.model_version, 1);
@@ -196,7 +215,8 @@ describe('API with a deployed model', () => {
     assert.deepEqual(res.body.dependencies, DEPENDENCIES);
     assert.equal(res.body.missing_data.data_file, 'finaldata.csv');
     const pandas = expected('generated').practice.summary;
-    for (const feature of FEATURES) assertClose(res.body.missing_data.columns[feature].percent, pandas[feature].missing_pct, 1e-9, `${feature} missing %`);
+    for (const feature of FEATURES)
+      assertClose(res.body.missing_data.columns[feature].percent, pandas[feature].missing_pct, 1e-9, `${feature} missing %`);
     assert.equal(res.body.missing_data.columns.exited.percent, 0);
   });
 
@@ -219,7 +239,10 @@ describe('API with a deployed model', () => {
       },
     });
     const answers = await Promise.all(Array.from({ length: 5 }, () => request(slow).get('/diagnostics')));
-    assert.deepEqual(answers.map((res) => res.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      answers.map((res) => res.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.ok(answers.every((res) => res.body.dependencies.reason === 'registry unreachable'));
     assert.equal((await request(slow).get('/diagnostics')).body.dependencies.status, 'unavailable');
     assert.equal(calls, 1);
@@ -238,20 +261,44 @@ describe('API with a deployed model', () => {
     const rowsOf = () => records(rows).map((r) => header.map((h) => r[h]));
     const cases: { name: string; type?: string; body: () => unknown }[] = [
       { name: 'dataframe_split', body: () => ({ dataframe_split: { columns: header, data: rowsOf() } }) },
-      { name: 'dataframe_split with an index', body: () => ({ dataframe_split: { index: [...Array(rows).keys()], columns: header, data: rowsOf() } }) },
+      {
+        name: 'dataframe_split with an index',
+        body: () => ({ dataframe_split: { index: [...Array(rows).keys()], columns: header, data: rowsOf() } }),
+      },
       { name: 'dataframe_records', body: () => ({ dataframe_records: records(rows) }) },
       { name: 'instances as records', body: () => ({ instances: records(rows) }) },
       { name: 'instances as lists in feature order', body: () => ({ instances: records(rows).map((r) => FEATURES.map((f) => r[f])) }) },
-      { name: 'inputs as a column map', body: () => ({ inputs: Object.fromEntries(FEATURES.map((f, c) => [f, Array.from(testData.columns[c].subarray(0, rows))])) }) },
+      {
+        name: 'inputs as a column map',
+        body: () => ({ inputs: Object.fromEntries(FEATURES.map((f, c) => [f, Array.from(testData.columns[c].subarray(0, rows))])) }),
+      },
       { name: 'inputs as records', body: () => ({ inputs: records(rows) }) },
-      { name: 'text/csv', type: 'text/csv', body: () => testData.text.split('\n').slice(0, rows + 1).join('\n') },
+      {
+        name: 'text/csv',
+        type: 'text/csv',
+        body: () =>
+          testData.text
+            .split('\n')
+            .slice(0, rows + 1)
+            .join('\n'),
+      },
     ];
     for (const { name, type, body } of cases) {
       test(name, async () => {
-        const res = type ? await raw(app, '/invocations', type, body() as string) : await request(app).post('/invocations').send(body() as object);
+        const res = type
+          ? await raw(app, '/invocations', type, body() as string)
+          : await request(app)
+              .post('/invocations')
+              .send(body() as object);
         assert.equal(res.status, 200, res.text);
         assert.deepEqual(Object.keys(res.body), ['predictions']);
-        const wanted = Array.from(predictProbabilities(model, testData.columns.map((c) => c.subarray(0, rows))), (p) => (p > 0.5 ? 1 : 0));
+        const wanted = Array.from(
+          predictProbabilities(
+            model,
+            testData.columns.map((c) => c.subarray(0, rows)),
+          ),
+          (p) => (p > 0.5 ? 1 : 0),
+        );
         assert.deepEqual(res.body.predictions, wanted);
       });
     }
@@ -259,7 +306,15 @@ describe('API with a deployed model', () => {
 
   test('GET /metrics answers Prometheus text counting the requests', async () => {
     const fresh = serve(project.config);
-    for (let i = 0; i < 3; i++) assert.equal((await request(fresh).post('/prediction').send({ records: [GOOD_RECORD, GOOD_RECORD] })).status, 200);
+    for (let i = 0; i < 3; i++)
+      assert.equal(
+        (
+          await request(fresh)
+            .post('/prediction')
+            .send({ records: [GOOD_RECORD, GOOD_RECORD] })
+        ).status,
+        200,
+      );
     assert.equal((await request(fresh).get('/nope')).status, 404);
     const res = await request(fresh).get('/metrics');
     assert.equal(res.status, 200);
@@ -282,7 +337,9 @@ describe('API with a deployed model', () => {
   });
 
   describe('with a run history holding a corrupt line', () => {
-    before(() => fs.copyFileSync(path.join(FIXTURES, 'api', 'runhistory.jsonl'), path.join(project.config.prod_deployment_path, 'runhistory.jsonl')));
+    before(() =>
+      fs.copyFileSync(path.join(FIXTURES, 'api', 'runhistory.jsonl'), path.join(project.config.prod_deployment_path, 'runhistory.jsonl')),
+    );
 
     test('GET /runs answers the good lines oldest first, each with its outcome', async () => {
       const res = await request(app).get('/runs');
@@ -296,7 +353,10 @@ describe('API with a deployed model', () => {
         ],
       );
       const limited = await request(app).get('/runs?limit=2');
-      assert.deepEqual(limited.body.runs.map((run: { run_id: string }) => run.run_id), ['run-2', 'run-4']);
+      assert.deepEqual(
+        limited.body.runs.map((run: { run_id: string }) => run.run_id),
+        ['run-2', 'run-4'],
+      );
     });
 
     test('GET /runs shows the config file relative to its folder, not as a server path', async () => {
@@ -323,56 +383,267 @@ describe('API with a deployed model', () => {
   });
 
   describe('bad requests get a JSON 4xx naming the problem, and the next good request is served', () => {
-    const post = (body: unknown, url = '/prediction') => (a: Express) => request(a).post(url).send(body as object);
+    const post =
+      (body: unknown, url = '/prediction') =>
+      (a: Express) =>
+        request(a)
+          .post(url)
+          .send(body as object);
     const cases: { name: string; status: number; error: RegExp; send: (a: Express, p: TempProject) => request.Test }[] = [
-      { name: 'invalid JSON', status: 400, error: /invalid JSON body/, send: (a) => raw(a, '/prediction', 'application/json', '{"records": [') },
-      { name: 'an empty JSON body', status: 400, error: /the request body is empty/, send: (a) => request(a).post('/prediction').set('content-type', 'application/json') },
-      { name: 'an empty CSV body to /invocations', status: 400, error: /the request body is empty/, send: (a) => request(a).post('/invocations').set('content-type', 'text/csv') },
-      { name: 'a JSON string instead of an object', status: 400, error: /invalid JSON body/, send: (a) => raw(a, '/prediction', 'application/json', '"records"') },
+      {
+        name: 'invalid JSON',
+        status: 400,
+        error: /invalid JSON body/,
+        send: (a) => raw(a, '/prediction', 'application/json', '{"records": ['),
+      },
+      {
+        name: 'an empty JSON body',
+        status: 400,
+        error: /the request body is empty/,
+        send: (a) => request(a).post('/prediction').set('content-type', 'application/json'),
+      },
+      {
+        name: 'an empty CSV body to /invocations',
+        status: 400,
+        error: /the request body is empty/,
+        send: (a) => request(a).post('/invocations').set('content-type', 'text/csv'),
+      },
+      {
+        name: 'a JSON string instead of an object',
+        status: 400,
+        error: /invalid JSON body/,
+        send: (a) => raw(a, '/prediction', 'application/json', '"records"'),
+      },
       { name: 'a JSON list instead of an object', status: 400, error: /expected \{"records"/, send: post([GOOD_RECORD]) },
-      { name: 'an object without records or file_location', status: 400, error: /expected \{"records"/, send: post({ rows: [GOOD_RECORD] }) },
-      { name: 'content type application/xml', status: 415, error: /unsupported Content-Type "application\/xml"/, send: (a) => raw(a, '/prediction', 'application/xml', '<records/>') },
-      { name: 'no content type', status: 415, error: /missing Content-Type/, send: (a) => raw(a, '/prediction', null, JSON.stringify({ records: [GOOD_RECORD] })) },
+      {
+        name: 'an object without records or file_location',
+        status: 400,
+        error: /expected \{"records"/,
+        send: post({ rows: [GOOD_RECORD] }),
+      },
+      {
+        name: 'content type application/xml',
+        status: 415,
+        error: /unsupported Content-Type "application\/xml"/,
+        send: (a) => raw(a, '/prediction', 'application/xml', '<records/>'),
+      },
+      {
+        name: 'no content type',
+        status: 415,
+        error: /missing Content-Type/,
+        send: (a) => raw(a, '/prediction', null, JSON.stringify({ records: [GOOD_RECORD] })),
+      },
       { name: 'an empty record list', status: 400, error: /"records" is empty/, send: post({ records: [] }) },
       { name: 'records that are not a list', status: 400, error: /"records" must be a list/, send: post({ records: GOOD_RECORD }) },
-      { name: 'a record that is not an object', status: 400, error: /records\[1\] must be an object/, send: post({ records: [GOOD_RECORD, 5] }) },
-      { name: 'a missing feature', status: 400, error: /records\[0\] is missing feature "number_of_employees"/, send: post({ records: [{ lastmonth_activity: 1, lastyear_activity: 2 }] }) },
-      { name: 'a non-numeric value', status: 400, error: /records\[0\]\.lastyear_activity: "twelve" is not a finite number/, send: post({ records: [{ ...GOOD_RECORD, lastyear_activity: 'twelve' }] }) },
-      { name: '"NaN" spelled out', status: 400, error: /"NaN" is not a finite number/, send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: 'NaN' }] }) },
-      { name: '"Infinity" spelled out', status: 400, error: /"Infinity" is not a finite number/, send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: 'Infinity' }] }) },
-      { name: '"-Infinity" spelled out', status: 400, error: /"-Infinity" is not a finite number/, send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: '-Infinity' }] }) },
-      { name: 'a number overflowing to Infinity (1e999)', status: 400, error: /records\[0\]\.number_of_employees: Infinity is not a finite number/, send: (a) => raw(a, '/prediction', 'application/json', '{"records": [{"lastmonth_activity": 1, "lastyear_activity": 2, "number_of_employees": 1e999}]}') },
-      { name: 'a boolean value', status: 400, error: /expected a number, got boolean/, send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: true }] }) },
+      {
+        name: 'a record that is not an object',
+        status: 400,
+        error: /records\[1\] must be an object/,
+        send: post({ records: [GOOD_RECORD, 5] }),
+      },
+      {
+        name: 'a missing feature',
+        status: 400,
+        error: /records\[0\] is missing feature "number_of_employees"/,
+        send: post({ records: [{ lastmonth_activity: 1, lastyear_activity: 2 }] }),
+      },
+      {
+        name: 'a non-numeric value',
+        status: 400,
+        error: /records\[0\]\.lastyear_activity: "twelve" is not a finite number/,
+        send: post({ records: [{ ...GOOD_RECORD, lastyear_activity: 'twelve' }] }),
+      },
+      {
+        name: '"NaN" spelled out',
+        status: 400,
+        error: /"NaN" is not a finite number/,
+        send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: 'NaN' }] }),
+      },
+      {
+        name: '"Infinity" spelled out',
+        status: 400,
+        error: /"Infinity" is not a finite number/,
+        send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: 'Infinity' }] }),
+      },
+      {
+        name: '"-Infinity" spelled out',
+        status: 400,
+        error: /"-Infinity" is not a finite number/,
+        send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: '-Infinity' }] }),
+      },
+      {
+        name: 'a number overflowing to Infinity (1e999)',
+        status: 400,
+        error: /records\[0\]\.number_of_employees: Infinity is not a finite number/,
+        send: (a) =>
+          raw(
+            a,
+            '/prediction',
+            'application/json',
+            '{"records": [{"lastmonth_activity": 1, "lastyear_activity": 2, "number_of_employees": 1e999}]}',
+          ),
+      },
+      {
+        name: 'a boolean value',
+        status: 400,
+        error: /expected a number, got boolean/,
+        send: post({ records: [{ ...GOOD_RECORD, lastmonth_activity: true }] }),
+      },
       { name: 'an empty CSV body', status: 400, error: /CSV body is empty/, send: (a) => raw(a, '/prediction', 'text/csv', '\n') },
-      { name: 'a CSV header without rows', status: 400, error: /header but no rows/, send: (a) => raw(a, '/prediction', 'text/csv', FEATURES.join(',') + '\n') },
-      { name: 'a CSV without a feature column', status: 400, error: /missing required column "number_of_employees"/, send: (a) => raw(a, '/prediction', 'text/csv', 'lastmonth_activity,lastyear_activity\n1,2\n') },
-      { name: 'a CSV cell that is not a number', status: 400, error: /request body:3, column "lastyear_activity": "twelve" is not a finite number/, send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\n1,2,3\n1,twelve,3\n`) },
-      { name: 'a CSV cell "Infinity"', status: 400, error: /"Infinity" is not a finite number/, send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\nInfinity,2,3\n`) },
-      { name: 'a CSV row with too many fields', status: 400, error: /request body:2.*expected 3 fields/, send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\n1,2,3,4\n`) },
-      { name: 'file_location not a string', status: 400, error: /"file_location" must be a non-empty string/, send: post({ file_location: 42 }) },
-      { name: 'file_location ../x.csv', status: 403, error: /must lie inside the input, ingested or test data folders/, send: post({ file_location: '../x.csv' }) },
-      { name: 'file_location testdata/../../x.csv', status: 403, error: /must lie inside/, send: post({ file_location: 'testdata/../../x.csv' }) },
+      {
+        name: 'a CSV header without rows',
+        status: 400,
+        error: /header but no rows/,
+        send: (a) => raw(a, '/prediction', 'text/csv', FEATURES.join(',') + '\n'),
+      },
+      {
+        name: 'a CSV without a feature column',
+        status: 400,
+        error: /missing required column "number_of_employees"/,
+        send: (a) => raw(a, '/prediction', 'text/csv', 'lastmonth_activity,lastyear_activity\n1,2\n'),
+      },
+      {
+        name: 'a CSV cell that is not a number',
+        status: 400,
+        error: /request body:3, column "lastyear_activity": "twelve" is not a finite number/,
+        send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\n1,2,3\n1,twelve,3\n`),
+      },
+      {
+        name: 'a CSV cell "Infinity"',
+        status: 400,
+        error: /"Infinity" is not a finite number/,
+        send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\nInfinity,2,3\n`),
+      },
+      {
+        name: 'a CSV row with too many fields',
+        status: 400,
+        error: /request body:2.*expected 3 fields/,
+        send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\n1,2,3,4\n`),
+      },
+      {
+        name: 'file_location not a string',
+        status: 400,
+        error: /"file_location" must be a non-empty string/,
+        send: post({ file_location: 42 }),
+      },
+      {
+        name: 'file_location ../x.csv',
+        status: 403,
+        error: /must lie inside the input, ingested or test data folders/,
+        send: post({ file_location: '../x.csv' }),
+      },
+      {
+        name: 'file_location testdata/../../x.csv',
+        status: 403,
+        error: /must lie inside/,
+        send: post({ file_location: 'testdata/../../x.csv' }),
+      },
       { name: 'file_location /etc/passwd', status: 403, error: /must lie inside/, send: post({ file_location: '/etc/passwd' }) },
-      { name: 'file_location: the config file (absolute, inside the project)', status: 403, error: /must lie inside/, send: (a, p) => post({ file_location: p.configFile })(a) },
-      { name: 'file_location: the model folder', status: 403, error: /must lie inside/, send: post({ file_location: 'models/trainedmodel.json' }) },
-      { name: 'file_location: a link in testdata leading outside', status: 403, error: /leads outside/, send: post({ file_location: 'testdata/outside.csv' }) },
-      { name: 'file_location: a linked folder in testdata leading outside', status: 403, error: /leads outside/, send: post({ file_location: 'testdata/models-link/latestscore.txt' }) },
-      { name: 'file_location: a missing file', status: 404, error: /"file_location" "testdata\/nope\.csv" does not exist/, send: post({ file_location: 'testdata/nope.csv' }) },
-      { name: 'file_location: a directory', status: 400, error: /"file_location" "testdata" is not a file/, send: post({ file_location: 'testdata' }) },
-      { name: 'file_location: a file with a bad cell', status: 400, error: /testdata\/bad-feature\.csv:2, column "lastyear_activity": "twelve"/, send: post({ file_location: 'testdata/bad-feature.csv' }) },
-      { name: 'invocations without a known format', status: 400, error: /expected one of "dataframe_split"/, send: post({ records: [GOOD_RECORD] }, '/invocations') },
-      { name: 'invocations with two formats', status: 400, error: /give only one of "dataframe_records", "instances"/, send: post({ dataframe_records: [GOOD_RECORD], instances: [GOOD_RECORD] }, '/invocations') },
-      { name: 'invocations dataframe_split without a feature column', status: 400, error: /has no column "number_of_employees"/, send: post({ dataframe_split: { columns: FEATURES.slice(0, 2), data: [[1, 2]] } }, '/invocations') },
-      { name: 'invocations instances row of the wrong length', status: 400, error: /instances\[0\] has 2 values for 3 columns/, send: post({ instances: [[1, 2]] }, '/invocations') },
-      { name: 'invocations inputs column of another length', status: 400, error: /column "lastyear_activity" has 1 values, expected 2/, send: post({ inputs: { lastmonth_activity: [1, 2], lastyear_activity: [1], number_of_employees: [1, 2] } }, '/invocations') },
-      { name: 'invocations with an empty list', status: 400, error: /"dataframe_records" is empty/, send: post({ dataframe_records: [] }, '/invocations') },
+      {
+        name: 'file_location: the config file (absolute, inside the project)',
+        status: 403,
+        error: /must lie inside/,
+        send: (a, p) => post({ file_location: p.configFile })(a),
+      },
+      {
+        name: 'file_location: the model folder',
+        status: 403,
+        error: /must lie inside/,
+        send: post({ file_location: 'models/trainedmodel.json' }),
+      },
+      {
+        name: 'file_location: a link in testdata leading outside',
+        status: 403,
+        error: /leads outside/,
+        send: post({ file_location: 'testdata/outside.csv' }),
+      },
+      {
+        name: 'file_location: a linked folder in testdata leading outside',
+        status: 403,
+        error: /leads outside/,
+        send: post({ file_location: 'testdata/models-link/latestscore.txt' }),
+      },
+      {
+        name: 'file_location: a missing file',
+        status: 404,
+        error: /"file_location" "testdata\/nope\.csv" does not exist/,
+        send: post({ file_location: 'testdata/nope.csv' }),
+      },
+      {
+        name: 'file_location: a directory',
+        status: 400,
+        error: /"file_location" "testdata" is not a file/,
+        send: post({ file_location: 'testdata' }),
+      },
+      {
+        name: 'file_location: a file with a bad cell',
+        status: 400,
+        error: /testdata\/bad-feature\.csv:2, column "lastyear_activity": "twelve"/,
+        send: post({ file_location: 'testdata/bad-feature.csv' }),
+      },
+      {
+        name: 'invocations without a known format',
+        status: 400,
+        error: /expected one of "dataframe_split"/,
+        send: post({ records: [GOOD_RECORD] }, '/invocations'),
+      },
+      {
+        name: 'invocations with two formats',
+        status: 400,
+        error: /give only one of "dataframe_records", "instances"/,
+        send: post({ dataframe_records: [GOOD_RECORD], instances: [GOOD_RECORD] }, '/invocations'),
+      },
+      {
+        name: 'invocations dataframe_split without a feature column',
+        status: 400,
+        error: /has no column "number_of_employees"/,
+        send: post({ dataframe_split: { columns: FEATURES.slice(0, 2), data: [[1, 2]] } }, '/invocations'),
+      },
+      {
+        name: 'invocations instances row of the wrong length',
+        status: 400,
+        error: /instances\[0\] has 2 values for 3 columns/,
+        send: post({ instances: [[1, 2]] }, '/invocations'),
+      },
+      {
+        name: 'invocations inputs column of another length',
+        status: 400,
+        error: /column "lastyear_activity" has 1 values, expected 2/,
+        send: post({ inputs: { lastmonth_activity: [1, 2], lastyear_activity: [1], number_of_employees: [1, 2] } }, '/invocations'),
+      },
+      {
+        name: 'invocations with an empty list',
+        status: 400,
+        error: /"dataframe_records" is empty/,
+        send: post({ dataframe_records: [] }, '/invocations'),
+      },
       { name: 'an unknown route', status: 404, error: /no such endpoint: GET \/nope/, send: (a) => request(a).get('/nope') },
-      { name: 'an unknown route by POST', status: 404, error: /no such endpoint: POST \/predict/, send: post({ records: [GOOD_RECORD] }, '/predict') },
-      { name: 'GET on /prediction', status: 405, error: /GET is not allowed on \/prediction \(use POST\)/, send: (a) => request(a).get('/prediction') },
-      { name: 'GET on /Prediction/ (routes match any case, with a trailing slash)', status: 405, error: /GET is not allowed on \/prediction \(use POST\)/, send: (a) => request(a).get('/Prediction/') },
+      {
+        name: 'an unknown route by POST',
+        status: 404,
+        error: /no such endpoint: POST \/predict/,
+        send: post({ records: [GOOD_RECORD] }, '/predict'),
+      },
+      {
+        name: 'GET on /prediction',
+        status: 405,
+        error: /GET is not allowed on \/prediction \(use POST\)/,
+        send: (a) => request(a).get('/prediction'),
+      },
+      {
+        name: 'GET on /Prediction/ (routes match any case, with a trailing slash)',
+        status: 405,
+        error: /GET is not allowed on \/prediction \(use POST\)/,
+        send: (a) => request(a).get('/Prediction/'),
+      },
       { name: 'POST on /scoring', status: 405, error: /POST is not allowed on \/scoring \(use GET\)/, send: post({}, '/scoring') },
       { name: 'DELETE on /health', status: 405, error: /DELETE is not allowed/, send: (a) => request(a).delete('/health') },
-      { name: 'GET /runs with a bad limit', status: 400, error: /"limit" must be a positive integer/, send: (a) => request(a).get('/runs?limit=0') },
+      {
+        name: 'GET /runs with a bad limit',
+        status: 400,
+        error: /"limit" must be a positive integer/,
+        send: (a) => request(a).get('/runs?limit=0'),
+      },
     ];
 
     before(() => {
@@ -385,7 +656,9 @@ describe('API with a deployed model', () => {
     for (const { name, status, error, send } of cases) {
       test(name, async () => {
         assertError(await send(app, project), status, error, project.root);
-        const good = await request(app).post('/prediction').send({ records: [GOOD_RECORD] });
+        const good = await request(app)
+          .post('/prediction')
+          .send({ records: [GOOD_RECORD] });
         assert.equal(good.status, 200);
         assert.equal(good.body.model_version, 1);
       });
@@ -414,7 +687,9 @@ describe('API with a deployed model', () => {
     for (const { name, send } of cases) {
       test(name, async () => {
         assertError(await send(small), 413, /request body is larger than the limit \(1kb\)/, smallProject.root);
-        const good = await request(small).post('/prediction').send({ records: [GOOD_RECORD] });
+        const good = await request(small)
+          .post('/prediction')
+          .send({ records: [GOOD_RECORD] });
         assert.equal(good.status, 200);
       });
     }
@@ -464,7 +739,11 @@ describe('API with a deployed model', () => {
   });
 
   test('security headers are set and x-powered-by is not', async () => {
-    for (const res of [await request(app).get('/health'), await request(app).get('/nope'), await raw(app, '/prediction', 'application/json', '{')]) {
+    for (const res of [
+      await request(app).get('/health'),
+      await request(app).get('/nope'),
+      await raw(app, '/prediction', 'application/json', '{'),
+    ]) {
       assert.equal(res.headers['x-powered-by'], undefined);
       assert.equal(res.headers['x-content-type-options'], 'nosniff');
       assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN');
@@ -490,11 +769,33 @@ describe('API with no model deployed', () => {
   });
 
   const cases: { name: string; send: (a: Express) => request.Test; error: RegExp }[] = [
-    { name: 'POST /prediction', send: (a) => request(a).post('/prediction').send({ records: [GOOD_RECORD] }), error: /no model is deployed/ },
-    { name: 'POST /prediction with CSV', send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\n1,2,3\n`), error: /no model is deployed/ },
-    { name: 'POST /invocations', send: (a) => request(a).post('/invocations').send({ instances: [GOOD_RECORD] }), error: /no model is deployed/ },
+    {
+      name: 'POST /prediction',
+      send: (a) =>
+        request(a)
+          .post('/prediction')
+          .send({ records: [GOOD_RECORD] }),
+      error: /no model is deployed/,
+    },
+    {
+      name: 'POST /prediction with CSV',
+      send: (a) => raw(a, '/prediction', 'text/csv', `${FEATURES.join(',')}\n1,2,3\n`),
+      error: /no model is deployed/,
+    },
+    {
+      name: 'POST /invocations',
+      send: (a) =>
+        request(a)
+          .post('/invocations')
+          .send({ instances: [GOOD_RECORD] }),
+      error: /no model is deployed/,
+    },
     { name: 'GET /scoring', send: (a) => request(a).get('/scoring'), error: /no model is deployed/ },
-    { name: 'GET /summarystats before ingestion', send: (a) => request(a).get('/summarystats'), error: /finaldata\.csv not found \(run ingestion first\)/ },
+    {
+      name: 'GET /summarystats before ingestion',
+      send: (a) => request(a).get('/summarystats'),
+      error: /finaldata\.csv not found \(run ingestion first\)/,
+    },
   ];
   for (const { name, send, error } of cases) {
     test(`${name} answers 503`, async () => assertError(await send(app), 503, error, project.root));
@@ -511,9 +812,19 @@ describe('API with no model deployed', () => {
     const bad = makeProject();
     await deploy(bad);
     fs.copyFileSync(path.join(FIXTURES, 'api', 'bad-feature.csv'), path.join(bad.config.test_data_path, 'testdata.csv'));
-    assertError(await request(serve(bad.config)).get('/scoring'), 503, /testdata\.csv:2, column "lastyear_activity": "twelve" is not a finite number/, bad.root);
+    assertError(
+      await request(serve(bad.config)).get('/scoring'),
+      503,
+      /testdata\.csv:2, column "lastyear_activity": "twelve" is not a finite number/,
+      bad.root,
+    );
     fs.rmSync(path.join(bad.config.test_data_path, 'testdata.csv'));
-    assertError(await request(serve(bad.config)).get('/scoring'), 503, /testdata\.csv not found \(put the test data in testdata\)/, bad.root);
+    assertError(
+      await request(serve(bad.config)).get('/scoring'),
+      503,
+      /testdata\.csv not found \(put the test data in testdata\)/,
+      bad.root,
+    );
   });
 
   test('a deployed model that cannot be loaded gives a 503 naming the file relative to the project', async () => {
@@ -521,7 +832,12 @@ describe('API with no model deployed', () => {
     await deploy(broken);
     fs.writeFileSync(path.join(broken.config.prod_deployment_path, 'versions', '1', 'trainedmodel.json'), '{"kind": ');
     const res = await request(serve(broken.config)).get('/health');
-    assertError(res, 503, /cannot load deployed version 1: production_deployment\/versions\/1\/trainedmodel\.json is not valid JSON/, broken.root);
+    assertError(
+      res,
+      503,
+      /cannot load deployed version 1: production_deployment\/versions\/1\/trainedmodel\.json is not valid JSON/,
+      broken.root,
+    );
   });
 });
 
@@ -529,7 +845,10 @@ describe('pathRedactor', () => {
   const project = makeProject();
   const redact = pathRedactor(project.config);
   const cases: [string, string][] = [
-    [`no model is deployed in ${project.config.prod_deployment_path} (run deployment)`, 'no model is deployed in production_deployment (run deployment)'],
+    [
+      `no model is deployed in ${project.config.prod_deployment_path} (run deployment)`,
+      'no model is deployed in production_deployment (run deployment)',
+    ],
     [`${path.join(project.root, 'testdata', 'a.csv')}:3, column "x"`, 'testdata/a.csv:3, column "x"'],
     [`cannot read ${project.configFile}`, 'cannot read config.json'],
     [`scratch "/var/tmp/risk-timing-1/ingesteddata/finaldata.csv" gone`, 'scratch "finaldata.csv" gone'],

@@ -23,9 +23,25 @@ import { REPO, makeProject, type TempProject } from './helpers.js';
 
 const OFFLINE: ServerDeps = {
   timings: async () => ({ status: 'ok', ingestion_seconds: 0.1, training_seconds: 0.2, rows: 1 }),
-  dependencies: async () => ({ status: 'unavailable', reason: 'not checked in tests', checked_at: new Date().toISOString(), duration_ms: 0, packages: [] }),
+  dependencies: async () => ({
+    status: 'unavailable',
+    reason: 'not checked in tests',
+    checked_at: new Date().toISOString(),
+    duration_ms: 0,
+    packages: [],
+  }),
 };
-const ENDPOINTS = ['GET /health', 'POST /prediction', 'GET /scoring', 'GET /summarystats', 'GET /diagnostics', 'POST /invocations', 'GET /runs?limit=10', 'GET /drift', 'GET /metrics'];
+const ENDPOINTS = [
+  'GET /health',
+  'POST /prediction',
+  'GET /scoring',
+  'GET /summarystats',
+  'GET /diagnostics',
+  'POST /invocations',
+  'GET /runs?limit=10',
+  'GET /drift',
+  'GET /metrics',
+];
 
 async function deployedProject(extra?: Record<string, unknown>): Promise<TempProject> {
   const project = makeProject({ extra });
@@ -57,7 +73,10 @@ async function serve(project: TempProject): Promise<string> {
 }
 
 describe('apicalls against a running API', () => {
-  const cases: { name: string; extra?: Record<string, unknown> }[] = [{ name: 'without a token' }, { name: 'with a bearer token', extra: { api: { token: 'sesame-123' } } }];
+  const cases: { name: string; extra?: Record<string, unknown> }[] = [
+    { name: 'without a token' },
+    { name: 'with a bearer token', extra: { api: { token: 'sesame-123' } } },
+  ];
   for (const { name, extra } of cases) {
     test(`writes every endpoint's answer to apireturns.txt (${name})`, async () => {
       const project = await deployedProject(extra);
@@ -67,7 +86,10 @@ describe('apicalls against a running API', () => {
       assert.equal(result.output_file, file);
       const written = JSON.parse(fs.readFileSync(file, 'utf8')) as ApiCallsResult;
       assert.equal(written.base_url, url);
-      assert.deepEqual(written.calls.map((call) => `${call.method} ${call.endpoint}`), ENDPOINTS);
+      assert.deepEqual(
+        written.calls.map((call) => `${call.method} ${call.endpoint}`),
+        ENDPOINTS,
+      );
       assert.ok(written.calls.every((call) => call.status === 200));
       const body = (endpoint: string) => written.calls.find((call) => call.endpoint === endpoint)!.body as any;
       assert.equal(body('/health').model_version, 1);
@@ -94,9 +116,21 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   });
 
   const cases: { name: string; url: () => Promise<string>; error: RegExp }[] = [
-    { name: 'an API that is not running', url: async () => `http://127.0.0.1:${await closedPort()}`, error: /cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(GET \/health: ECONNREFUSED\); start it with npm run app/ },
-    { name: 'an API with no model deployed (503)', url: () => serve(makeProject()), error: /GET \/health answered 503: no model is deployed in production_deployment/ },
-    { name: 'an API that wants a token apicalls does not have (401)', url: () => deployedProject({ api: { token: 'other' } }).then(serve), error: /POST \/prediction answered 401: missing bearer token/ },
+    {
+      name: 'an API that is not running',
+      url: async () => `http://127.0.0.1:${await closedPort()}`,
+      error: /cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(GET \/health: ECONNREFUSED\); start it with npm run app/,
+    },
+    {
+      name: 'an API with no model deployed (503)',
+      url: () => serve(makeProject()),
+      error: /GET \/health answered 503: no model is deployed in production_deployment/,
+    },
+    {
+      name: 'an API that wants a token apicalls does not have (401)',
+      url: () => deployedProject({ api: { token: 'other' } }).then(serve),
+      error: /POST \/prediction answered 401: missing bearer token/,
+    },
   ];
   for (const { name, url, error } of cases) {
     test(name, async () => {
@@ -114,7 +148,9 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   test('the command exits 1 with the message when the API is unreachable', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const script = path.join(REPO, 'dist', 'src', 'apicalls.js');
-    const run = promisify(execFile)(process.execPath, [script, '--config', project.configFile, '--url', url], { env: { ...process.env, LOG_LEVEL: 'silent' } });
+    const run = promisify(execFile)(process.execPath, [script, '--config', project.configFile, '--url', url], {
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+    });
     await assert.rejects(run, (error: { code?: number; stdout?: string }) => {
       assert.equal(error.code, 1);
       const printed = JSON.parse(error.stdout ?? '');

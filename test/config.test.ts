@@ -62,7 +62,11 @@ const BAD: [string, unknown, RegExp][] = [
 for (const [name, value, message] of BAD) {
   test(`config mistake is named: ${name}`, () => {
     const file = folderWithConfig(value);
-    assert.throws(() => loadConfig(file), (error: unknown) => error instanceof ConfigError && error.exitCode === 2 && message.test(error.message) && error.message.includes(file));
+    assert.throws(
+      () => loadConfig(file),
+      (error: unknown) =>
+        error instanceof ConfigError && error.exitCode === 2 && message.test(error.message) && error.message.includes(file),
+    );
   });
 }
 
@@ -90,7 +94,10 @@ test('PORT overrides the configured port', () => {
 
 test('a stage given a bad config exits 2 with the message on stderr', () => {
   const file = folderWithConfig({ ...BASE, bogus: true });
-  const run = spawnSync(process.execPath, [path.join(REPO, 'dist', 'src', 'ingestion.js'), '--config', file], { encoding: 'utf8', env: { ...process.env, LOG_FORMAT: 'text' } });
+  const run = spawnSync(process.execPath, [path.join(REPO, 'dist', 'src', 'ingestion.js'), '--config', file], {
+    encoding: 'utf8',
+    env: { ...process.env, LOG_FORMAT: 'text' },
+  });
   assert.equal(run.status, 2);
   assert.match(run.stderr, /unknown key\(s\) "bogus"/);
   assert.match(JSON.parse(run.stdout).error, /unknown key/);

@@ -39,7 +39,10 @@ for (const [name, text] of VALID) {
 
 test('blank lines are skipped and line numbers count physical lines', () => {
   const records = tokenize('a,b\n\n1,2\n"x\ny",3\n4,5\n');
-  assert.deepEqual(records.map((r) => r.line), [1, 3, 4, 6]);
+  assert.deepEqual(
+    records.map((r) => r.line),
+    [1, 3, 4, 6],
+  );
 });
 
 test('streaming across tiny chunks gives the same records as one piece', () => {

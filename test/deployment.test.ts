@@ -32,7 +32,7 @@ function assertWhole(store: string): number {
   assert.ok(current, 'a version is current');
   for (const name of PUBLISHED_FILES) assert.ok(fs.existsSync(path.join(current.folder, name)), `${name} in version ${current.version}`);
   const modelText = fs.readFileSync(path.join(store, 'trainedmodel.json'));
-  assert.equal(sha256(modelText), current.record.model_sha256, 'top-level model is the current version\'s');
+  assert.equal(sha256(modelText), current.record.model_sha256, "top-level model is the current version's");
   loadModelFile(path.join(store, 'trainedmodel.json'));
   assert.equal(Number(fs.readFileSync(path.join(store, 'latestscore.txt'), 'utf8')), current.record.f1);
   const score = JSON.parse(fs.readFileSync(path.join(store, 'latestscore.json'), 'utf8'));
@@ -51,9 +51,18 @@ test('each deployment is a new numbered version that becomes current; top-level 
   assert.equal(second.version, 2);
   assert.equal(second.previous, 1);
   assert.equal(assertWhole(store), 2);
-  assert.equal(fs.readFileSync(path.join(store, 'ingestedfiles.txt'), 'utf8'), fs.readFileSync(path.join(project.config.output_folder_path, 'ingestedfiles.txt'), 'utf8'));
+  assert.equal(
+    fs.readFileSync(path.join(store, 'ingestedfiles.txt'), 'utf8'),
+    fs.readFileSync(path.join(project.config.output_folder_path, 'ingestedfiles.txt'), 'utf8'),
+  );
   const list = listDeployments(project.config);
-  assert.deepEqual(list.versions.map((v) => [v.version, v.current]), [[1, false], [2, true]]);
+  assert.deepEqual(
+    list.versions.map((v) => [v.version, v.current]),
+    [
+      [1, false],
+      [2, true],
+    ],
+  );
   assert.equal(list.current, 2);
   assert.equal(list.versions[1].f1, Number(fs.readFileSync(path.join(project.config.output_model_path, 'latestscore.txt'), 'utf8')));
 });
@@ -72,10 +81,16 @@ test('rollback: to a named version, and without a number to the previously curre
 test('bad deployment requests are clear errors and leave production as it was', async () => {
   const project = await trainedProject();
   const store = project.config.prod_deployment_path;
-  assert.throws(() => rollbackDeployment(project.config), (e: unknown) => e instanceof UserError && /nothing is deployed/.test(e.message));
+  assert.throws(
+    () => rollbackDeployment(project.config),
+    (e: unknown) => e instanceof UserError && /nothing is deployed/.test(e.message),
+  );
   await runDeployment(project.config);
   const before = snapshot(store);
-  assert.throws(() => rollbackDeployment(project.config, 9), (e: unknown) => e instanceof NotFoundError && e.exitCode === 2 && /version 9 does not exist .*versions: 1/.test(e.message));
+  assert.throws(
+    () => rollbackDeployment(project.config, 9),
+    (e: unknown) => e instanceof NotFoundError && e.exitCode === 2 && /version 9 does not exist .*versions: 1/.test(e.message),
+  );
   assert.throws(() => rollbackDeployment(project.config), /no version was current before version 1/);
   assert.throws(() => rollbackDeployment(project.config, 1), /already current/);
   // A model changed after scoring must not be deployed with the stale score.
@@ -97,7 +112,13 @@ test('the command line: --list, --rollback and a bad version number', async () =
   assert.equal(run().status, 0);
   assert.equal(run().status, 0);
   const list = JSON.parse(run('--list').stdout);
-  assert.deepEqual(list.versions.map((v: { version: number; current: boolean }) => [v.version, v.current]), [[1, false], [2, true]]);
+  assert.deepEqual(
+    list.versions.map((v: { version: number; current: boolean }) => [v.version, v.current]),
+    [
+      [1, false],
+      [2, true],
+    ],
+  );
   const back = run('--rollback');
   assert.equal(back.status, 0);
   assert.equal(JSON.parse(back.stdout).version, 1);

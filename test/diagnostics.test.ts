@@ -22,20 +22,25 @@ const SETS: [string, 'reference' | 'generated' | 'shipped', string][] = [
 ];
 
 for (const [label, name, folder] of SETS) {
-  test(`summary statistics and missing percentages equal pandas: ${label}`, { skip: fs.existsSync(folder) ? false : 'reference data absent' }, async () => {
-    const wanted = expected(name).practice.summary;
-    const project = makeProject({ input: folder });
-    await runIngestion(project.config);
-    const finalData = path.join(project.config.output_folder_path, 'finaldata.csv');
-    const summary = summarizeData(finalData, project.config);
-    const missing = countMissing(finalData);
-    for (const [feature, stats] of Object.entries<Record<string, number>>(wanted)) {
-      const ours = summary.columns[feature];
-      for (const key of ['mean', 'median', 'std', 'min', 'max'] as const) assertClose(ours[key]!, stats[key], 1e-9 * Math.max(1, Math.abs(stats[key])), `${feature} ${key}`);
-      assert.equal(ours.count, stats.count, `${feature} count`);
-      assertClose(missing.columns[feature].percent, stats.missing_pct, 1e-9, `${feature} missing %`);
-    }
-  });
+  test(
+    `summary statistics and missing percentages equal pandas: ${label}`,
+    { skip: fs.existsSync(folder) ? false : 'reference data absent' },
+    async () => {
+      const wanted = expected(name).practice.summary;
+      const project = makeProject({ input: folder });
+      await runIngestion(project.config);
+      const finalData = path.join(project.config.output_folder_path, 'finaldata.csv');
+      const summary = summarizeData(finalData, project.config);
+      const missing = countMissing(finalData);
+      for (const [feature, stats] of Object.entries<Record<string, number>>(wanted)) {
+        const ours = summary.columns[feature];
+        for (const key of ['mean', 'median', 'std', 'min', 'max'] as const)
+          assertClose(ours[key]!, stats[key], 1e-9 * Math.max(1, Math.abs(stats[key])), `${feature} ${key}`);
+        assert.equal(ours.count, stats.count, `${feature} count`);
+        assertClose(missing.columns[feature].percent, stats.missing_pct, 1e-9, `${feature} missing %`);
+      }
+    },
+  );
 }
 
 test('diagnostics gives predictions of the deployed model and touches no real output while timing', async () => {
@@ -75,7 +80,11 @@ function fakeNpm(script: string): string {
 }
 
 const NPM_FAULTS: [string, string, RegExp][] = [
-  ['registry unreachable', `echo '{"error": {"code": "ENOTFOUND", "summary": "request to https://registry failed"}}'; exit 1`, /npm outdated failed: ENOTFOUND/],
+  [
+    'registry unreachable',
+    `echo '{"error": {"code": "ENOTFOUND", "summary": "request to https://registry failed"}}'; exit 1`,
+    /npm outdated failed: ENOTFOUND/,
+  ],
   ['registry too slow', 'sleep 5', /did not answer within 300 ms/],
   ['garbage answer', 'echo "not json"; exit 1', /no readable answer/],
 ];
@@ -88,7 +97,10 @@ for (const [name, script, reason] of NPM_FAULTS) {
       const report = await checkDependencies(REPO, 300);
       assert.equal(report.status, 'unavailable');
       assert.match(report.reason ?? '', reason);
-      assert.ok(report.packages.some((p) => p.name === 'express' && p.current !== null), 'installed versions still listed');
+      assert.ok(
+        report.packages.some((p) => p.name === 'express' && p.current !== null),
+        'installed versions still listed',
+      );
     } finally {
       process.env.PATH = oldPath;
     }

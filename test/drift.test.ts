@@ -11,7 +11,15 @@ import { test } from 'node:test';
 import { runFullprocess } from '../src/fullprocess.js';
 import { runIngestion } from '../src/ingestion.js';
 import { readDataset } from '../src/lib/dataset.js';
-import { decideModelDrift, ksPValue, ksTwoSample, measureDataDrift, populationStabilityIndex, profileColumn, type DriftRule } from '../src/lib/drift.js';
+import {
+  decideModelDrift,
+  ksPValue,
+  ksTwoSample,
+  measureDataDrift,
+  populationStabilityIndex,
+  profileColumn,
+  type DriftRule,
+} from '../src/lib/drift.js';
 import { Random, drawClient } from '../src/lib/generator.js';
 import { REFERENCE_DATA, REPO, FIXTURES, assertClose, expected, makeProject } from './helpers.js';
 
@@ -22,7 +30,9 @@ const QUIET = { api: { url: 'http://127.0.0.1:1' }, diagnostics: { outdated_time
 /** Relative closeness, for p-values that span hundreds of orders of magnitude. */
 function assertRelative(actual: number, wanted: number, tolerance: number, what: string): void {
   if (!(Math.abs(actual - wanted) <= tolerance * Math.abs(wanted))) {
-    throw new Error(`${what}: ${actual} differs from ${wanted} by a relative ${Math.abs(actual - wanted) / Math.abs(wanted)} (tolerance ${tolerance})`);
+    throw new Error(
+      `${what}: ${actual} differs from ${wanted} by a relative ${Math.abs(actual - wanted) / Math.abs(wanted)} (tolerance ${tolerance})`,
+    );
   }
 }
 
@@ -38,7 +48,15 @@ function assertRelative(actual: number, wanted: number, tolerance: number, what:
 //   threshold 0.675 - 1.5 x 0.15 = 0.45.
 // nonparametric, history [0.70, 0.80, 0.82, 0.84, 0.90]: Q1 (rank 1) 0.80, Q3 (rank 3) 0.84,
 //   threshold 0.80 - 1.5 x 0.04 = 0.74.
-const RULE_CASES: { rule: DriftRule; newF1: number; deployedF1: number; history: number[]; threshold: number; drifted: boolean; fallback?: boolean }[] = [
+const RULE_CASES: {
+  rule: DriftRule;
+  newF1: number;
+  deployedF1: number;
+  history: number[];
+  threshold: number;
+  drifted: boolean;
+  fallback?: boolean;
+}[] = [
   { rule: 'raw', newF1: 0.7, deployedF1: 0.75, history: [0.75], threshold: 0.75, drifted: true },
   { rule: 'raw', newF1: 0.75, deployedF1: 0.75, history: [0.75], threshold: 0.75, drifted: false },
   { rule: 'raw', newF1: 0.9, deployedF1: 0.75, history: [0.5, 0.6, 0.75], threshold: 0.75, drifted: false },
@@ -193,7 +211,10 @@ test('training profile: exact values up to 1,000, quantile summary beyond; missi
   const profile = profileColumn(big);
   assert.equal(profile.count, 5000);
   assert.equal(profile.quantiles.length, 1000);
-  assert.ok(profile.quantiles.every((q, i) => i === 0 || q >= profile.quantiles[i - 1]), 'ascending');
+  assert.ok(
+    profile.quantiles.every((q, i) => i === 0 || q >= profile.quantiles[i - 1]),
+    'ascending',
+  );
   // Quantile i sits at probability (i + 0.5) / 1000 of 0..4999.
   assertClose(profile.quantiles[0], 0.0005 * 4999, 1e-9, 'first quantile');
   assertClose(profile.quantiles[999], 0.9995 * 4999, 1e-9, 'last quantile');
@@ -208,55 +229,68 @@ test('data drift of a feature needs both PSI over the threshold and a KS p-value
   const settings = { psi_bins: 10, psi_threshold: 0.2, ks_alpha: 0.05 };
   const train = Float64Array.from({ length: 400 }, (_, i) => i);
   const profiles = { same: profileColumn(train), moved: profileColumn(train) };
-  const drift = measureDataDrift(profiles, { same: Float64Array.from(train, (v) => v + 0.5), moved: Float64Array.from(train, (v) => v + 200) }, settings);
+  const drift = measureDataDrift(
+    profiles,
+    { same: Float64Array.from(train, (v) => v + 0.5), moved: Float64Array.from(train, (v) => v + 200) },
+    settings,
+  );
   assert.equal(drift.same.drifted, false);
   assert.ok(drift.same.psi < 0.2 && drift.same.ks_pvalue > 0.05, JSON.stringify(drift.same));
   assert.equal(drift.moved.drifted, true);
   assert.ok(drift.moved.psi >= 0.2 && drift.moved.ks_pvalue < 0.05);
   assertClose(drift.moved.ks_statistic, 0.5, 1e-12, 'half the mass moved past the other sample');
-  assert.deepEqual(Object.keys(measureDataDrift(profiles, { same: train }, settings)), ['same'], 'a feature without new values is left out');
+  assert.deepEqual(
+    Object.keys(measureDataDrift(profiles, { same: train }, settings)),
+    ['same'],
+    'a feature without new values is left out',
+  );
 });
 
 // ---------------------------------------------------------------------------
 // The original project's reference data through a tick under each rule
 // ---------------------------------------------------------------------------
 
-test('reference data: practice model deployed, sourcedata arrives; each rule decides as its numbers say', { skip: fs.existsSync(REFERENCE_DATA) ? false : `reference data not found at ${REFERENCE_DATA}` }, async () => {
-  const reference = expected('reference');
-  const wantDeployed = reference.practice.models.standardized.test.metrics.f1 as number;
-  const wantNew = reference.practice.standardized_on_source.metrics.f1 as number;
-  for (const rule of ['raw', 'parametric', 'nonparametric'] as const) {
-    const project = makeProject({
-      input: path.join(REFERENCE_DATA, 'practicedata'),
-      testData: path.join(REFERENCE_DATA, 'testdata'),
-      extra: { automation: { settle_seconds: 0 }, drift: { rule }, ...QUIET },
-    });
-    const boot = await runFullprocess(project.config);
-    assert.equal(boot.outcome, 'bootstrapped', `${rule}: ${boot.error ?? boot.decision}`);
-    assertClose(boot.scores.candidate_f1!, wantDeployed, 1e-12, 'practice model F1 on the test data (sklearn)');
-    for (const name of ['dataset3.csv', 'dataset4.csv']) fs.copyFileSync(path.join(REFERENCE_DATA, 'sourcedata', name), path.join(project.input, name));
-    const tick = await runFullprocess(project.config);
-    assert.ok(tick.model_drift && tick.data_drift, `${rule}: ${tick.outcome} (${tick.error ?? tick.decision})`);
-    const drift = tick.model_drift;
-    console.log(
-      `reference data, rule ${rule}: deployed F1 ${drift.deployed_f1.toFixed(4)}, new-data F1 ${drift.new_f1.toFixed(4)}, history [${drift.history.map((h) => h.toFixed(4)).join(', ')}], ` +
-        `threshold ${drift.threshold.toFixed(4)} -> ${tick.outcome} (${drift.explanation})`,
-    );
-    assert.equal(drift.rule, rule);
-    assertClose(drift.new_f1, wantNew, 1e-12, 'practice model F1 on sourcedata (sklearn)');
-    assertClose(drift.deployed_f1, wantDeployed, 1e-12, 'deployed F1');
-    // One deployed version and no earlier check: the statistical rules have one history score and fall back to raw.
-    assert.deepEqual(drift.history, [drift.deployed_f1]);
-    assert.equal(drift.threshold, drift.deployed_f1);
-    assert.equal(drift.drifted, drift.new_f1 < drift.threshold);
-    assert.equal(tick.outcome, drift.drifted ? 'redeployed' : 'no-drift', tick.error ?? tick.decision);
-    assert.equal(tick.outcome, 'no-drift', 'F1 0.6429 on sourcedata is not below 0.3333');
-    // Data drift: the training profile of 26 rows is kept exactly, so KS equals scipy on the same samples.
-    for (const feature of FEATURES) {
-      const d = tick.data_drift![feature];
-      assertClose(d.ks_statistic, reference.ks[feature].statistic, 1e-12, `${feature}: KS statistic`);
-      assertRelative(d.ks_pvalue, reference.ks[feature].pvalue, 1e-9, `${feature}: KS p-value`);
-      assert.ok(Number.isFinite(d.psi) && d.psi > 0);
+test(
+  'reference data: practice model deployed, sourcedata arrives; each rule decides as its numbers say',
+  { skip: fs.existsSync(REFERENCE_DATA) ? false : `reference data not found at ${REFERENCE_DATA}` },
+  async () => {
+    const reference = expected('reference');
+    const wantDeployed = reference.practice.models.standardized.test.metrics.f1 as number;
+    const wantNew = reference.practice.standardized_on_source.metrics.f1 as number;
+    for (const rule of ['raw', 'parametric', 'nonparametric'] as const) {
+      const project = makeProject({
+        input: path.join(REFERENCE_DATA, 'practicedata'),
+        testData: path.join(REFERENCE_DATA, 'testdata'),
+        extra: { automation: { settle_seconds: 0 }, drift: { rule }, ...QUIET },
+      });
+      const boot = await runFullprocess(project.config);
+      assert.equal(boot.outcome, 'bootstrapped', `${rule}: ${boot.error ?? boot.decision}`);
+      assertClose(boot.scores.candidate_f1!, wantDeployed, 1e-12, 'practice model F1 on the test data (sklearn)');
+      for (const name of ['dataset3.csv', 'dataset4.csv'])
+        fs.copyFileSync(path.join(REFERENCE_DATA, 'sourcedata', name), path.join(project.input, name));
+      const tick = await runFullprocess(project.config);
+      assert.ok(tick.model_drift && tick.data_drift, `${rule}: ${tick.outcome} (${tick.error ?? tick.decision})`);
+      const drift = tick.model_drift;
+      console.log(
+        `reference data, rule ${rule}: deployed F1 ${drift.deployed_f1.toFixed(4)}, new-data F1 ${drift.new_f1.toFixed(4)}, history [${drift.history.map((h) => h.toFixed(4)).join(', ')}], ` +
+          `threshold ${drift.threshold.toFixed(4)} -> ${tick.outcome} (${drift.explanation})`,
+      );
+      assert.equal(drift.rule, rule);
+      assertClose(drift.new_f1, wantNew, 1e-12, 'practice model F1 on sourcedata (sklearn)');
+      assertClose(drift.deployed_f1, wantDeployed, 1e-12, 'deployed F1');
+      // One deployed version and no earlier check: the statistical rules have one history score and fall back to raw.
+      assert.deepEqual(drift.history, [drift.deployed_f1]);
+      assert.equal(drift.threshold, drift.deployed_f1);
+      assert.equal(drift.drifted, drift.new_f1 < drift.threshold);
+      assert.equal(tick.outcome, drift.drifted ? 'redeployed' : 'no-drift', tick.error ?? tick.decision);
+      assert.equal(tick.outcome, 'no-drift', 'F1 0.6429 on sourcedata is not below 0.3333');
+      // Data drift: the training profile of 26 rows is kept exactly, so KS equals scipy on the same samples.
+      for (const feature of FEATURES) {
+        const d = tick.data_drift![feature];
+        assertClose(d.ks_statistic, reference.ks[feature].statistic, 1e-12, `${feature}: KS statistic`);
+        assertRelative(d.ks_pvalue, reference.ks[feature].pvalue, 1e-9, `${feature}: KS p-value`);
+        assert.ok(Number.isFinite(d.psi) && d.psi > 0);
+      }
     }
-  }
-});
+  },
+);

@@ -30,6 +30,12 @@ test('a file is new when its name and hash pair is unseen; recent files wait', (
     { name: 'changed.csv', sha256: 'h2-old' },
   ];
   const { fresh, settling } = classifyFiles(files, seen, 5, now);
-  assert.deepEqual(fresh.map((f) => f.name), ['changed.csv', 'renamed.csv']);
-  assert.deepEqual(settling.map((f) => f.name), ['writing.csv']);
+  assert.deepEqual(
+    fresh.map((f) => f.name),
+    ['changed.csv', 'renamed.csv'],
+  );
+  assert.deepEqual(
+    settling.map((f) => f.name),
+    ['writing.csv'],
+  );
 });

@@ -33,7 +33,9 @@ const HEADER = 'corporation,lastmonth_activity,lastyear_activity,number_of_emplo
 
 /** Runs the project's data generator into `out`. */
 function generate(out: string, args: string): void {
-  execFileSync(process.execPath, [path.join(REPO, 'dist', 'scripts', 'generate-data.js'), '--out', out, ...args.split(' ')], { stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(REPO, 'dist', 'scripts', 'generate-data.js'), '--out', out, ...args.split(' ')], {
+    stdio: 'pipe',
+  });
 }
 
 const data = tempFolder();
@@ -45,7 +47,11 @@ const CALM = path.join(data, 'sourcedata', 'dataset3.csv');
 const DRIFTED = path.join(data, 'sourcedata', 'dataset4.csv');
 
 /** Config sections every test project gets: no settle time, no network, no foreign API. */
-const BASE = { automation: { settle_seconds: 0, lock_stale_seconds: 2 }, api: { url: 'http://127.0.0.1:1' }, diagnostics: { outdated_timeout_ms: 100 } };
+const BASE = {
+  automation: { settle_seconds: 0, lock_stale_seconds: 2 },
+  api: { url: 'http://127.0.0.1:1' },
+  diagnostics: { outdated_timeout_ms: 100 },
+};
 
 let template: TempProject | undefined;
 /** Parent of the project copies (one exit handler for all of them). */
@@ -68,7 +74,10 @@ async function bootstrapped(overrides: Record<string, Record<string, unknown>> =
 }
 
 /** Runs a tick as a process; resolves with its exit code and parsed stdout. */
-async function tickProcess(configFile: string, ...args: string[]): Promise<{ code: number | null; result: TickResult; stderr: string; ms: number }> {
+async function tickProcess(
+  configFile: string,
+  ...args: string[]
+): Promise<{ code: number | null; result: TickResult; stderr: string; ms: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [SCRIPT, '--config', configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -92,13 +101,25 @@ function assertWhole(store: string, what: string): number {
   assert.ok(current, `${what}: a version is current`);
   for (const name of PUBLISHED_FILES) {
     assert.ok(fs.existsSync(path.join(current.folder, name)), `${what}: ${name} in version ${current.version}`);
-    assert.equal(fs.readFileSync(path.join(store, name), 'utf8'), fs.readFileSync(path.join(current.folder, name), 'utf8'), `${what}: top-level ${name}`);
+    assert.equal(
+      fs.readFileSync(path.join(store, name), 'utf8'),
+      fs.readFileSync(path.join(current.folder, name), 'utf8'),
+      `${what}: top-level ${name}`,
+    );
   }
   const modelFile = path.join(current.folder, 'trainedmodel.json');
   loadModelFile(modelFile);
   assert.equal(sha256(fs.readFileSync(modelFile)), current.record.model_sha256, `${what}: model matches its record`);
-  assert.equal(Number(fs.readFileSync(path.join(current.folder, 'latestscore.txt'), 'utf8')), current.record.f1, `${what}: latestscore.txt is the version's F1`);
-  assert.equal(JSON.parse(fs.readFileSync(path.join(current.folder, 'latestscore.json'), 'utf8')).model_sha256, current.record.model_sha256, `${what}: latestscore.json scores this model`);
+  assert.equal(
+    Number(fs.readFileSync(path.join(current.folder, 'latestscore.txt'), 'utf8')),
+    current.record.f1,
+    `${what}: latestscore.txt is the version's F1`,
+  );
+  assert.equal(
+    JSON.parse(fs.readFileSync(path.join(current.folder, 'latestscore.json'), 'utf8')).model_sha256,
+    current.record.model_sha256,
+    `${what}: latestscore.json scores this model`,
+  );
   assert.equal(JSON.parse(fs.readFileSync(path.join(store, VERSION_RECORD), 'utf8')).version, current.version);
   return current.version;
 }
@@ -120,7 +141,11 @@ function recordingLogger(lines: string[]): Logger {
 // ---------------------------------------------------------------------------
 
 const BAD_FILES: { case: string; text: string; problem: RegExp }[] = [
-  { case: 'a missing column', text: `corporation,lastmonth_activity,lastyear_activity,employees,exited\nabcd,10,120,40,0\n`, problem: /number_of_employees/ },
+  {
+    case: 'a missing column',
+    text: `corporation,lastmonth_activity,lastyear_activity,employees,exited\nabcd,10,120,40,0\n`,
+    problem: /number_of_employees/,
+  },
   { case: 'a word in a feature', text: `${HEADER}\nabcd,10,twelve,40,0\n`, problem: /:2, column "lastyear_activity".*twelve/ },
   { case: 'a target of 2', text: `${HEADER}\nabcd,10,120,40,0\nefgh,11,130,41,2\n`, problem: /:3, column "exited"/ },
   { case: 'a short row', text: `${HEADER}\nabcd,10,120,40\n`, problem: /:2/ },
@@ -141,7 +166,10 @@ test('a bad new file: outcome failed naming the file, exit 2, production untouch
     assert.equal(first.result.exit_code, 2, bad.case);
     assert.match(first.result.error!, /dataset9\.csv/, `${bad.case}: the error names the file`);
     assert.match(first.result.error!, bad.problem, `${bad.case}: ${first.result.error}`);
-    assert.deepEqual(first.result.new_files.map((f) => f.name), ['dataset9.csv']);
+    assert.deepEqual(
+      first.result.new_files.map((f) => f.name),
+      ['dataset9.csv'],
+    );
     assert.equal(first.result.version_before, 1);
     assert.equal(first.result.version_after, 1);
     assert.deepEqual(production(project.store), before, `${bad.case}: production untouched`);
@@ -167,7 +195,10 @@ test('a bad new file: outcome failed naming the file, exit 2, production untouch
     fs.copyFileSync(CALM, file);
     const fixed = await runFullprocess(project.config);
     assert.equal(fixed.outcome, 'no-drift', `${bad.case}: after the fix (${fixed.error ?? fixed.decision})`);
-    assert.deepEqual(fixed.new_files.map((f) => f.name), ['dataset9.csv']);
+    assert.deepEqual(
+      fixed.new_files.map((f) => f.name),
+      ['dataset9.csv'],
+    );
   }
 });
 
@@ -205,10 +236,14 @@ test('two ticks started at once: one does the work, the other is locked (or find
   const outcomes = results.map((r) => r.result.outcome).sort();
   console.log(`two ticks at once: ${results.map((r) => `${r.result.outcome} in ${Math.round(r.ms)} ms`).join(', ')}`);
   assert.ok(
-    JSON.stringify(outcomes) === JSON.stringify(['locked', 'redeployed']) || JSON.stringify(outcomes) === JSON.stringify(['no-new-data', 'redeployed']),
+    JSON.stringify(outcomes) === JSON.stringify(['locked', 'redeployed']) ||
+      JSON.stringify(outcomes) === JSON.stringify(['no-new-data', 'redeployed']),
     `outcomes ${outcomes.join(', ')}`,
   );
-  assert.deepEqual(results.map((r) => r.code), [0, 0]);
+  assert.deepEqual(
+    results.map((r) => r.code),
+    [0, 0],
+  );
   assert.equal(assertWhole(project.store, 'after two ticks'), 2);
   assert.deepEqual(fs.readdirSync(path.join(project.store, 'versions')).sort(), ['1', '2'], 'exactly one new version');
   assert.equal(readRuns(project.store).filter((r) => r.outcome === 'redeployed').length, 1);
@@ -221,11 +256,15 @@ test('a lock left by a killed tick blocks until lock_stale_seconds after the kil
   // which stamps a new lock with the next whole second + 5 ms, ~1 s in the future.
   const holder = spawn(
     process.execPath,
-    ['--input-type=module', '-e', `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'lock.js'))});
+    [
+      '--input-type=module',
+      '-e',
+      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'lock.js'))});
      await new Promise((resolve) => setTimeout(resolve, 1002 - (Date.now() % 1000)));
      const release = await tryLock(${JSON.stringify(project.store)}, ${staleSeconds}, { error() {} });
      process.stdout.write(release ? 'held\\n' : 'busy\\n');
-     setInterval(() => {}, 1000);`],
+     setInterval(() => {}, 1000);`,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [first] = (await once(holder.stdout, 'data')) as [Buffer];
@@ -259,15 +298,29 @@ test('ticks killed (SIGKILL) at random instants leave one whole version; the nex
     const [code, signal] = (await exited) as [number | null, string | null];
     const version = assertWhole(project.store, `killed after ${delay} ms`);
     const runs = readRuns(project.store);
-    seen.push(`${delay} ms: ${signal ?? `exit ${code}`}, version ${version} current, lock ${fs.existsSync(path.join(project.store, LOCK_NAME)) ? 'left' : 'free'}, ${runs.length} run record(s)`);
+    seen.push(
+      `${delay} ms: ${signal ?? `exit ${code}`}, version ${version} current, lock ${fs.existsSync(path.join(project.store, LOCK_NAME)) ? 'left' : 'free'}, ${runs.length} run record(s)`,
+    );
 
     await waitForStaleLock(project.store, 2);
     const next = await runFullprocess(project.config);
-    assert.ok(['redeployed', 'no-new-data'].includes(next.outcome), `after a kill at ${delay} ms: ${next.outcome} (${next.error ?? next.decision})`);
+    assert.ok(
+      ['redeployed', 'no-new-data'].includes(next.outcome),
+      `after a kill at ${delay} ms: ${next.outcome} (${next.error ?? next.decision})`,
+    );
     assert.equal(next.outcome === 'no-new-data', version === 2, 'the next tick redeploys exactly when the killed one had not');
     // Usually version 2; version 3 if the kill fell between filling versions/2 and switching to it.
     const final = assertWhole(project.store, `after the tick following a kill at ${delay} ms`);
-    assert.equal(final, Math.max(...fs.readdirSync(path.join(project.store, 'versions')).filter((n) => /^\d+$/.test(n)).map(Number)), 'the newest version is current');
+    assert.equal(
+      final,
+      Math.max(
+        ...fs
+          .readdirSync(path.join(project.store, 'versions'))
+          .filter((n) => /^\d+$/.test(n))
+          .map(Number),
+      ),
+      'the newest version is current',
+    );
     assert.ok(final >= 2);
     assert.ok(readRuns(project.store).length >= 2, 'run history still readable');
   }
@@ -291,7 +344,12 @@ test('a corrupt run-history line is skipped with a warning and the next tick sti
   assert.match(warnings[0], new RegExp(`${RUN_HISTORY}:${valid + 1}: skipped a corrupt line`));
   assert.match(warnings[1], new RegExp(`${RUN_HISTORY}:${valid + 2}: skipped a corrupt line`));
   const second = await runFullprocess(project.config);
-  assert.deepEqual(readRuns(project.store).slice(-2).map((r) => r.run_id), [first.run_id, second.run_id]);
+  assert.deepEqual(
+    readRuns(project.store)
+      .slice(-2)
+      .map((r) => r.run_id),
+    [first.run_id, second.run_id],
+  );
 });
 
 test('a file still being written (modified within settle_seconds) waits for the next tick', async () => {
@@ -303,7 +361,10 @@ test('a file still being written (modified within settle_seconds) waits for the 
   const waiting = await runFullprocess(project.config);
   assert.equal(waiting.outcome, 'no-new-data');
   assert.deepEqual(waiting.new_files, []);
-  assert.ok(waiting.notes.some((note) => /still being written.*dataset3\.csv/.test(note)), waiting.notes.join('; '));
+  assert.ok(
+    waiting.notes.some((note) => /still being written.*dataset3\.csv/.test(note)),
+    waiting.notes.join('; '),
+  );
   const after = snapshot(project.root);
   delete after[path.join('production_deployment', RUN_HISTORY)];
   assert.deepEqual(after, before, 'a settling file is neither ingested nor remembered');
@@ -312,7 +373,10 @@ test('a file still being written (modified within settle_seconds) waits for the 
   fs.utimesSync(file, settled, settled);
   const next = await runFullprocess(project.config);
   assert.equal(next.outcome, 'no-drift', next.error ?? next.decision);
-  assert.deepEqual(next.new_files.map((f) => f.name), ['dataset3.csv']);
+  assert.deepEqual(
+    next.new_files.map((f) => f.name),
+    ['dataset3.csv'],
+  );
 });
 
 test('--dry-run writes nothing and reports the outcome the tick would have', async () => {
@@ -327,7 +391,11 @@ test('--dry-run writes nothing and reports the outcome the tick would have', asy
   assert.equal(fs.existsSync(fresh.config.prod_deployment_path), false);
 
   // Each kind of new data: the dry run's outcome, then the real tick's, on the same project.
-  const cases: { file?: string; outcome: TickResult['outcome'] }[] = [{ outcome: 'no-new-data' }, { file: CALM, outcome: 'no-drift' }, { file: DRIFTED, outcome: 'redeployed' }];
+  const cases: { file?: string; outcome: TickResult['outcome'] }[] = [
+    { outcome: 'no-new-data' },
+    { file: CALM, outcome: 'no-drift' },
+    { file: DRIFTED, outcome: 'redeployed' },
+  ];
   for (const c of cases) {
     const project = await bootstrapped();
     if (c.file) fs.copyFileSync(c.file, path.join(project.input, path.basename(c.file)));

@@ -42,7 +42,9 @@ const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employee
 
 /** Runs the project's data generator (dist/scripts/generate-data.js) into `out`. */
 function generate(out: string, args: string): void {
-  execFileSync(process.execPath, [path.join(REPO, 'dist', 'scripts', 'generate-data.js'), '--out', out, ...args.split(' ')], { stdio: 'pipe' });
+  execFileSync(process.execPath, [path.join(REPO, 'dist', 'scripts', 'generate-data.js'), '--out', out, ...args.split(' ')], {
+    stdio: 'pipe',
+  });
 }
 
 /** Every file of the project except the run history (what a no-op tick must leave alone). */
@@ -113,11 +115,24 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
   const store = config.prod_deployment_path;
   const arrive = (name: string): void => fs.copyFileSync(path.join(data, 'sourcedata', name), path.join(project.input, name));
   const watcher = new ModelWatcher(store).start(50);
-  const noDependencies: DependencyReport = { status: 'unavailable', reason: 'not checked in this test', checked_at: new Date().toISOString(), duration_ms: 0, packages: [] };
-  app = createApp({ config, watcher, timings: async () => ({ status: 'unavailable', reason: 'not measured in this test' }), dependencies: async () => noDependencies });
+  const noDependencies: DependencyReport = {
+    status: 'unavailable',
+    reason: 'not checked in this test',
+    checked_at: new Date().toISOString(),
+    duration_ms: 0,
+    packages: [],
+  };
+  app = createApp({
+    config,
+    watcher,
+    timings: async () => ({ status: 'unavailable', reason: 'not measured in this test' }),
+    dependencies: async () => noDependencies,
+  });
   /** The /health answer apicalls wrote to apireturns.txt during the last deploying tick. */
   const apiReturnsHealth = (): { model_version: number } =>
-    JSON.parse(fs.readFileSync(path.join(config.output_model_path, 'apireturns.txt'), 'utf8')).calls.find((c: { endpoint: string }) => c.endpoint === '/health').body;
+    JSON.parse(fs.readFileSync(path.join(config.output_model_path, 'apireturns.txt'), 'utf8')).calls.find(
+      (c: { endpoint: string }) => c.endpoint === '/health',
+    ).body;
   const ticks: TickResult[] = [];
   const tick = async (): Promise<TickResult> => {
     const result = await runFullprocess(config);
@@ -131,19 +146,26 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     // 1. Nothing deployed: bootstrap version 1 from the practice files.
     const boot = await tick();
     assertTick(boot, 'bootstrapped', null, 1);
-    assert.deepEqual(boot.new_files.map((f) => f.name), ['dataset1.csv', 'dataset2.csv']);
+    assert.deepEqual(
+      boot.new_files.map((f) => f.name),
+      ['dataset1.csv', 'dataset2.csv'],
+    );
     const v1 = readCurrentDeployment(store)!;
     assert.equal(v1.version, 1);
     assert.equal(boot.scores.candidate_f1, v1.record.f1);
     assertClose(v1.record.f1!, 0.6374, 5e-5, 'v1 test F1');
     assert.equal(boot.model_drift, null);
-    for (const step of ['ingestion', 'training', 'scoring', 'deployment', 'diagnostics', 'reporting', 'apicalls']) assert.ok(step in boot.durations, `duration of ${step}`);
+    for (const step of ['ingestion', 'training', 'scoring', 'deployment', 'diagnostics', 'reporting', 'apicalls'])
+      assert.ok(step in boot.durations, `duration of ${step}`);
     assertApiCallsRan(boot);
     assert.equal(apiReturnsHealth().model_version, 1, 'apicalls ran once the API served version 1');
 
     // 2. No new data: nothing written but one run-history line.
     const quiet = withoutRunHistory(project.root);
-    assert.ok(Object.keys(quiet).some((name) => name.endsWith('checkedfiles.json')), 'the bootstrap saved the hash cache');
+    assert.ok(
+      Object.keys(quiet).some((name) => name.endsWith('checkedfiles.json')),
+      'the bootstrap saved the hash cache',
+    );
     const idle = await tick();
     assertTick(idle, 'no-new-data', 1, 1);
     assert.deepEqual(idle.new_files, []);
@@ -155,7 +177,10 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     arrive('dataset3.csv');
     const calm = await tick();
     assertTick(calm, 'no-drift', 1, 1);
-    assert.deepEqual(calm.new_files.map((f) => f.name), ['dataset3.csv']);
+    assert.deepEqual(
+      calm.new_files.map((f) => f.name),
+      ['dataset3.csv'],
+    );
     const calmDrift = calm.model_drift!;
     assert.equal(calmDrift.rule, 'raw');
     assert.equal(calmDrift.deployed_f1, v1.record.f1);
@@ -165,7 +190,10 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     assert.equal(calm.scores.new_data_f1, calmDrift.new_f1);
     // The new-data F1 is the deployed model's F1 on the rows of the new file.
     const v1Model = loadModelFile(path.join(v1.folder, 'trainedmodel.json'));
-    assert.equal(calmDrift.new_f1, evaluateModel(v1Model, readDataForModel(path.join(project.input, 'dataset3.csv'), v1Model, config)).metrics.f1);
+    assert.equal(
+      calmDrift.new_f1,
+      evaluateModel(v1Model, readDataForModel(path.join(project.input, 'dataset3.csv'), v1Model, config)).metrics.f1,
+    );
     assert.deepEqual(Object.keys(calm.data_drift!).sort(), [...FEATURES].sort());
     for (const feature of FEATURES) {
       const d = calm.data_drift![feature];
@@ -173,7 +201,12 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
       assert.ok(d.ks_statistic > 0 && d.ks_statistic < 0.1 && d.ks_pvalue > 0.05, `${feature}: KS ${d.ks_statistic} p ${d.ks_pvalue}`);
       assert.equal(d.drifted, false);
       assert.equal(d.psi_bins.expected.length, d.psi_bins.edges.length + 1);
-      assertClose(d.psi_bins.actual.reduce((a, b) => a + b, 0), 1, 1e-12, `${feature}: PSI bin shares`);
+      assertClose(
+        d.psi_bins.actual.reduce((a, b) => a + b, 0),
+        1,
+        1e-12,
+        `${feature}: PSI bin shares`,
+      );
     }
     assert.equal(readCurrentDeployment(store)!.version, 1, 'no-drift deploys nothing');
     const remembered = withoutRunHistory(project.root);
@@ -185,7 +218,10 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     arrive('dataset4.csv');
     const drifted = await tick();
     assertTick(drifted, 'redeployed', 1, 2);
-    assert.deepEqual(drifted.new_files.map((f) => f.name), ['dataset4.csv']);
+    assert.deepEqual(
+      drifted.new_files.map((f) => f.name),
+      ['dataset4.csv'],
+    );
     const modelDrift = drifted.model_drift!;
     assert.equal(modelDrift.drifted, true);
     assert.ok(modelDrift.new_f1 < modelDrift.deployed_f1 - 0.1, `new F1 ${modelDrift.new_f1} clearly below ${modelDrift.deployed_f1}`);
@@ -196,9 +232,13 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     assert.equal(v2.version, 2);
     assert.equal(drifted.scores.candidate_f1, v2.record.f1);
     assert.ok(v2.record.f1! > v1.record.f1! + 0.1, `candidate ${v2.record.f1} vs deployed ${v1.record.f1}`);
-    assert.deepEqual(v2.record.data.files.map((f) => f.name), ['dataset1.csv', 'dataset2.csv', 'dataset3.csv', 'dataset4.csv']);
+    assert.deepEqual(
+      v2.record.data.files.map((f) => f.name),
+      ['dataset1.csv', 'dataset2.csv', 'dataset3.csv', 'dataset4.csv'],
+    );
     assert.equal(Number(fs.readFileSync(path.join(store, 'latestscore.txt'), 'utf8')), v2.record.f1);
-    for (const step of ['ingestion', 'drift', 'training', 'scoring', 'gate', 'deployment', 'diagnostics', 'reporting', 'apicalls']) assert.ok(step in drifted.durations, `duration of ${step}`);
+    for (const step of ['ingestion', 'drift', 'training', 'scoring', 'gate', 'deployment', 'diagnostics', 'reporting', 'apicalls'])
+      assert.ok(step in drifted.durations, `duration of ${step}`);
     assertApiCallsRan(drifted);
     assert.equal(apiReturnsHealth().model_version, 2, 'apicalls waited for the API to serve version 2');
     await served(watcher, 2);
@@ -217,7 +257,11 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     assert.ok(reversed.scores.candidate_f1! < v2.record.f1! - 0.1, `candidate ${reversed.scores.candidate_f1} vs deployed ${v2.record.f1}`);
     assert.match(reversed.decision, /kept version 2/);
     assert.equal(readCurrentDeployment(store)!.version, 2, 'the rejected candidate is not deployed');
-    assert.notEqual(sha256(fs.readFileSync(path.join(config.output_model_path, 'trainedmodel.json'))), v2.record.model_sha256, 'the candidate stays in output_model_path');
+    assert.notEqual(
+      sha256(fs.readFileSync(path.join(config.output_model_path, 'trainedmodel.json'))),
+      v2.record.model_sha256,
+      'the candidate stays in output_model_path',
+    );
     assert.equal((await request(app).get('/health')).body.model_version, 2);
 
     // 6. Rollback: version 1 is current again and served; its files stay checked.
@@ -231,11 +275,20 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     assert.equal(afterRollback.scores.deployed_f1, v1.record.f1);
 
     // The run history: one line a tick, in order, the same records the ticks printed.
-    const lines = fs.readFileSync(path.join(store, RUN_HISTORY), 'utf8').split('\n').filter((line) => line !== '');
+    const lines = fs
+      .readFileSync(path.join(store, RUN_HISTORY), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     assert.equal(lines.length, ticks.length);
     const runs = readRuns(store);
-    assert.deepEqual(runs.map((r) => r.outcome), ['bootstrapped', 'no-new-data', 'no-drift', 'no-new-data', 'redeployed', 'rejected', 'no-new-data']);
-    assert.deepEqual(runs.map((r) => r.run_id), ticks.map((t) => t.run_id));
+    assert.deepEqual(
+      runs.map((r) => r.outcome),
+      ['bootstrapped', 'no-new-data', 'no-drift', 'no-new-data', 'redeployed', 'rejected', 'no-new-data'],
+    );
+    assert.deepEqual(
+      runs.map((r) => r.run_id),
+      ticks.map((t) => t.run_id),
+    );
     for (const [i, run] of runs.entries()) {
       const { config_file: configFile, ...printed } = run;
       assert.equal(configFile, project.configFile);
@@ -243,7 +296,10 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
     }
     const answer = await request(app).get('/runs');
     assert.equal(answer.status, 200);
-    assert.deepEqual(answer.body.runs.map((r: { outcome: string }) => r.outcome), runs.map((r) => r.outcome));
+    assert.deepEqual(
+      answer.body.runs.map((r: { outcome: string }) => r.outcome),
+      runs.map((r) => r.outcome),
+    );
   } finally {
     watcher.stop();
     server.closeAllConnections();

@@ -54,7 +54,8 @@ export function makeProject(options: ProjectOptions = {}): TempProject {
   fs.mkdirSync(input);
   fs.mkdirSync(testdata);
   const inputSource = options.input ?? path.join(FIXTURES, 'generated', 'practicedata');
-  for (const name of fs.readdirSync(inputSource)) if (name.endsWith('.csv')) fs.copyFileSync(path.join(inputSource, name), path.join(input, name));
+  for (const name of fs.readdirSync(inputSource))
+    if (name.endsWith('.csv')) fs.copyFileSync(path.join(inputSource, name), path.join(input, name));
   const testSource = options.testData ?? path.join(FIXTURES, 'generated', 'testdata');
   fs.copyFileSync(path.join(testSource, 'testdata.csv'), path.join(testdata, 'testdata.csv'));
   const raw = {

@@ -17,7 +17,13 @@ function concatenatedLines(folder: string): string[] {
     .readdirSync(folder)
     .filter((name) => name.endsWith('.csv'))
     .sort()
-    .flatMap((name) => fs.readFileSync(path.join(folder, name), 'utf8').split('\n').slice(1).filter((line) => line !== ''));
+    .flatMap((name) =>
+      fs
+        .readFileSync(path.join(folder, name), 'utf8')
+        .split('\n')
+        .slice(1)
+        .filter((line) => line !== ''),
+    );
 }
 
 const CASES: [string, string, () => boolean][] = [
@@ -29,30 +35,41 @@ const CASES: [string, string, () => boolean][] = [
 ];
 
 for (const [name, folder, available] of CASES) {
-  test(`keeps what pandas drop_duplicates keeps, in order: ${name}`, { skip: available() ? false : 'reference data not present beside the repository' }, async () => {
-    const setName = folder.startsWith(REFERENCE_DATA) ? 'reference' : folder.startsWith(FIXTURES) ? 'generated' : 'shipped';
-    const part = path.basename(folder) === 'practicedata' ? 'practice' : 'source';
-    const wanted = expected(setName)[part];
-    const project = makeProject({ input: folder });
-    const result = await runIngestion(project.config);
-    assert.equal(result.rows_read, wanted.rows_read);
-    assert.equal(result.rows_kept, wanted.rows_kept);
-    const all = concatenatedLines(folder);
-    const finalLines = fs.readFileSync(result.output_file, 'utf8').trimEnd().split('\n');
-    assert.equal(finalLines[0], 'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited');
-    assert.deepEqual(finalLines.slice(1), wanted.kept_index.map((i: number) => all[i]));
-    const listed = fs.readFileSync(path.join(project.config.output_folder_path, 'ingestedfiles.txt'), 'utf8');
-    assert.equal(listed, wanted.files.map((f: string) => f + '\n').join(''));
-  });
+  test(
+    `keeps what pandas drop_duplicates keeps, in order: ${name}`,
+    { skip: available() ? false : 'reference data not present beside the repository' },
+    async () => {
+      const setName = folder.startsWith(REFERENCE_DATA) ? 'reference' : folder.startsWith(FIXTURES) ? 'generated' : 'shipped';
+      const part = path.basename(folder) === 'practicedata' ? 'practice' : 'source';
+      const wanted = expected(setName)[part];
+      const project = makeProject({ input: folder });
+      const result = await runIngestion(project.config);
+      assert.equal(result.rows_read, wanted.rows_read);
+      assert.equal(result.rows_kept, wanted.rows_kept);
+      const all = concatenatedLines(folder);
+      const finalLines = fs.readFileSync(result.output_file, 'utf8').trimEnd().split('\n');
+      assert.equal(finalLines[0], 'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited');
+      assert.deepEqual(
+        finalLines.slice(1),
+        wanted.kept_index.map((i: number) => all[i]),
+      );
+      const listed = fs.readFileSync(path.join(project.config.output_folder_path, 'ingestedfiles.txt'), 'utf8');
+      assert.equal(listed, wanted.files.map((f: string) => f + '\n').join(''));
+    },
+  );
 }
 
-test('reference practice data: 36 rows read, 26 kept', { skip: fs.existsSync(REFERENCE_DATA) ? false : 'reference data absent' }, async () => {
-  const project = makeProject({ input: path.join(REFERENCE_DATA, 'practicedata') });
-  const result = await runIngestion(project.config);
-  assert.equal(result.rows_read, 36);
-  assert.equal(result.rows_kept, 26);
-  assert.equal(result.duplicates_dropped, 10);
-});
+test(
+  'reference practice data: 36 rows read, 26 kept',
+  { skip: fs.existsSync(REFERENCE_DATA) ? false : 'reference data absent' },
+  async () => {
+    const project = makeProject({ input: path.join(REFERENCE_DATA, 'practicedata') });
+    const result = await runIngestion(project.config);
+    assert.equal(result.rows_read, 36);
+    assert.equal(result.rows_kept, 26);
+    assert.equal(result.duplicates_dropped, 10);
+  },
+);
 
 test('the ingestion record names every file with size, SHA-256 and row counts', async () => {
   const project = makeProject();
@@ -73,7 +90,13 @@ const HEADER = 'corporation,lastmonth_activity,lastyear_activity,number_of_emplo
 
 /** Bad files: [case, file content, expected message pattern, line, column]. */
 const BAD: [string, string, RegExp, number | undefined, string | undefined][] = [
-  ['missing required column', 'corporation,lastmonth_activity,lastyear_activity,exited\nabcd,1,2,0\n', /missing required column "number_of_employees"/, 1, 'number_of_employees'],
+  [
+    'missing required column',
+    'corporation,lastmonth_activity,lastyear_activity,exited\nabcd,1,2,0\n',
+    /missing required column "number_of_employees"/,
+    1,
+    'number_of_employees',
+  ],
   ['non-numeric feature', `${HEADER}\nabcd,1,2,3,0\nefgh,twelve,2,3,1\n`, /"twelve" is not a finite number/, 3, 'lastmonth_activity'],
   ['Infinity feature', `${HEADER}\nabcd,1,Infinity,3,0\n`, /"Infinity" is not a finite number/, 2, 'lastyear_activity'],
   ['NaN spelled out', `${HEADER}\nabcd,1,2,NaN,0\n`, /"NaN" is not a finite number/, 2, 'number_of_employees'],
@@ -82,7 +105,13 @@ const BAD: [string, string, RegExp, number | undefined, string | undefined][] = 
   ['empty target', `${HEADER}\nabcd,1,2,3,\n`, /target must be 0 or 1, found an empty cell/, 2, 'exited'],
   ['ragged row', `${HEADER}\nabcd,1,2,3,0\nabcd,1,2,0\n`, /expected 5 fields as in the header, found 4/, 3, undefined],
   ['unterminated quote', `${HEADER}\nabcd,1,2,3,0\n"abcd,1,2,3,0\n`, /unterminated quoted field/, 3, undefined],
-  ['duplicate column name', 'corporation,lastmonth_activity,lastmonth_activity,lastyear_activity,number_of_employees,exited\na,1,1,2,3,0\n', /duplicate column name/, 1, 'lastmonth_activity'],
+  [
+    'duplicate column name',
+    'corporation,lastmonth_activity,lastmonth_activity,lastyear_activity,number_of_employees,exited\na,1,1,2,3,0\n',
+    /duplicate column name/,
+    1,
+    'lastmonth_activity',
+  ],
 ];
 
 for (const [name, content, message, line, column] of BAD) {
@@ -116,7 +145,12 @@ const ODD: [string, string | Buffer, number, number][] = [
   ['missing feature cells', `${HEADER}\nabcd,,2,3,0\nefgh,4,,,1\n`, 2, 2],
   ['duplicates inside one file', `${HEADER}\nabcd,1,2,3,0\nabcd,1,2,3,0\nabcd,1,2,3,1\n`, 3, 2],
   ['same values written differently (1 and 1.0)', `${HEADER}\nabcd,1,2,3,0\nabcd,1.0,2,3,0\n`, 2, 1],
-  ['columns in another order plus an extra column', 'exited,number_of_employees,note,lastyear_activity,lastmonth_activity,corporation\n0,3,hello,2,1,abcd\n', 1, 1],
+  [
+    'columns in another order plus an extra column',
+    'exited,number_of_employees,note,lastyear_activity,lastmonth_activity,corporation\n0,3,hello,2,1,abcd\n',
+    1,
+    1,
+  ],
   ['header only', `${HEADER}\n`, 0, 0],
   ['empty file', '', 0, 0],
 ];
@@ -152,7 +186,10 @@ test('non-CSV files, hidden files and sub-folders are ignored; files are read in
   fs.writeFileSync(path.join(project.input, '.partial.csv'), 'garbage,"');
   fs.mkdirSync(path.join(project.input, 'archive.csv'));
   const result = await runIngestion(project.config);
-  assert.deepEqual(result.files.map((f) => f.name), ['a.csv', 'b.csv']);
+  assert.deepEqual(
+    result.files.map((f) => f.name),
+    ['a.csv', 'b.csv'],
+  );
   assert.equal(fs.readFileSync(result.output_file, 'utf8'), `${HEADER}\naaaa,1,2,3,0\nbbbb,1,2,3,0\n`);
 });
 
@@ -160,7 +197,10 @@ test('an input folder without CSV files is an error (exit 2)', async () => {
   const project = makeProject();
   for (const file of fs.readdirSync(project.input)) fs.rmSync(path.join(project.input, file));
   fs.writeFileSync(path.join(project.input, 'readme.txt'), 'x');
-  await assert.rejects(runIngestion(project.config), (error: unknown) => error instanceof UserError && error.exitCode === 2 && /no \*\.csv file in input folder/.test(error.message));
+  await assert.rejects(
+    runIngestion(project.config),
+    (error: unknown) => error instanceof UserError && error.exitCode === 2 && /no \*\.csv file in input folder/.test(error.message),
+  );
 });
 
 test('source files are never modified, moved or deleted', async () => {
@@ -169,5 +209,8 @@ test('source files are never modified, moved or deleted', async () => {
   const stats = fs.readdirSync(project.input).map((name) => fs.statSync(path.join(project.input, name)).mtimeMs);
   await runIngestion(project.config);
   assert.deepEqual(snapshot(project.input), before);
-  assert.deepEqual(fs.readdirSync(project.input).map((name) => fs.statSync(path.join(project.input, name)).mtimeMs), stats);
+  assert.deepEqual(
+    fs.readdirSync(project.input).map((name) => fs.statSync(path.join(project.input, name)).mtimeMs),
+    stats,
+  );
 });

@@ -30,7 +30,11 @@ for (const [label, name, root] of SETS) {
       const skip = fs.existsSync(root) ? false : 'reference data not present beside the repository';
       test(`${objective} fit on ${part} of the ${label} matches scikit-learn`, { skip }, async () => {
         const wanted = expected(name)[part].models[objective === 'standardized' ? 'standardized' : 'liblinear_converged'];
-        const project = makeProject({ input: path.join(root, `${part}data`), testData: path.join(root, 'testdata'), extra: { model: { objective } } });
+        const project = makeProject({
+          input: path.join(root, `${part}data`),
+          testData: path.join(root, 'testdata'),
+          extra: { model: { objective } },
+        });
         await runIngestion(project.config);
         const trained = await runTraining(project.config);
         assert.equal(trained.converged, true);
@@ -39,7 +43,12 @@ for (const [label, name, root] of SETS) {
         features.forEach((feature, f) => assert.equal(model.imputation[feature], wanted.imputer_statistics[f], `median of ${feature}`));
         if (objective === 'standardized') {
           features.forEach((_, f) => {
-            assertClose(model.standardization!.mean[f], wanted.scaler_mean[f], 1e-9 * Math.abs(wanted.scaler_mean[f]) + 1e-12, 'scaler mean');
+            assertClose(
+              model.standardization!.mean[f],
+              wanted.scaler_mean[f],
+              1e-9 * Math.abs(wanted.scaler_mean[f]) + 1e-12,
+              'scaler mean',
+            );
             assertClose(model.standardization!.std[f], wanted.scaler_scale[f], 1e-9 * Math.abs(wanted.scaler_scale[f]), 'scaler scale');
           });
         } else {
@@ -49,7 +58,9 @@ for (const [label, name, root] of SETS) {
         const probabilities = predictProbabilities(model, test.columns);
         assert.equal(probabilities.length, wanted.test.proba.length);
         wanted.test.proba.forEach((p: number, i: number) => assertClose(probabilities[i], p, 1e-6, `probability of test row ${i}`));
-        features.forEach((_, f) => assertClose(model.coefficients[f], wanted.coef[f], 1e-5 * Math.max(1, Math.abs(wanted.coef[f])), `coefficient ${f}`));
+        features.forEach((_, f) =>
+          assertClose(model.coefficients[f], wanted.coef[f], 1e-5 * Math.max(1, Math.abs(wanted.coef[f])), `coefficient ${f}`),
+        );
         assertClose(model.intercept, wanted.intercept, 1e-5 * Math.max(1, Math.abs(wanted.intercept)), 'intercept');
 
         const scored = await runScoring(project.config);
@@ -62,27 +73,85 @@ for (const [label, name, root] of SETS) {
   }
 }
 
-test('the compatibility objective gives the same predictions as sklearn liblinear on the reference data', { skip: fs.existsSync(REFERENCE_DATA) ? false : 'reference data absent' }, async () => {
-  const wanted = expected('reference').practice.models.liblinear_sklearn;
-  const project = makeProject({ input: path.join(REFERENCE_DATA, 'practicedata'), testData: path.join(REFERENCE_DATA, 'testdata'), extra: { model: { objective: 'liblinear' } } });
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  const scored = await runScoring(project.config);
-  assert.deepEqual(scored.confusion_matrix, wanted.test.metrics.confusion_matrix);
-  assertClose(scored.f1, wanted.test.metrics.f1, 1e-12, 'F1');
-});
+test(
+  'the compatibility objective gives the same predictions as sklearn liblinear on the reference data',
+  { skip: fs.existsSync(REFERENCE_DATA) ? false : 'reference data absent' },
+  async () => {
+    const wanted = expected('reference').practice.models.liblinear_sklearn;
+    const project = makeProject({
+      input: path.join(REFERENCE_DATA, 'practicedata'),
+      testData: path.join(REFERENCE_DATA, 'testdata'),
+      extra: { model: { objective: 'liblinear' } },
+    });
+    await runIngestion(project.config);
+    await runTraining(project.config);
+    const scored = await runScoring(project.config);
+    assert.deepEqual(scored.confusion_matrix, wanted.test.metrics.confusion_matrix);
+    assertClose(scored.f1, wanted.test.metrics.f1, 1e-12, 'F1');
+  },
+);
 
 const SETTINGS: FitSettings = { objective: 'standardized', C: 1, max_iter: 100, tol: 1e-10 };
 
 function data(rows: number[][], target: number[]) {
-  return { features: ['a', 'b'], columns: [Float64Array.from(rows, (r) => r[0]), Float64Array.from(rows, (r) => r[1])], target: Uint8Array.from(target) };
+  return {
+    features: ['a', 'b'],
+    columns: [Float64Array.from(rows, (r) => r[0]), Float64Array.from(rows, (r) => r[1])],
+    target: Uint8Array.from(target),
+  };
 }
 
 const HARD: [string, ReturnType<typeof data>][] = [
-  ['perfectly separable', data([[0, 1], [1, 1], [2, 1], [10, 1], [11, 1], [12, 1]], [0, 0, 0, 1, 1, 1])],
-  ['a constant column', data([[1, 5], [2, 5], [3, 5], [4, 5]], [0, 1, 0, 1])],
-  ['huge and tiny scales', data([[1e9, 1e-9], [2e9, 3e-9], [3e9, 2e-9], [4e9, 5e-9]], [0, 0, 1, 1])],
-  ['missing cells', data([[NaN, 1], [2, NaN], [3, 3], [4, 4]], [0, 1, 0, 1])],
+  [
+    'perfectly separable',
+    data(
+      [
+        [0, 1],
+        [1, 1],
+        [2, 1],
+        [10, 1],
+        [11, 1],
+        [12, 1],
+      ],
+      [0, 0, 0, 1, 1, 1],
+    ),
+  ],
+  [
+    'a constant column',
+    data(
+      [
+        [1, 5],
+        [2, 5],
+        [3, 5],
+        [4, 5],
+      ],
+      [0, 1, 0, 1],
+    ),
+  ],
+  [
+    'huge and tiny scales',
+    data(
+      [
+        [1e9, 1e-9],
+        [2e9, 3e-9],
+        [3e9, 2e-9],
+        [4e9, 5e-9],
+      ],
+      [0, 0, 1, 1],
+    ),
+  ],
+  [
+    'missing cells',
+    data(
+      [
+        [NaN, 1],
+        [2, NaN],
+        [3, 3],
+        [4, 4],
+      ],
+      [0, 1, 0, 1],
+    ),
+  ],
 ];
 
 for (const [name, input] of HARD) {
@@ -96,9 +165,25 @@ for (const [name, input] of HARD) {
 }
 
 test('a single-class target or no rows is a clear data error', () => {
-  assert.throws(() => fitLogisticRegression(data([[1, 2], [3, 4]], [1, 1]), SETTINGS), (e: unknown) => e instanceof DataError && /only class 1/.test(e.message));
+  assert.throws(
+    () =>
+      fitLogisticRegression(
+        data(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [1, 1],
+        ),
+        SETTINGS,
+      ),
+    (e: unknown) => e instanceof DataError && /only class 1/.test(e.message),
+  );
   assert.throws(() => fitLogisticRegression(data([], []), SETTINGS), /no rows to train on/);
-  assert.throws(() => fitLogisticRegression({ features: ['a'], columns: [Float64Array.from([NaN, NaN])], target: Uint8Array.from([0, 1]) }, SETTINGS), /every value of this feature is missing/);
+  assert.throws(
+    () => fitLogisticRegression({ features: ['a'], columns: [Float64Array.from([NaN, NaN])], target: Uint8Array.from([0, 1]) }, SETTINGS),
+    /every value of this feature is missing/,
+  );
 });
 
 test('the same data and settings give the same model file contents', async () => {
@@ -106,14 +191,29 @@ test('the same data and settings give the same model file contents', async () =>
   await runIngestion(project.config);
   const first = loadModelFile((await runTraining(project.config)).model_file);
   const second = loadModelFile((await runTraining(project.config)).model_file);
-  assert.deepEqual([first.coefficients, first.intercept, first.standardization, first.imputation], [second.coefficients, second.intercept, second.standardization, second.imputation]);
+  assert.deepEqual(
+    [first.coefficients, first.intercept, first.standardization, first.imputation],
+    [second.coefficients, second.intercept, second.standardization, second.imputation],
+  );
 });
 
 test('trainedmodel.json holds the documented fields', async () => {
   const project = makeProject();
   await runIngestion(project.config);
   const model = JSON.parse(fs.readFileSync((await runTraining(project.config)).model_file, 'utf8'));
-  for (const key of ['kind', 'format_version', 'features', 'target', 'standardization', 'coefficients', 'intercept', 'imputation', 'hyperparameters', 'training']) assert.ok(key in model, key);
+  for (const key of [
+    'kind',
+    'format_version',
+    'features',
+    'target',
+    'standardization',
+    'coefficients',
+    'intercept',
+    'imputation',
+    'hyperparameters',
+    'training',
+  ])
+    assert.ok(key in model, key);
   for (const key of ['rows', 'data_sha256', 'trained_at', 'package_version']) assert.ok(key in model.training, key);
   assert.equal(model.kind, 'logistic-regression');
 });
@@ -134,7 +234,10 @@ for (const [name, corrupt, message] of CORRUPT) {
     await runIngestion(project.config);
     const file = (await runTraining(project.config)).model_file;
     const model = JSON.parse(fs.readFileSync(file, 'utf8'));
-    assert.throws(() => validateModelFile(corrupt(model), file), (e: unknown) => e instanceof UserError && message.test(e.message));
+    assert.throws(
+      () => validateModelFile(corrupt(model), file),
+      (e: unknown) => e instanceof UserError && message.test(e.message),
+    );
   });
 }
 
@@ -149,8 +252,16 @@ test('training and scoring without their inputs are clear errors, and a bad test
   const before = fs.readFileSync(scoreFile, 'utf8');
   const folder = tempFolder();
   const bad: [string, string, RegExp][] = [
-    ['no-target.csv', 'corporation,lastmonth_activity,lastyear_activity,number_of_employees\na,1,2,3\n', /missing required column "exited"/],
-    ['target-7.csv', 'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\na,1,2,3,7\n', /target-7\.csv:2, column "exited": target must be 0 or 1/],
+    [
+      'no-target.csv',
+      'corporation,lastmonth_activity,lastyear_activity,number_of_employees\na,1,2,3\n',
+      /missing required column "exited"/,
+    ],
+    [
+      'target-7.csv',
+      'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\na,1,2,3,7\n',
+      /target-7\.csv:2, column "exited": target must be 0 or 1/,
+    ],
   ];
   for (const [name, content, message] of bad) {
     fs.writeFileSync(path.join(folder, name), content);
@@ -179,6 +290,8 @@ test('on large data the warm start from a subsample reaches the same optimum in 
     const warm = fitLogisticRegression(input, { ...SETTINGS, objective });
     assert.ok(cold.convergence.converged && warm.convergence.converged);
     assert.ok(warm.convergence.iterations < cold.convergence.iterations, `${warm.convergence.iterations} < ${cold.convergence.iterations}`);
-    [...cold.coefficients, cold.intercept].forEach((value, i) => assertClose([...warm.coefficients, warm.intercept][i], value, 1e-7 * Math.max(1, Math.abs(value)), `${objective} parameter ${i}`));
+    [...cold.coefficients, cold.intercept].forEach((value, i) =>
+      assertClose([...warm.coefficients, warm.intercept][i], value, 1e-7 * Math.max(1, Math.abs(value)), `${objective} parameter ${i}`),
+    );
   }
 });

@@ -91,7 +91,10 @@ describe('reporting on the practice pipeline', () => {
     // Only the run history is missing after the plain stages.
     assert.equal(result.warnings.length, 1, result.warnings.join('\n'));
     assert.match(result.warnings[0], /no run history/);
-    assert.ok(fs.readdirSync(config.output_model_path).every((name) => !name.includes('.tmp-')), 'no temporary files left');
+    assert.ok(
+      fs.readdirSync(config.output_model_path).every((name) => !name.includes('.tmp-')),
+      'no temporary files left',
+    );
   });
 
   test('the confusion-matrix PNG decodes to at least 500 x 500 px', async () => {
@@ -119,7 +122,10 @@ describe('reporting on the practice pipeline', () => {
     for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
     const tableStart = text.indexOf('clients by attrition risk');
     assert.ok(tableStart >= 0, 'PDF lacks the top-clients section');
-    const firstRow = text.slice(tableStart).split('\n').find((line) => /^\s*1\s+\S+\s+0\.\d{4}/.test(line));
+    const firstRow = text
+      .slice(tableStart)
+      .split('\n')
+      .find((line) => /^\s*1\s+\S+\s+0\.\d{4}/.test(line));
     assert.ok(firstRow, 'top-clients table has no first row');
     assert.match(firstRow, new RegExp(`^\\s*1\\s+${data.ids[best]}\\s+${p[best].toFixed(4)}`));
   });
@@ -149,8 +155,14 @@ describe('reporting on the practice pipeline', () => {
       fs.rmSync(path.join(config.output_model_path, 'report.pdf'), { force: true });
       const result = await runReporting(config);
       assert.ok(fs.existsSync(result.written.report));
-      assert.ok(result.warnings.some((w) => /no diagnostics record/.test(w)), result.warnings.join('\n'));
-      assert.ok(result.warnings.some((w) => /no run history/.test(w)), result.warnings.join('\n'));
+      assert.ok(
+        result.warnings.some((w) => /no diagnostics record/.test(w)),
+        result.warnings.join('\n'),
+      );
+      assert.ok(
+        result.warnings.some((w) => /no run history/.test(w)),
+        result.warnings.join('\n'),
+      );
       const text = pdfText(result.written.report);
       if (text === undefined) return t.skip('pdftotext (poppler-utils) is not installed; PDF text not checked');
       assert.match(text, /No diagnostics record \(diagnostics\.json\) could be read/);
@@ -177,13 +189,23 @@ describe('reporting on the practice pipeline', () => {
 
   test('with nothing deployed it reports on trainedmodel.json and warns', async () => {
     const folder = fs.mkdtempSync(path.join(root, 'undeployed-'));
-    const undeployed = { ...config, prod_deployment_path: path.join(folder, 'production_deployment'), output_model_path: path.join(folder, 'models') };
+    const undeployed = {
+      ...config,
+      prod_deployment_path: path.join(folder, 'production_deployment'),
+      output_model_path: path.join(folder, 'models'),
+    };
     fs.mkdirSync(undeployed.output_model_path);
     fs.copyFileSync(path.join(config.output_model_path, 'trainedmodel.json'), path.join(undeployed.output_model_path, 'trainedmodel.json'));
     const result = await runReporting(undeployed);
     assert.equal(result.model_version, null);
-    assert.ok(result.warnings.some((w) => /no model is deployed/.test(w)), result.warnings.join('\n'));
-    assert.ok(result.warnings.some((w) => /no scoring record/.test(w)), result.warnings.join('\n'));
+    assert.ok(
+      result.warnings.some((w) => /no model is deployed/.test(w)),
+      result.warnings.join('\n'),
+    );
+    assert.ok(
+      result.warnings.some((w) => /no scoring record/.test(w)),
+      result.warnings.join('\n'),
+    );
     close(result.metrics.f1, score.f1);
     assert.ok(fs.existsSync(path.join(undeployed.output_model_path, 'report.pdf')));
   });
@@ -206,16 +228,23 @@ describe('nothing to report on', () => {
     const folder = fs.mkdtempSync(path.join(root, 'notest-'));
     fs.mkdirSync(path.join(folder, 'testdata'));
     const noTest = { ...makeConfig(folder, { test_data_path: 'testdata' }), prod_deployment_path: config.prod_deployment_path };
-    await assert.rejects(runReporting(noTest), (error: unknown) => error instanceof UserError && /test data not found/.test((error as Error).message));
+    await assert.rejects(
+      runReporting(noTest),
+      (error: unknown) => error instanceof UserError && /test data not found/.test((error as Error).message),
+    );
   });
 
   test('the command line exits 2 with the message as JSON', () => {
     const folder = fs.mkdtempSync(path.join(root, 'cli-'));
     makeConfig(folder);
-    const run = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'reporting.js'), '--config', path.join(folder, 'config.json')], {
-      encoding: 'utf8',
-      env: { ...process.env, LOG_LEVEL: 'silent' },
-    });
+    const run = spawnSync(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'dist', 'src', 'reporting.js'), '--config', path.join(folder, 'config.json')],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, LOG_LEVEL: 'silent' },
+      },
+    );
     assert.equal(run.status, 2, run.stderr);
     const output = JSON.parse(run.stdout) as { error: string; exit_code: number };
     assert.equal(output.exit_code, 2);
@@ -236,7 +265,10 @@ describe('report tables and bins', () => {
 
   test('binRisk counts every probability once, split by outcome, 1.0 in the last bin', () => {
     const bins = binRisk([0, 0.04, 0.05, 0.5, 0.99, 1], Uint8Array.from([0, 1, 0, 1, 1, 0]), 20);
-    assert.equal(bins.reduce((sum, b) => sum + b.count, 0), 6);
+    assert.equal(
+      bins.reduce((sum, b) => sum + b.count, 0),
+      6,
+    );
     const count = (outcome: string, start: number) => bins.find((b) => b.outcome === outcome && Math.abs(b.start - start) < 1e-9)!.count;
     assert.equal(count('0 stayed', 0), 1);
     assert.equal(count('1 exited', 0), 1);
@@ -247,7 +279,12 @@ describe('report tables and bins', () => {
   });
 
   test('formatMetric: four decimals, n/a for an undefined AUC', () => {
-    const cases: [number | null, string][] = [[0.6373626373626373, '0.6374'], [1, '1.0000'], [null, 'n/a'], [Number.NaN, 'n/a']];
+    const cases: [number | null, string][] = [
+      [0.6373626373626373, '0.6374'],
+      [1, '1.0000'],
+      [null, 'n/a'],
+      [Number.NaN, 'n/a'],
+    ];
     for (const [value, expected] of cases) assert.equal(formatMetric(value), expected);
   });
 });

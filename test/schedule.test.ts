@@ -5,7 +5,10 @@ import { cronLine, updateCrontab } from '../scripts/install-cron.js';
 
 test('installing twice leaves one line; removing keeps the other entries', () => {
   const line = cronLine('*/10 * * * *', '/srv/app/config.production.json', '/srv/app/logs/fullprocess.log');
-  assert.match(line, /^\*\/10 \* \* \* \* cd '.*' && '.*node' '.*dist\/src\/fullprocess\.js' --config '\/srv\/app\/config\.production\.json' >> '\/srv\/app\/logs\/fullprocess\.log' 2>&1 # dynamic-risk-assessment fullprocess$/);
+  assert.match(
+    line,
+    /^\*\/10 \* \* \* \* cd '.*' && '.*node' '.*dist\/src\/fullprocess\.js' --config '\/srv\/app\/config\.production\.json' >> '\/srv\/app\/logs\/fullprocess\.log' 2>&1 # dynamic-risk-assessment fullprocess$/,
+  );
   const other = 'MAILTO=ops@example.com\n0 3 * * * /usr/bin/backup\n';
   const once = updateCrontab(other, line);
   const twice = updateCrontab(once, line);

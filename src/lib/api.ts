@@ -47,7 +47,10 @@ export interface AppDeps {
  * until the file's size or mtime or the key changes. A missing or invalid file
  * is the server's state, not the caller's mistake: 503 (with `missingHint`).
  */
-function fileCache<T, A = undefined>(compute: (file: string, arg: A) => T, missingHint: string): (file: string, arg: A, argKey?: string) => T {
+function fileCache<T, A = undefined>(
+  compute: (file: string, arg: A) => T,
+  missingHint: string,
+): (file: string, arg: A, argKey?: string) => T {
   let key = '';
   let value: T | undefined;
   return (file, arg, argKey = '') => {
@@ -84,7 +87,13 @@ export function pathRedactor(config: Config): (text: string) => string {
       // A folder that does not exist yet can only appear as written.
     }
   };
-  for (const folder of [config.input_folder_path, config.output_folder_path, config.test_data_path, config.output_model_path, config.prod_deployment_path]) {
+  for (const folder of [
+    config.input_folder_path,
+    config.output_folder_path,
+    config.test_data_path,
+    config.output_model_path,
+    config.prod_deployment_path,
+  ]) {
     const relative = path.relative(base, folder);
     const outside = relative === '..' || relative.startsWith('..' + path.sep) || path.isAbsolute(relative);
     add(folder, relative === '' ? '.' : outside ? path.basename(folder) : relative);
@@ -129,17 +138,22 @@ export function childProcessTimings(config: Config, log: Logger): TimingProvider
   const script = path.join(PROJECT_ROOT, 'dist', 'src', 'diagnostics.js');
   const measure = (): Promise<TimingReport> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [script, '--config', config.configFile, '--timings-only'], { timeout: 120_000, maxBuffer: 8 << 20, env: { ...process.env, LOG_LEVEL: 'error' } }, (error, stdout) => {
-        let report: TimingReport;
-        try {
-          const parsed = JSON.parse(stdout) as { timings?: TimingReport; error?: string };
-          report = parsed.timings ?? { status: 'unavailable', reason: parsed.error ?? 'no timings in the answer' };
-        } catch {
-          report = { status: 'unavailable', reason: `timing run failed: ${error ? messageOf(error).split('\n')[0] : 'no output'}` };
-        }
-        if (report.status !== 'ok') log.warn(`timings unavailable: ${report.reason}`);
-        resolve(report);
-      });
+      execFile(
+        process.execPath,
+        [script, '--config', config.configFile, '--timings-only'],
+        { timeout: 120_000, maxBuffer: 8 << 20, env: { ...process.env, LOG_LEVEL: 'error' } },
+        (error, stdout) => {
+          let report: TimingReport;
+          try {
+            const parsed = JSON.parse(stdout) as { timings?: TimingReport; error?: string };
+            report = parsed.timings ?? { status: 'unavailable', reason: parsed.error ?? 'no timings in the answer' };
+          } catch {
+            report = { status: 'unavailable', reason: `timing run failed: ${error ? messageOf(error).split('\n')[0] : 'no output'}` };
+          }
+          if (report.status !== 'ok') log.warn(`timings unavailable: ${report.reason}`);
+          resolve(report);
+        },
+      );
     });
   return sharedResult(measure, () => 300_000, true);
 }
@@ -173,7 +187,12 @@ export function createApp(deps: AppDeps): express.Express {
   );
   const redact = pathRedactor(config);
   const registry = deps.registry ?? new Registry();
-  const requests = new Counter({ name: 'risk_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'risk_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'risk_http_request_duration_seconds',
     help: 'HTTP request latency',
@@ -181,7 +200,12 @@ export function createApp(deps: AppDeps): express.Express {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const predictedRows = new Counter({ name: 'risk_predictions_total', help: 'Rows predicted', labelNames: ['endpoint'], registers: [registry] });
+  const predictedRows = new Counter({
+    name: 'risk_predictions_total',
+    help: 'Rows predicted',
+    labelNames: ['endpoint'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'risk_model_version',
     help: 'Deployed model version being served (0 = none)',
@@ -196,9 +220,16 @@ export function createApp(deps: AppDeps): express.Express {
   const summaryCache = fileCache((file) => ({ ...summarizeData(file, config), data_file: FINAL_DATA }), 'run ingestion first');
   const missingCache = fileCache((file) => ({ ...countMissing(file), data_file: FINAL_DATA }), 'run ingestion first');
   // Keyed by the version it was computed for, so a switch in between cannot pair one version's number with another's score.
-  const scoreCache = fileCache((file, served: ServedModel) => scoreServedModel(served, file), `put the test data in ${path.basename(config.test_data_path)}`);
+  const scoreCache = fileCache(
+    (file, served: ServedModel) => scoreServedModel(served, file),
+    `put the test data in ${path.basename(config.test_data_path)}`,
+  );
   function scoreServedModel(served: ServedModel, file: string): Metrics & { model_version: number; data_file: string } {
-    const data = readDataset(file, { ...config.schema, features: served.model.features, target: served.model.target }, { label: TEST_DATA });
+    const data = readDataset(
+      file,
+      { ...config.schema, features: served.model.features, target: served.model.target },
+      { label: TEST_DATA },
+    );
     if (data.rows === 0) throw new UnavailableError(`${TEST_DATA} has no rows to score on`);
     const probabilities = predictProbabilities(served.model, data.columns);
     return { ...computeMetrics(data.target!, classify(probabilities), probabilities), model_version: served.version, data_file: TEST_DATA };
@@ -238,7 +269,11 @@ export function createApp(deps: AppDeps): express.Express {
     } else if (isObject(req.body) && 'records' in req.body) {
       input = columnsFromRecords(req.body.records, features);
     } else if (isObject(req.body) && 'file_location' in req.body) {
-      const file = resolveInsideFolders(req.body.file_location, config.baseFolder, [config.input_folder_path, config.output_folder_path, config.test_data_path]);
+      const file = resolveInsideFolders(req.body.file_location, config.baseFolder, [
+        config.input_folder_path,
+        config.output_folder_path,
+        config.test_data_path,
+      ]);
       const data = readDataset(file, schema, { label: String(req.body.file_location), requireTarget: false });
       if (data.rows === 0) throw new UserError(`"file_location" ${JSON.stringify(req.body.file_location)} has no data rows`);
       input = { columns: data.columns, rows: data.rows };
@@ -253,7 +288,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/invocations', requireBody, jsonBody, csvBody, (req, res) => {
     const served = watcher.require();
     const features = served.model.features;
-    const input = typeof req.body === 'string' ? columnsFromCsv(req.body, { ...config.schema, features, target: served.model.target }) : columnsFromMlflow(req.body, features);
+    const input =
+      typeof req.body === 'string'
+        ? columnsFromCsv(req.body, { ...config.schema, features, target: served.model.target })
+        : columnsFromMlflow(req.body, features);
     const { predictions } = predict(served, input);
     predictedRows.inc({ endpoint: 'invocations' }, input.rows);
     res.json({ predictions: Array.from(predictions) });
@@ -275,7 +313,8 @@ export function createApp(deps: AppDeps): express.Express {
       model_version: watcher.current()?.version ?? null,
       missing_data: missing,
       timings: timing.status === 'ok' ? timing : { ...timing, reason: redact(timing.reason) },
-      dependencies: dependencyReport.reason === undefined ? dependencyReport : { ...dependencyReport, reason: redact(dependencyReport.reason) },
+      dependencies:
+        dependencyReport.reason === undefined ? dependencyReport : { ...dependencyReport, reason: redact(dependencyReport.reason) },
     });
   });
 
@@ -307,14 +346,23 @@ export function createApp(deps: AppDeps): express.Express {
       res.json({ drift: null, reason: 'no fullprocess run has checked for drift yet' });
       return;
     }
-    res.json({ run_id: latest.run_id, started_at: latest.started_at, outcome: latest.outcome, model_drift: latest.model_drift, data_drift: latest.data_drift });
+    res.json({
+      run_id: latest.run_id,
+      started_at: latest.started_at,
+      outcome: latest.outcome,
+      model_drift: latest.model_drift,
+      data_drift: latest.data_drift,
+    });
   });
 
   app.use((req, res) => {
     const route = routeKey(req.path);
     const allowed = KNOWN_ROUTES[route];
     if (allowed) {
-      res.set('Allow', allowed.join(', ')).status(405).json({ error: `${req.method} is not allowed on ${route} (use ${allowed.join(', ')})` });
+      res
+        .set('Allow', allowed.join(', '))
+        .status(405)
+        .json({ error: `${req.method} is not allowed on ${route} (use ${allowed.join(', ')})` });
       return;
     }
     res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}` });
@@ -354,7 +402,10 @@ function requireToken(token: string | null) {
     const match = /^Bearer\s+(.+)$/i.exec(header);
     const given = match ? Buffer.from(match[1].trim()) : Buffer.alloc(0);
     if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
-    res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: match ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>)' });
+    res
+      .set('WWW-Authenticate', 'Bearer')
+      .status(401)
+      .json({ error: match ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>)' });
   };
 }
 

@@ -65,7 +65,8 @@ export async function runCommand<Options extends object>(spec: CommandSpec<Optio
       throw error;
     }
     const options = program.opts<Options & { config: string }>();
-    const configPath = program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
+    const configPath =
+      program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
     const config = loadConfig(configPath);
     result = await spec.run(config, options, log);
     if (!spec.quiet) process.stdout.write(JSON.stringify(result, null, 2) + '\n');

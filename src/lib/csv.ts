@@ -42,7 +42,15 @@ interface TokenizeResult {
  * Tokenizes `text` from `start`, calling `onRecord` for each complete record.
  * When `final` is false, a record cut by the end of `text` is left unconsumed.
  */
-function tokenize(text: string, start: number, line: number, final: boolean, label: string, onRecord: LazyRecordHandler, lazy: boolean): TokenizeResult {
+function tokenize(
+  text: string,
+  start: number,
+  line: number,
+  final: boolean,
+  label: string,
+  onRecord: LazyRecordHandler,
+  lazy: boolean,
+): TokenizeResult {
   const length = text.length;
   let pos = start;
   let nextQuote = text.indexOf('"', pos);
@@ -181,8 +189,18 @@ const CHUNK_BYTES = 8 << 20;
  * from the same bytes. Memory stays bounded by the chunk size plus the largest record.
  */
 export function readCsvFile(file: string, label: string, onRecord: RecordHandler, options?: { chunkBytes?: number }): FileDigest;
-export function readCsvFile(file: string, label: string, onRecord: LazyRecordHandler, options: { chunkBytes?: number; lazy: true }): FileDigest;
-export function readCsvFile(file: string, label: string, onRecord: RecordHandler | LazyRecordHandler, options: { chunkBytes?: number; lazy?: boolean } = {}): FileDigest {
+export function readCsvFile(
+  file: string,
+  label: string,
+  onRecord: LazyRecordHandler,
+  options: { chunkBytes?: number; lazy: true },
+): FileDigest;
+export function readCsvFile(
+  file: string,
+  label: string,
+  onRecord: RecordHandler | LazyRecordHandler,
+  options: { chunkBytes?: number; lazy?: boolean } = {},
+): FileDigest {
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   const lazy = options.lazy ?? false;
   const fd = fs.openSync(file, 'r');

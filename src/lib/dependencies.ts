@@ -44,49 +44,66 @@ function installedVersion(root: string, name: string): string | null {
 /** Runs `npm outdated --json` in `root` with a time-out; never throws. */
 export function checkDependencies(root: string, timeoutMs: number): Promise<DependencyReport> {
   const started = Date.now();
-  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
-  const direct = (['dependencies', 'devDependencies'] as const).flatMap((type) => Object.keys(manifest[type] ?? {}).map((name) => ({ name, type })));
+  const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<
+    string,
+    Record<string, string> | undefined
+  >;
+  const direct = (['dependencies', 'devDependencies'] as const).flatMap((type) =>
+    Object.keys(manifest[type] ?? {}).map((name) => ({ name, type })),
+  );
   return new Promise((resolve) => {
-    execFile('npm', ['outdated', '--json', '--long'], { cwd: root, timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, npm_config_fetch_retries: '0' } }, (error, stdout, stderr) => {
-      const base = { checked_at: new Date().toISOString(), duration_ms: Date.now() - started };
-      const installedOnly = (reason: string): DependencyReport => ({
-        ...base,
-        status: 'unavailable',
-        reason,
-        packages: direct.map(({ name, type }) => ({ name, type, current: installedVersion(root, name), wanted: null, latest: null, outdated: false })),
-      });
-      if (error && (error as NodeJS.ErrnoException & { killed?: boolean }).killed) {
-        resolve(installedOnly(`npm outdated did not answer within ${timeoutMs} ms (registry unreachable or slow)`));
-        return;
-      }
-      let parsed: Record<string, OutdatedEntry> & { error?: { code?: string; summary?: string } };
-      try {
-        parsed = JSON.parse(stdout || '{}');
-      } catch {
-        resolve(installedOnly(`npm outdated gave no readable answer: ${(stderr || String(error)).trim().split('\n')[0]}`));
-        return;
-      }
-      if (parsed.error) {
-        resolve(installedOnly(`npm outdated failed: ${parsed.error.code ?? ''} ${parsed.error.summary ?? ''}`.trim()));
-        return;
-      }
-      // npm outdated exits 1 when something is outdated; that is an answer, not a failure.
-      resolve({
-        ...base,
-        status: 'ok',
-        packages: direct.map(({ name, type }) => {
-          const entry = parsed[name] as OutdatedEntry | undefined;
-          const current = entry?.current ?? installedVersion(root, name);
-          return {
+    execFile(
+      'npm',
+      ['outdated', '--json', '--long'],
+      { cwd: root, timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, npm_config_fetch_retries: '0' } },
+      (error, stdout, stderr) => {
+        const base = { checked_at: new Date().toISOString(), duration_ms: Date.now() - started };
+        const installedOnly = (reason: string): DependencyReport => ({
+          ...base,
+          status: 'unavailable',
+          reason,
+          packages: direct.map(({ name, type }) => ({
             name,
             type,
-            current,
-            wanted: entry?.wanted ?? current,
-            latest: entry?.latest ?? current,
-            outdated: entry !== undefined && entry.current !== entry.latest,
-          };
-        }),
-      });
-    });
+            current: installedVersion(root, name),
+            wanted: null,
+            latest: null,
+            outdated: false,
+          })),
+        });
+        if (error && (error as NodeJS.ErrnoException & { killed?: boolean }).killed) {
+          resolve(installedOnly(`npm outdated did not answer within ${timeoutMs} ms (registry unreachable or slow)`));
+          return;
+        }
+        let parsed: Record<string, OutdatedEntry> & { error?: { code?: string; summary?: string } };
+        try {
+          parsed = JSON.parse(stdout || '{}');
+        } catch {
+          resolve(installedOnly(`npm outdated gave no readable answer: ${(stderr || String(error)).trim().split('\n')[0]}`));
+          return;
+        }
+        if (parsed.error) {
+          resolve(installedOnly(`npm outdated failed: ${parsed.error.code ?? ''} ${parsed.error.summary ?? ''}`.trim()));
+          return;
+        }
+        // npm outdated exits 1 when something is outdated; that is an answer, not a failure.
+        resolve({
+          ...base,
+          status: 'ok',
+          packages: direct.map(({ name, type }) => {
+            const entry = parsed[name] as OutdatedEntry | undefined;
+            const current = entry?.current ?? installedVersion(root, name);
+            return {
+              name,
+              type,
+              current,
+              wanted: entry?.wanted ?? current,
+              latest: entry?.latest ?? current,
+              outdated: entry !== undefined && entry.current !== entry.latest,
+            };
+          }),
+        });
+      },
+    );
   });
 }

@@ -18,7 +18,13 @@ import { NotFoundError, UnavailableError, UserError } from './errors.js';
 import { syncFolder, temporaryPathFor } from './files.js';
 
 /** Files every version holds (the SPEC names, so readers find them at the top level). */
-export const PUBLISHED_FILES = ['trainedmodel.json', 'latestscore.txt', 'latestscore.json', 'ingestedfiles.txt', 'ingestionrecord.json'] as const;
+export const PUBLISHED_FILES = [
+  'trainedmodel.json',
+  'latestscore.txt',
+  'latestscore.json',
+  'ingestedfiles.txt',
+  'ingestionrecord.json',
+] as const;
 export const VERSION_RECORD = 'deployment.json';
 const VERSIONS = 'versions';
 const CURRENT = 'current';
@@ -163,7 +169,10 @@ export function publishVersion(store: string, sources: PublishSources, makeRecor
     copyInto(staging, sources);
     // Claim the next number by renaming the staging folder; a concurrent deploy that took it makes us try the next.
     for (let attempt = 0; ; attempt++) {
-      const existing = fs.readdirSync(versions).filter((name) => /^[1-9]\d*$/.test(name)).map(Number);
+      const existing = fs
+        .readdirSync(versions)
+        .filter((name) => /^[1-9]\d*$/.test(name))
+        .map(Number);
       const version = Math.max(0, ...existing) + 1;
       const record = makeRecord(version);
       fs.writeFileSync(path.join(staging, VERSION_RECORD), JSON.stringify(record, null, 2) + '\n');

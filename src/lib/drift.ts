@@ -23,18 +23,33 @@ export function decideModelDrift(rule: DriftRule, newF1: number, deployedF1: num
     const s = standardDeviation(history, 1);
     const threshold = m - 2 * s;
     const drifted = newF1 < threshold;
-    return { ...base, threshold, drifted, explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} mean ${fmt(m)} - 2 x std ${fmt(s)} = ${fmt(threshold)}` };
+    return {
+      ...base,
+      threshold,
+      drifted,
+      explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} mean ${fmt(m)} - 2 x std ${fmt(s)} = ${fmt(threshold)}`,
+    };
   }
   if (rule === 'nonparametric' && history.length >= 2) {
     const q1 = quantile(history, 0.25);
     const q3 = quantile(history, 0.75);
     const threshold = q1 - 1.5 * (q3 - q1);
     const drifted = newF1 < threshold;
-    return { ...base, threshold, drifted, explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} Q1 ${fmt(q1)} - 1.5 x IQR ${fmt(q3 - q1)} = ${fmt(threshold)}` };
+    return {
+      ...base,
+      threshold,
+      drifted,
+      explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} Q1 ${fmt(q1)} - 1.5 x IQR ${fmt(q3 - q1)} = ${fmt(threshold)}`,
+    };
   }
   const drifted = newF1 < deployedF1;
   const fallback = rule === 'raw' ? '' : ` (${rule} needs at least 2 history scores; raw rule applied)`;
-  return { ...base, threshold: deployedF1, drifted, explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} deployed F1 ${fmt(deployedF1)}${fallback}` };
+  return {
+    ...base,
+    threshold: deployedF1,
+    drifted,
+    explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} deployed F1 ${fmt(deployedF1)}${fallback}`,
+  };
 }
 
 function fmt(value: number): string {
@@ -58,7 +73,10 @@ export function profileColumn(values: ArrayLike<number>, points = 1000): Feature
   if (present.length <= points) return { count: present.length, quantiles: Array.from(Float64Array.from(present).sort()) };
   // Quantiles of an evenly strided subsample are accurate enough and keep training fast on millions of rows.
   const stride = Math.max(1, Math.floor(present.length / 50_000));
-  const sample = stride === 1 ? Float64Array.from(present) : Float64Array.from({ length: Math.floor(present.length / stride) }, (_, i) => present[i * stride]);
+  const sample =
+    stride === 1
+      ? Float64Array.from(present)
+      : Float64Array.from({ length: Math.floor(present.length / stride) }, (_, i) => present[i * stride]);
   const sorted = sample.sort();
   const n = sorted.length;
   const m = Math.min(points, n);
@@ -154,7 +172,11 @@ function smirnovExactSf(d: number, n: number, m: number): number {
  * two-sided p-value (see `ksPValue`). `sizes` overrides the sample sizes
  * when `a` is a quantile summary of a larger sample.
  */
-export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>, sizes?: { a: number; b: number }): { statistic: number; pvalue: number } {
+export function ksTwoSample(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  sizes?: { a: number; b: number },
+): { statistic: number; pvalue: number } {
   const sa = Float64Array.from(presentValues(a)).sort();
   const sb = Float64Array.from(presentValues(b)).sort();
   if (sa.length === 0 || sb.length === 0) return { statistic: NaN, pvalue: NaN };
@@ -182,7 +204,8 @@ export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>, sizes?: 
  */
 export function ksPValue(d: number, n: number, m: number): number {
   if (!(d >= 0) || !(n >= 1) || !(m >= 1)) return NaN;
-  if (Number.isInteger(n) && Number.isInteger(m) && Math.max(n, m) <= KS_EXACT_MAX_N && 2 * d * n * m <= KS_EXACT_MAX_WORK) return smirnovExactSf(d, n, m);
+  if (Number.isInteger(n) && Number.isInteger(m) && Math.max(n, m) <= KS_EXACT_MAX_N && 2 * d * n * m <= KS_EXACT_MAX_WORK)
+    return smirnovExactSf(d, n, m);
   const en = Math.sqrt((n * m) / (n + m));
   return kolmogorovTail((en + 0.12 + 0.11 / en) * d);
 }
@@ -191,7 +214,11 @@ export function ksPValue(d: number, n: number, m: number): number {
  * Population stability index of `actual` against the training profile, on
  * bins cut at the training deciles (empty bins floored at 1e-4).
  */
-export function populationStabilityIndex(profile: FeatureProfile, actual: ArrayLike<number>, bins = 10): FeatureDrift['psi_bins'] & { psi: number } {
+export function populationStabilityIndex(
+  profile: FeatureProfile,
+  actual: ArrayLike<number>,
+  bins = 10,
+): FeatureDrift['psi_bins'] & { psi: number } {
   const q = profile.quantiles;
   const inner: number[] = [];
   for (let b = 1; b < bins; b++) {

@@ -22,12 +22,18 @@ export interface Metrics {
 
 /** Counts `[[TN, FP], [FN, TP]]`. */
 export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<number>): ConfusionMatrix {
-  let tn = 0, fp = 0, fn = 0, tp = 0;
+  let tn = 0,
+    fp = 0,
+    fn = 0,
+    tp = 0;
   for (let i = 0; i < actual.length; i++) {
     if (actual[i] === 1) predicted[i] === 1 ? tp++ : fn++;
     else predicted[i] === 1 ? fp++ : tn++;
   }
-  return [[tn, fp], [fn, tp]];
+  return [
+    [tn, fp],
+    [fn, tp],
+  ];
 }
 
 /** F1 of the positive class from a confusion matrix (0 when undefined). */
@@ -45,7 +51,7 @@ export function rocAuc(actual: ArrayLike<number>, scores: ArrayLike<number>): nu
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
   let positives = 0;
   let rankSum = 0;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
     const averageRank = (i + j) / 2 + 1;

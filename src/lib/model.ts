@@ -85,7 +85,8 @@ export function sigmoid(x: number): number {
 function trainingMedians(data: TrainingData): number[] {
   return data.columns.map((column, f) => {
     const value = median(column);
-    if (Number.isNaN(value)) throw new DataError({ file: 'training data', column: data.features[f] }, 'every value of this feature is missing; cannot impute');
+    if (Number.isNaN(value))
+      throw new DataError({ file: 'training data', column: data.features[f] }, 'every value of this feature is missing; cannot impute');
     return value;
   });
 }
@@ -141,7 +142,15 @@ function dot3(a: Float64Array, b: Float64Array, c: Float64Array): number {
  * objective, and when asked its gradient and Hessian (row-major, (p+1)^2).
  * Column-at-a-time loops over typed arrays keep it fast for millions of rows.
  */
-function evaluate(columns: Float64Array[], y: Uint8Array, theta: Float64Array, C: number, penalizeIntercept: boolean, withDerivatives: boolean, scratch: Scratch): PassResult {
+function evaluate(
+  columns: Float64Array[],
+  y: Uint8Array,
+  theta: Float64Array,
+  C: number,
+  penalizeIntercept: boolean,
+  withDerivatives: boolean,
+  scratch: Scratch,
+): PassResult {
   const p = columns.length;
   const d = p + 1;
   const n = y.length;
@@ -223,7 +232,10 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings,
   let positives = 0;
   for (let i = 0; i < n; i++) positives += data.target[i];
   if (positives === 0 || positives === n) {
-    throw new DataError({ file: 'training data' }, `the target holds only class ${positives === 0 ? 0 : 1}; training needs rows of both 0 and 1`);
+    throw new DataError(
+      { file: 'training data' },
+      `the target holds only class ${positives === 0 ? 0 : 1}; training needs rows of both 0 and 1`,
+    );
   }
   const medians = trainingMedians(data);
   let standardization: { mean: number[]; std: number[] } | null = null;
@@ -267,7 +279,14 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings,
 const WARM_START_ROWS = 50_000;
 
 /** Damped Newton iterations from `start` until half the Newton decrement is below tol (relative). */
-function newton(columns: Float64Array[], y: Uint8Array, C: number, penalizeIntercept: boolean, start: Float64Array, settings: FitSettings): { theta: Float64Array; current: PassResult; converged: boolean; iterations: number } {
+function newton(
+  columns: Float64Array[],
+  y: Uint8Array,
+  C: number,
+  penalizeIntercept: boolean,
+  start: Float64Array,
+  settings: FitSettings,
+): { theta: Float64Array; current: PassResult; converged: boolean; iterations: number } {
   const n = y.length;
   const d = columns.length + 1;
   const scratch: Scratch = { eta: new Float64Array(n), residual: new Float64Array(n), weight: new Float64Array(n) };
@@ -339,7 +358,14 @@ export function classify(probabilities: ArrayLike<number>): Uint8Array {
 }
 
 /** Assembles `trainedmodel.json` from a fit. */
-export function buildModelFile(fit: FitResult, features: string[], target: string, settings: FitSettings, training: Provenance, profile?: Record<string, FeatureProfile>): ModelFile {
+export function buildModelFile(
+  fit: FitResult,
+  features: string[],
+  target: string,
+  settings: FitSettings,
+  training: Provenance,
+  profile?: Record<string, FeatureProfile>,
+): ModelFile {
   return {
     kind: MODEL_KIND,
     format_version: 1,
@@ -419,7 +445,10 @@ export function loadModelFile(file: string): ModelFile {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `model file not found: ${file} (run training first)` : `cannot read model file ${file} (${code})`, { cause: error });
+    throw new UserError(
+      code === 'ENOENT' ? `model file not found: ${file} (run training first)` : `cannot read model file ${file} (${code})`,
+      { cause: error },
+    );
   }
   let value: unknown;
   try {

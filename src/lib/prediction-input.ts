@@ -42,7 +42,8 @@ export function columnsFromRecords(records: unknown, features: readonly string[]
   if (records.length === 0) throw new UserError(`"${field}" is empty: send at least one record`);
   const columns = emptyColumns(features, records.length);
   records.forEach((record, row) => {
-    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new UserError(`${field}[${row}] must be an object of feature values`);
+    if (typeof record !== 'object' || record === null || Array.isArray(record))
+      throw new UserError(`${field}[${row}] must be an object of feature values`);
     features.forEach((feature, f) => {
       if (!Object.hasOwn(record, feature)) throw new UserError(`${field}[${row}] is missing feature "${feature}"`);
       columns[f][row] = featureValue((record as Record<string, unknown>)[feature], `${field}[${row}].${feature}`);
@@ -119,7 +120,8 @@ export function columnsFromMlflow(body: unknown, features: readonly string[]): F
   if (key === 'dataframe_split') {
     if (typeof value !== 'object' || value === null) throw new UserError('"dataframe_split" must be an object with "columns" and "data"');
     const { columns, data } = value as { columns?: unknown; data?: unknown };
-    if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string')) throw new UserError('"dataframe_split.columns" must be a list of column names');
+    if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))
+      throw new UserError('"dataframe_split.columns" must be a list of column names');
     return columnsFromRows(data, columns as string[], features, 'dataframe_split.data');
   }
   // instances / inputs: records, rows in feature order, or a map of columns.

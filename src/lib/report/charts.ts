@@ -54,15 +54,32 @@ export function confusionMatrixSpec(matrix: ConfusionMatrix, subtitle: string[],
     title: { text: 'Confusion matrix', subtitle },
     data: { values },
     encoding: {
-      x: { field: 'predicted', type: 'nominal', sort: [...CLASS_LABELS], title: 'Predicted', axis: { labelAngle: 0, orient: 'bottom', ticks: false, domain: false } },
-      y: { field: 'actual', type: 'nominal', sort: [...CLASS_LABELS], title: 'Actual', axis: { labelAngle: -90, labelAlign: 'center', labelBaseline: 'bottom', ticks: false, domain: false } },
+      x: {
+        field: 'predicted',
+        type: 'nominal',
+        sort: [...CLASS_LABELS],
+        title: 'Predicted',
+        axis: { labelAngle: 0, orient: 'bottom', ticks: false, domain: false },
+      },
+      y: {
+        field: 'actual',
+        type: 'nominal',
+        sort: [...CLASS_LABELS],
+        title: 'Actual',
+        axis: { labelAngle: -90, labelAlign: 'center', labelBaseline: 'bottom', ticks: false, domain: false },
+      },
     },
     layer: [
       {
         mark: { type: 'rect', stroke: 'white', strokeWidth: 2 },
-        encoding: { color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues', domain: [0, Math.max(1, max)] }, legend: null } },
+        encoding: {
+          color: { field: 'count', type: 'quantitative', scale: { scheme: 'blues', domain: [0, Math.max(1, max)] }, legend: null },
+        },
       },
-      { mark: { type: 'text', fontSize: 24, fontWeight: 'bold', dy: -8 }, encoding: { text: { field: 'count', type: 'quantitative', format: 'd' }, color: textColor } },
+      {
+        mark: { type: 'text', fontSize: 24, fontWeight: 'bold', dy: -8 },
+        encoding: { text: { field: 'count', type: 'quantitative', format: 'd' }, color: textColor },
+      },
       { mark: { type: 'text', fontSize: 9, dy: 16 }, encoding: { text: { field: 'label', type: 'nominal' }, color: textColor } },
     ],
   } as TopLevelSpec;
@@ -78,7 +95,12 @@ export function rocCurveSpec(points: { fpr: number; tpr: number }[], subtitle: s
     title: { text: 'ROC curve', subtitle },
     layer: [
       {
-        data: { values: [{ fpr: 0, tpr: 0 }, { fpr: 1, tpr: 1 }] },
+        data: {
+          values: [
+            { fpr: 0, tpr: 0 },
+            { fpr: 1, tpr: 1 },
+          ],
+        },
         mark: { type: 'line', color: '#999', strokeDash: [4, 4], strokeWidth: 1 },
         encoding: { x: { field: 'fpr', ...unit, title: 'False positive rate' }, y: { field: 'tpr', ...unit, title: 'True positive rate' } },
       },
@@ -118,7 +140,14 @@ export function riskDistributionSpec(bins: RiskBin[], subtitle: string[], size =
         data: { values: bins },
         mark: { type: 'bar', stroke: 'white', strokeWidth: 0.5 },
         encoding: {
-          x: { field: 'start', type: 'quantitative', bin: { binned: true, step: bins.length ? bins[0].end - bins[0].start : 0.05 }, scale: { domain: [0, 1] }, axis: { format: '.0%', tickCount: 10 }, title: 'Predicted probability of exiting' },
+          x: {
+            field: 'start',
+            type: 'quantitative',
+            bin: { binned: true, step: bins.length ? bins[0].end - bins[0].start : 0.05 },
+            scale: { domain: [0, 1] },
+            axis: { format: '.0%', tickCount: 10 },
+            title: 'Predicted probability of exiting',
+          },
           x2: { field: 'end' },
           y: { field: 'count', type: 'quantitative', stack: 'zero', title: 'Clients', axis: { format: 'd', tickMinStep: 1 } },
           color: { field: 'outcome', type: 'nominal', scale: { domain: outcomes, range: palette }, title: 'Recorded outcome' },
@@ -170,8 +199,20 @@ export function f1HistorySpec(points: F1Point[], subtitle: string[], size = { wi
   // Label precision follows the span, so ticks a few seconds apart do not repeat the same minute.
   const span = hi - lo;
   const format = span > 3 * 86400_000 ? '%Y-%m-%d' : span > 2 * 3600_000 ? '%b %d %H:%M' : '%H:%M:%S';
-  const x = { field: 'time', type: 'temporal' as const, scale: { type: 'utc' as const, domain: [lo, hi] }, title: 'Time (UTC)', axis: { labelAngle: 0, tickCount: 6, format } };
-  const y = { field: 'f1', type: 'quantitative' as const, scale: { domain: [yLo, yHi], zero: false }, title: 'F1 on test data', axis: { format: '.2f' } };
+  const x = {
+    field: 'time',
+    type: 'temporal' as const,
+    scale: { type: 'utc' as const, domain: [lo, hi] },
+    title: 'Time (UTC)',
+    axis: { labelAngle: 0, tickCount: 6, format },
+  };
+  const y = {
+    field: 'f1',
+    type: 'quantitative' as const,
+    scale: { domain: [yLo, yHi], zero: false },
+    title: 'F1 on test data',
+    axis: { format: '.2f' },
+  };
   const color = { field: 'series', type: 'nominal' as const, scale: { domain: series, range: palette }, title: null };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

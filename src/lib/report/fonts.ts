@@ -57,7 +57,10 @@ export function characterMeasurer(doc: PDFKit.PDFDocument): TextMeasurer {
     const key = (bold ? 'b' : 'r') + character;
     let width = advances.get(key);
     if (width === undefined) {
-      width = doc.font(bold ? PDF_FONT.bold : PDF_FONT.regular).fontSize(1).widthOfString(character);
+      width = doc
+        .font(bold ? PDF_FONT.bold : PDF_FONT.regular)
+        .fontSize(1)
+        .widthOfString(character);
       advances.set(key, width);
     }
     return width;

@@ -66,8 +66,17 @@ export function createPdfDocument(fonts: ReportFonts): Doc {
  * Lays the report out in `doc` (from createPdfDocument), ends it and returns
  * the bytes with the page count. `onWarning` hears what svg-to-pdfkit could not draw.
  */
-export async function renderPdf(doc: Doc, report: ReportDocument, onWarning: (message: string) => void = () => {}): Promise<{ pdf: Buffer; pages: number }> {
-  Object.assign(doc.info, { Title: report.title, Subject: report.subject, Author: 'Dynamic Risk Assessment System', CreationDate: report.createdAt });
+export async function renderPdf(
+  doc: Doc,
+  report: ReportDocument,
+  onWarning: (message: string) => void = () => {},
+): Promise<{ pdf: Buffer; pages: number }> {
+  Object.assign(doc.info, {
+    Title: report.title,
+    Subject: report.subject,
+    Author: 'Dynamic Risk Assessment System',
+    CreationDate: report.createdAt,
+  });
   const chunks: Buffer[] = [];
   doc.on('data', (chunk: Buffer) => chunks.push(chunk));
   const finished = new Promise<void>((resolve, reject) => {
@@ -119,7 +128,10 @@ class Layout {
   }
 
   private font(bold: boolean, size: number, color = INK): Doc {
-    return this.doc.font(bold ? PDF_FONT.bold : PDF_FONT.regular).fontSize(size).fillColor(color);
+    return this.doc
+      .font(bold ? PDF_FONT.bold : PDF_FONT.regular)
+      .fontSize(size)
+      .fillColor(color);
   }
 
   private textHeight(text: string, bold: boolean, size: number, width: number): number {
@@ -193,7 +205,12 @@ class Layout {
 
   private rule(): void {
     const y = this.doc.y;
-    this.doc.moveTo(this.left, y).lineTo(this.left + this.width, y).lineWidth(0.6).strokeColor(RULE).stroke();
+    this.doc
+      .moveTo(this.left, y)
+      .lineTo(this.left + this.width, y)
+      .lineWidth(0.6)
+      .strokeColor(RULE)
+      .stroke();
   }
 
   private drawText(text: string, size: number, color: string): void {
@@ -238,7 +255,11 @@ class Layout {
       this.doc.roundedRect(x, y, cardWidth, height, 4).fillColor('#eef3f9').fill();
       const inner = cardWidth - 14;
       // Fit first: measuring changes the document's font size.
-      const [label, value, detail] = [this.fit(item.label, inner, false, 8), this.fit(item.value, inner, true, 15), this.fit(item.detail ?? '', inner, false, 7)];
+      const [label, value, detail] = [
+        this.fit(item.label, inner, false, 8),
+        this.fit(item.value, inner, true, 15),
+        this.fit(item.detail ?? '', inner, false, 7),
+      ];
       this.font(false, 8, MUTED).text(label, x + 7, y + 6, { width: inner, lineBreak: false });
       this.font(true, 15).text(value, x + 7, y + 18, { width: inner, lineBreak: false });
       if (detail) this.font(false, 7, MUTED).text(detail, x + 7, y + 39, { width: inner, lineBreak: false });
@@ -255,7 +276,9 @@ class Layout {
     const known = this.geometries.get(rows);
     if (known) return known;
     // Widest cell of each column at size 1 (the header in bold).
-    const unit = columns.map((column, c) => rows.reduce((widest, row) => Math.max(widest, this.measure(row[c] ?? '', 1, false)), this.measure(column.header, 1, true)));
+    const unit = columns.map((column, c) =>
+      rows.reduce((widest, row) => Math.max(widest, this.measure(row[c] ?? '', 1, false)), this.measure(column.header, 1, true)),
+    );
     const naturalAt = (size: number) => unit.map((w) => w * size + 2 * TABLE.padX + 1);
     let fontSize = TABLE.fontSize;
     while (fontSize > TABLE.minFontSize && naturalAt(fontSize).reduce((a, b) => a + b, 0) > this.width) fontSize -= 0.5;
@@ -345,7 +368,12 @@ class Layout {
       this.drawRow(row, columns, widths, fontSize, false, r % 2 === 1 ? TABLE.zebra : null);
     });
     const end = this.doc.y;
-    this.doc.moveTo(this.left, end).lineTo(this.left + this.width, end).lineWidth(0.6).strokeColor(RULE).stroke();
+    this.doc
+      .moveTo(this.left, end)
+      .lineTo(this.left + this.width, end)
+      .lineWidth(0.6)
+      .strokeColor(RULE)
+      .stroke();
     this.doc.y = end + 10;
   }
 
@@ -388,7 +416,12 @@ class Layout {
       const margin = page.margins.bottom;
       page.margins.bottom = 0;
       const y = page.height - 36;
-      this.doc.moveTo(this.left, y - 6).lineTo(this.left + this.width, y - 6).lineWidth(0.5).strokeColor(RULE).stroke();
+      this.doc
+        .moveTo(this.left, y - 6)
+        .lineTo(this.left + this.width, y - 6)
+        .lineWidth(0.5)
+        .strokeColor(RULE)
+        .stroke();
       this.font(false, 7.5, MUTED).text(footer, this.left, y, { width: this.width - 80, lineBreak: false });
       this.placeLine(`Page ${i + 1 - range.start} of ${range.count}`, this.left + this.width - 80, y, 80, 'right', false, 7.5, MUTED);
       page.margins.bottom = margin;

@@ -12,7 +12,16 @@ import type { VersionRecord } from '../deploy-store.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelFile } from '../model.js';
 import type { RunRecord } from '../run-history.js';
-import { CLASS_LABELS, F1_SERIES, confusionMatrixSpec, f1HistorySpec, riskDistributionSpec, rocCurveSpec, type F1Point, type RiskBin } from './charts.js';
+import {
+  CLASS_LABELS,
+  F1_SERIES,
+  confusionMatrixSpec,
+  f1HistorySpec,
+  riskDistributionSpec,
+  rocCurveSpec,
+  type F1Point,
+  type RiskBin,
+} from './charts.js';
 import type { Block, ReportDocument, TableColumn } from './pdf.js';
 import type { Chart } from './render.js';
 
@@ -158,7 +167,12 @@ export function topRiskTable(clients: ScoredClients, n: number): { columns: Tabl
   ];
   if (clients.target) columns.push({ header: 'exited (recorded)', align: 'center' });
   const rows = topRiskIndexes(clients.probabilities, n).map((i, rank) => {
-    const row = [String(rank + 1), clients.ids[i] || `(row ${i + 2})`, clients.probabilities[i].toFixed(4), ...clients.columns.map((column) => formatValue(column[i]))];
+    const row = [
+      String(rank + 1),
+      clients.ids[i] || `(row ${i + 2})`,
+      clients.probabilities[i].toFixed(4),
+      ...clients.columns.map((column) => formatValue(column[i])),
+    ];
     if (clients.target) row.push(clients.target[i] === 1 ? 'yes' : 'no');
     return row;
   });
@@ -174,9 +188,15 @@ export function f1History(runs: RunRecord[], versions: VersionRecord[], maxRuns 
   if (scored.length > 0) {
     const points: F1Point[] = [];
     for (const run of scored) {
-      if (run.scores.deployed_f1 !== null) points.push({ time: run.started_at, series: F1_SERIES.deployed, f1: run.scores.deployed_f1, label: '' });
+      if (run.scores.deployed_f1 !== null)
+        points.push({ time: run.started_at, series: F1_SERIES.deployed, f1: run.scores.deployed_f1, label: '' });
       if (run.scores.candidate_f1 !== null) {
-        const label = run.outcome === 'redeployed' || run.outcome === 'bootstrapped' ? `v${run.version_after ?? ''}` : run.outcome === 'rejected' ? 'rejected' : '';
+        const label =
+          run.outcome === 'redeployed' || run.outcome === 'bootstrapped'
+            ? `v${run.version_after ?? ''}`
+            : run.outcome === 'rejected'
+              ? 'rejected'
+              : '';
         points.push({ time: run.started_at, series: F1_SERIES.candidate, f1: run.scores.candidate_f1, label });
       }
     }
@@ -185,7 +205,10 @@ export function f1History(runs: RunRecord[], versions: VersionRecord[], maxRuns 
   }
   const deployed = versions.filter((v) => v.f1 !== null);
   const points = deployed.map((v) => ({ time: v.deployed_at, series: F1_SERIES.versions, f1: v.f1!, label: `v${v.version}` }));
-  return { points, subtitle: [`no run history yet: F1 of each deployed version (${plural(deployed.length, 'version')}) when it was deployed`] };
+  return {
+    points,
+    subtitle: [`no run history yet: F1 of each deployed version (${plural(deployed.length, 'version')}) when it was deployed`],
+  };
 }
 
 // ---------------------------------------------------------------- chart specs
@@ -196,19 +219,33 @@ function modelLabel(model: ModelInUse): string {
 }
 
 /** Vega-Lite specs of every chart the inputs allow; null where the data is missing. */
-export function buildChartSpecs(inputs: ReportInputs): { confusion: TopLevelSpec; roc: TopLevelSpec; risk: TopLevelSpec | null; f1: TopLevelSpec | null } {
+export function buildChartSpecs(inputs: ReportInputs): {
+  confusion: TopLevelSpec;
+  roc: TopLevelSpec;
+  risk: TopLevelSpec | null;
+  f1: TopLevelSpec | null;
+} {
   const { evaluation, model, clients } = inputs;
   const testName = path.basename(evaluation.file);
-  const confusion = confusionMatrixSpec(evaluation.metrics.confusion_matrix, [`${modelLabel(model)}, ${testName}`, `${plural(evaluation.metrics.rows, 'row')}, threshold 0.5`]);
-  const roc = rocCurveSpec(thinCurve(evaluation.roc), [`${modelLabel(model)}, ${testName}`, `AUC ${formatMetric(evaluation.metrics.roc_auc)}`]);
+  const confusion = confusionMatrixSpec(evaluation.metrics.confusion_matrix, [
+    `${modelLabel(model)}, ${testName}`,
+    `${plural(evaluation.metrics.rows, 'row')}, threshold 0.5`,
+  ]);
+  const roc = rocCurveSpec(thinCurve(evaluation.roc), [
+    `${modelLabel(model)}, ${testName}`,
+    `AUC ${formatMetric(evaluation.metrics.roc_auc)}`,
+  ]);
   const risk = clients
-    ? riskDistributionSpec(binRisk(clients.probabilities, clients.target), [`${plural(clients.ids.length, 'client')} of ${path.basename(clients.file)} (newest ingested data), ${modelLabel(model)}`])
-    : riskDistributionSpec(binRisk(evaluation.probabilities, evaluation.actual), [`${plural(evaluation.metrics.rows, 'row')} of ${testName} (no ingested data found), ${modelLabel(model)}`]);
+    ? riskDistributionSpec(binRisk(clients.probabilities, clients.target), [
+        `${plural(clients.ids.length, 'client')} of ${path.basename(clients.file)} (newest ingested data), ${modelLabel(model)}`,
+      ])
+    : riskDistributionSpec(binRisk(evaluation.probabilities, evaluation.actual), [
+        `${plural(evaluation.metrics.rows, 'row')} of ${testName} (no ingested data found), ${modelLabel(model)}`,
+      ]);
   const history = f1History(inputs.runs, inputs.versions);
   const f1 = history.points.length > 0 ? f1HistorySpec(history.points, history.subtitle) : null;
   return { confusion, roc, risk, f1 };
 }
-
 
 // ---------------------------------------------------------------- sections
 
@@ -218,19 +255,40 @@ function provenanceFacts(inputs: ReportInputs): [string, string][] {
   const training = model.training;
   const facts: [string, string][] = [];
   facts.push(['Model', deployment ? `version ${deployment.version} (the current deployment)` : `not deployed: ${used.file}`]);
-  const convergence = model.convergence.converged ? `converged in ${plural(model.convergence.iterations, 'iteration')}` : `NOT converged after ${plural(model.convergence.iterations, 'iteration')}`;
-  facts.push(['Trained', `${formatTime(training.trained_at)} on ${plural(training.rows, 'row')} of ${path.basename(training.data_file)}; logistic regression (${model.hyperparameters.objective}, C = ${model.hyperparameters.C}), ${convergence}`]);
-  facts.push(['Deployed', deployment ? formatTime(deployment.record.deployed_at) + (deployment.record.origin ? ` by ${deployment.record.origin}` : '') : 'not deployed']);
+  const convergence = model.convergence.converged
+    ? `converged in ${plural(model.convergence.iterations, 'iteration')}`
+    : `NOT converged after ${plural(model.convergence.iterations, 'iteration')}`;
+  facts.push([
+    'Trained',
+    `${formatTime(training.trained_at)} on ${plural(training.rows, 'row')} of ${path.basename(training.data_file)}; logistic regression (${model.hyperparameters.objective}, C = ${model.hyperparameters.C}), ${convergence}`,
+  ]);
+  facts.push([
+    'Deployed',
+    deployment
+      ? formatTime(deployment.record.deployed_at) + (deployment.record.origin ? ` by ${deployment.record.origin}` : '')
+      : 'not deployed',
+  ]);
   // An undeployed model's files are known only when the ingestion record is of the data it was trained on.
   const files = deployment ? deployment.record.data.files : ingestion?.finaldata_sha256 === training.data_sha256 ? ingestion.files : [];
   if (files.length > 0) {
     const list = files.map((f) => `${f.name} (${plural(f.rows_read, 'row')})`).join(', ');
     facts.push(['Training data files', `${list}; ${plural(training.rows, 'row')} after dropping duplicates`]);
   } else {
-    facts.push(['Training data files', `not recorded (${path.basename(training.data_file)}, SHA-256 ${training.data_sha256.slice(0, 12)}…)`]);
+    facts.push([
+      'Training data files',
+      `not recorded (${path.basename(training.data_file)}, SHA-256 ${training.data_sha256.slice(0, 12)}…)`,
+    ]);
   }
-  facts.push(['Test data', `${path.basename(evaluation.file)}: ${plural(evaluation.metrics.rows, 'row')}, ${formatCount(evaluation.metrics.positives)} exited`]);
-  facts.push(['Scores', score ? `${score.file}, scored ${formatTime(score.record.scored_at)}` : 'computed now on the test data (no scoring record matches this model and test data)']);
+  facts.push([
+    'Test data',
+    `${path.basename(evaluation.file)}: ${plural(evaluation.metrics.rows, 'row')}, ${formatCount(evaluation.metrics.positives)} exited`,
+  ]);
+  facts.push([
+    'Scores',
+    score
+      ? `${score.file}, scored ${formatTime(score.record.scored_at)}`
+      : 'computed now on the test data (no scoring record matches this model and test data)',
+  ]);
   if (clients) {
     const when = ingestion ? `, ingested ${formatTime(ingestion.ingested_at)}` : '';
     facts.push(['Newest ingested data', `${path.basename(clients.file)}: ${plural(clients.ids.length, 'client')}${when}`]);
@@ -272,12 +330,24 @@ function driftBlocks(runs: RunRecord[], thresholds: ReportInputs['drift']): Bloc
     const why = runs.length === 0 ? 'there is no run history yet (fullprocess has not run)' : 'no run in the history recorded data drift';
     return [{ kind: 'note', text: `Per-feature drift is not available: ${why}.` }];
   }
-  const rows = Object.entries(run.data_drift!).map(([feature, d]) => [feature, formatMetric(d.psi), formatMetric(d.ks_statistic), formatPValue(d.ks_pvalue), d.drifted ? 'yes' : 'no']);
+  const rows = Object.entries(run.data_drift!).map(([feature, d]) => [
+    feature,
+    formatMetric(d.psi),
+    formatMetric(d.ks_statistic),
+    formatPValue(d.ks_pvalue),
+    d.drifted ? 'yes' : 'no',
+  ]);
   return [
     {
       kind: 'table',
       caption: `Training data vs new data in run ${run.run_id}, started ${formatTime(run.started_at)} (outcome: ${run.outcome}). A feature drifted when its PSI is at least ${thresholds.psi_threshold} and its KS p-value is below ${thresholds.ks_alpha} (as configured now).`,
-      columns: [{ header: 'feature' }, { header: 'PSI', align: 'right' }, { header: 'KS statistic', align: 'right' }, { header: 'KS p-value', align: 'right' }, { header: 'drifted', align: 'center' }],
+      columns: [
+        { header: 'feature' },
+        { header: 'PSI', align: 'right' },
+        { header: 'KS statistic', align: 'right' },
+        { header: 'KS p-value', align: 'right' },
+        { header: 'drifted', align: 'center' },
+      ],
       rows,
     },
   ];
@@ -286,7 +356,11 @@ function driftBlocks(runs: RunRecord[], thresholds: ReportInputs['drift']): Bloc
 const MISSING_DIAGNOSTICS = 'No diagnostics record (diagnostics.json) could be read; run `npm run diagnostics` to fill this section.';
 
 function dataBlocks(diagnostics: DiagnosticsResult | null): Block[] {
-  if (!diagnostics) return [{ kind: 'heading', text: 'Ingested data' }, { kind: 'note', text: MISSING_DIAGNOSTICS }];
+  if (!diagnostics)
+    return [
+      { kind: 'heading', text: 'Ingested data' },
+      { kind: 'note', text: MISSING_DIAGNOSTICS },
+    ];
   const stats = diagnostics.summary_statistics;
   const missing = diagnostics.missing_data;
   return [
@@ -294,8 +368,19 @@ function dataBlocks(diagnostics: DiagnosticsResult | null): Block[] {
     {
       kind: 'table',
       caption: `${path.basename(stats.data_file)}, ${plural(stats.rows, 'row')}; standard deviation with ddof = 1, as pandas.`,
-      columns: [{ header: 'column' }, ...['count', 'mean', 'median', 'std', 'min', 'max'].map((header): TableColumn => ({ header, align: 'right' }))],
-      rows: Object.entries(stats.columns).map(([name, s]) => [name, formatCount(s.count), formatStat(s.mean), formatStat(s.median), formatStat(s.std), formatStat(s.min), formatStat(s.max)]),
+      columns: [
+        { header: 'column' },
+        ...['count', 'mean', 'median', 'std', 'min', 'max'].map((header): TableColumn => ({ header, align: 'right' })),
+      ],
+      rows: Object.entries(stats.columns).map(([name, s]) => [
+        name,
+        formatCount(s.count),
+        formatStat(s.mean),
+        formatStat(s.median),
+        formatStat(s.std),
+        formatStat(s.min),
+        formatStat(s.max),
+      ]),
     },
     { kind: 'heading', text: 'Missing data' },
     {
@@ -311,18 +396,37 @@ function timingBlocks(inputs: ReportInputs): Block[] {
   const rows: string[][] = [];
   const timings = inputs.diagnostics?.timings;
   if (timings?.status === 'ok') {
-    rows.push(['ingestion', timings.ingestion_seconds.toFixed(3), `diagnostics timing run (${plural(timings.rows, 'row')}), ${formatTime(inputs.diagnostics!.generated_at)}`]);
-    rows.push(['training', timings.training_seconds.toFixed(3), `diagnostics timing run (${plural(timings.rows, 'row')}), ${formatTime(inputs.diagnostics!.generated_at)}`]);
+    rows.push([
+      'ingestion',
+      timings.ingestion_seconds.toFixed(3),
+      `diagnostics timing run (${plural(timings.rows, 'row')}), ${formatTime(inputs.diagnostics!.generated_at)}`,
+    ]);
+    rows.push([
+      'training',
+      timings.training_seconds.toFixed(3),
+      `diagnostics timing run (${plural(timings.rows, 'row')}), ${formatTime(inputs.diagnostics!.generated_at)}`,
+    ]);
   }
-  if (inputs.ingestion) rows.push(['ingestion (last run)', (inputs.ingestion.duration_ms / 1000).toFixed(3), `ingestionrecord.json, ${formatTime(inputs.ingestion.ingested_at)}`]);
-  rows.push(['training (this model)', (inputs.model.model.training.duration_ms / 1000).toFixed(3), `trainedmodel.json, ${formatTime(inputs.model.model.training.trained_at)}`]);
+  if (inputs.ingestion)
+    rows.push([
+      'ingestion (last run)',
+      (inputs.ingestion.duration_ms / 1000).toFixed(3),
+      `ingestionrecord.json, ${formatTime(inputs.ingestion.ingested_at)}`,
+    ]);
+  rows.push([
+    'training (this model)',
+    (inputs.model.model.training.duration_ms / 1000).toFixed(3),
+    `trainedmodel.json, ${formatTime(inputs.model.model.training.trained_at)}`,
+  ]);
   const lastRun = inputs.runs.at(-1);
   if (lastRun) {
-    for (const [step, ms] of Object.entries(lastRun.durations ?? {})) rows.push([`fullprocess: ${step}`, (ms / 1000).toFixed(3), `last run, ${formatTime(lastRun.started_at)} (${lastRun.outcome})`]);
+    for (const [step, ms] of Object.entries(lastRun.durations ?? {}))
+      rows.push([`fullprocess: ${step}`, (ms / 1000).toFixed(3), `last run, ${formatTime(lastRun.started_at)} (${lastRun.outcome})`]);
   }
   const blocks: Block[] = [{ kind: 'heading', text: 'Stage timings' }];
   if (!inputs.diagnostics) blocks.push({ kind: 'note', text: MISSING_DIAGNOSTICS });
-  else if (timings?.status === 'unavailable') blocks.push({ kind: 'note', text: `The diagnostics timing runs are not available: ${timings.reason}.` });
+  else if (timings?.status === 'unavailable')
+    blocks.push({ kind: 'note', text: `The diagnostics timing runs are not available: ${timings.reason}.` });
   blocks.push({ kind: 'table', columns: [{ header: 'stage' }, { header: 'seconds', align: 'right' }, { header: 'measured by' }], rows });
   return blocks;
 }
@@ -331,7 +435,11 @@ function dependencyBlocks(diagnostics: DiagnosticsResult | null): Block[] {
   const blocks: Block[] = [{ kind: 'heading', text: 'Dependency status' }];
   if (!diagnostics) return [...blocks, { kind: 'note', text: MISSING_DIAGNOSTICS }];
   const report = diagnostics.dependencies;
-  if (report.status !== 'ok') blocks.push({ kind: 'note', text: `The registry check (npm outdated) is unavailable: ${report.reason ?? 'no reason given'}. Installed versions only.` });
+  if (report.status !== 'ok')
+    blocks.push({
+      kind: 'note',
+      text: `The registry check (npm outdated) is unavailable: ${report.reason ?? 'no reason given'}. Installed versions only.`,
+    });
   const outdated = report.packages.filter((p) => p.outdated).length;
   blocks.push({
     kind: 'table',
@@ -339,7 +447,14 @@ function dependencyBlocks(diagnostics: DiagnosticsResult | null): Block[] {
       report.status === 'ok'
         ? `Checked ${formatTime(report.checked_at)}: ${formatCount(report.packages.length)} direct ${report.packages.length === 1 ? 'dependency' : 'dependencies'}, ${formatCount(outdated)} outdated.`
         : undefined,
-    columns: [{ header: 'package' }, { header: 'type' }, { header: 'installed', align: 'right' }, { header: 'wanted', align: 'right' }, { header: 'latest', align: 'right' }, { header: 'status', align: 'center' }],
+    columns: [
+      { header: 'package' },
+      { header: 'type' },
+      { header: 'installed', align: 'right' },
+      { header: 'wanted', align: 'right' },
+      { header: 'latest', align: 'right' },
+      { header: 'status', align: 'center' },
+    ],
     rows: report.packages.map((p) => [
       p.name,
       p.type === 'devDependencies' ? 'dev' : 'runtime',
@@ -361,10 +476,22 @@ function modelBlocks(model: ModelFile): Block[] {
       caption: std
         ? 'Coefficients act on standardized features z = (x − mean) / std; missing values are replaced by the training median first.'
         : 'Coefficients act on the raw (imputed) features; missing values are replaced by the training median.',
-      columns: [{ header: 'term' }, { header: 'coefficient', align: 'right' }, { header: 'training mean', align: 'right' }, { header: 'training std', align: 'right' }, { header: 'median (imputation)', align: 'right' }],
+      columns: [
+        { header: 'term' },
+        { header: 'coefficient', align: 'right' },
+        { header: 'training mean', align: 'right' },
+        { header: 'training std', align: 'right' },
+        { header: 'median (imputation)', align: 'right' },
+      ],
       rows: [
         ['intercept', model.intercept.toFixed(6), '', '', ''],
-        ...model.features.map((feature, f) => [feature, model.coefficients[f].toFixed(6), std ? formatStat(std.mean[f]) : '–', std ? formatStat(std.std[f]) : '–', formatStat(model.imputation[feature])]),
+        ...model.features.map((feature, f) => [
+          feature,
+          model.coefficients[f].toFixed(6),
+          std ? formatStat(std.mean[f]) : '–',
+          std ? formatStat(std.std[f]) : '–',
+          formatStat(model.imputation[feature]),
+        ]),
       ],
     },
   ];
@@ -375,7 +502,11 @@ export function buildReportDocument(inputs: ReportInputs, charts: ReportCharts):
   const { model, evaluation, clients } = inputs;
   const version = model.deployment ? `model version ${model.deployment.version}` : 'undeployed model';
   const blocks: Block[] = [
-    { kind: 'title', text: 'Client attrition risk report', subtitle: `${version[0].toUpperCase()}${version.slice(1)} · generated ${formatTime(inputs.generatedAt)}` },
+    {
+      kind: 'title',
+      text: 'Client attrition risk report',
+      subtitle: `${version[0].toUpperCase()}${version.slice(1)} · generated ${formatTime(inputs.generatedAt)}`,
+    },
     { kind: 'facts', rows: provenanceFacts(inputs) },
     { kind: 'heading', text: 'Model performance on the test data' },
     metricCards(evaluation.metrics),
@@ -397,7 +528,10 @@ export function buildReportDocument(inputs: ReportInputs, charts: ReportCharts):
       ...table,
     });
   } else {
-    blocks.push({ kind: 'note', text: 'No ingested data (finaldata.csv) was found, so no clients can be ranked; run `npm run ingestion`.' });
+    blocks.push({
+      kind: 'note',
+      text: 'No ingested data (finaldata.csv) was found, so no clients can be ranked; run `npm run ingestion`.',
+    });
   }
   if (charts.risk) blocks.push({ kind: 'charts', charts: [charts.risk] });
 
