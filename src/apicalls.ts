@@ -5,23 +5,13 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { apiBaseUrl, callApi, type ApiCall } from './lib/api-client.js';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import { ServiceError, UserError } from './lib/errors.js';
+import { UserError } from './lib/errors.js';
 import { ensureFolder, writeJsonAtomic } from './lib/files.js';
+import { artefactPaths } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { TEST_DATA } from './scoring.js';
-
-export const API_RETURNS = 'apireturns.txt';
-
-/** One call and its answer. */
-export interface ApiCall {
-  method: 'GET' | 'POST';
-  endpoint: string;
-  status: number;
-  duration_ms: number;
-  body: unknown;
-}
 
 /** Result of apicalls (also the content of apireturns.txt). */
 export interface ApiCallsResult {
@@ -31,68 +21,6 @@ export interface ApiCallsResult {
   output_file?: string;
 }
 
-/** Base URL of the API: `--url`, else config `api.url`, else http://api.host:api.port. */
-export function apiBaseUrl(config: Config, override?: string): string {
-  const url =
-    override ?? config.api.url ?? `http://${config.api.host.includes(':') ? `[${config.api.host}]` : config.api.host}:${config.api.port}`;
-  return url.replace(/\/+$/, '');
-}
-
-async function call(
-  baseUrl: string,
-  token: string | null,
-  method: 'GET' | 'POST',
-  endpoint: string,
-  body?: unknown,
-  timeoutMs = 60_000,
-): Promise<ApiCall> {
-  const started = performance.now();
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let response: Response;
-  try {
-    response = await fetch(baseUrl + endpoint, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
-    throw new ServiceError(`cannot reach the API at ${baseUrl} (${method} ${endpoint}: ${cause}); start it with npm run app`, {
-      cause: error,
-    });
-  }
-  const text = await response.text();
-  let parsed: unknown = text;
-  if ((response.headers.get('content-type') ?? '').includes('json')) {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = text;
-    }
-  }
-  if (!response.ok) {
-    const reason =
-      typeof parsed === 'object' && parsed !== null && 'error' in parsed
-        ? String((parsed as { error: unknown }).error)
-        : text.slice(0, 200);
-    throw new ServiceError(`${method} ${endpoint} answered ${response.status}: ${reason}`);
-  }
-  return { method, endpoint, status: response.status, duration_ms: Math.round(performance.now() - started), body: parsed };
-}
-
-/** True when GET /health answers at all (any status) within `timeoutMs`. */
-export async function isApiUp(config: Config, timeoutMs = 1500): Promise<boolean> {
-  try {
-    await fetch(apiBaseUrl(config) + '/health', { signal: AbortSignal.timeout(timeoutMs) });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Calls every endpoint and writes apireturns.txt. */
 export async function runApiCalls(
   config: Config,
@@ -100,26 +28,27 @@ export async function runApiCalls(
   log: Logger = silentLogger,
 ): Promise<ApiCallsResult> {
   const baseUrl = apiBaseUrl(config, options.url);
-  const token = config.api.token;
-  const testFile = path.relative(config.baseFolder, path.join(config.test_data_path, TEST_DATA));
-  const features = config.schema.features;
+  const paths = artefactPaths(config);
+  const testFile = path.relative(config.baseFolder, paths.testData);
+  const example = Object.fromEntries(config.schema.features.map((feature) => [feature, 0]));
+  const requests: { method: 'GET' | 'POST'; endpoint: string; body?: unknown }[] = [
+    { method: 'GET', endpoint: '/health' },
+    { method: 'POST', endpoint: '/prediction', body: { file_location: testFile } },
+    { method: 'GET', endpoint: '/scoring' },
+    { method: 'GET', endpoint: '/summarystats' },
+    { method: 'GET', endpoint: '/diagnostics' },
+    { method: 'POST', endpoint: '/invocations', body: { dataframe_records: [example] } },
+    { method: 'GET', endpoint: '/runs?limit=10' },
+    { method: 'GET', endpoint: '/drift' },
+    { method: 'GET', endpoint: '/metrics' },
+  ];
   const calls: ApiCall[] = [];
-  calls.push(await call(baseUrl, token, 'GET', '/health'));
-  calls.push(await call(baseUrl, token, 'POST', '/prediction', { file_location: testFile }));
-  calls.push(await call(baseUrl, token, 'GET', '/scoring'));
-  calls.push(await call(baseUrl, token, 'GET', '/summarystats'));
-  calls.push(await call(baseUrl, token, 'GET', '/diagnostics'));
-  const example = Object.fromEntries(features.map((feature) => [feature, 0]));
-  calls.push(await call(baseUrl, token, 'POST', '/invocations', { dataframe_records: [example] }));
-  calls.push(await call(baseUrl, token, 'GET', '/runs?limit=10'));
-  calls.push(await call(baseUrl, token, 'GET', '/drift'));
-  calls.push(await call(baseUrl, token, 'GET', '/metrics'));
+  for (const request of requests) calls.push(await callApi(baseUrl, config.api.token, request));
   const result: ApiCallsResult = { base_url: baseUrl, called_at: new Date().toISOString(), calls };
   if (options.write ?? true) {
     ensureFolder(config.output_model_path);
-    const file = path.join(config.output_model_path, API_RETURNS);
-    writeJsonAtomic(file, result);
-    result.output_file = file;
+    writeJsonAtomic(paths.apiReturns, result);
+    result.output_file = paths.apiReturns;
   }
   log.info(`called ${calls.length} endpoints of ${baseUrl}`);
   return result;

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseIntegerOption, parsePortOption, runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
-import { createApp, type AppDeps } from './lib/api.js';
+import { createApp, type AppDeps } from './lib/api/app.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { ModelWatcher } from './lib/model-watcher.js';
 

@@ -8,22 +8,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import {
-  listVersions,
-  currentVersion,
-  publishVersion,
-  rollbackTo,
-  readSwitchLog,
-  type VersionRecord,
-  type PublishSources,
-} from './lib/deploy-store.js';
+import { listVersions, currentVersion, publishVersion, rollbackTo, type VersionRecord, type PublishSources } from './lib/deploy-store.js';
 import { UserError } from './lib/errors.js';
 import { readJsonIfExists, sha256 } from './lib/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
+import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { loadModelFile } from './lib/model.js';
-import { INGESTED_FILES, INGESTION_RECORD, type IngestionRecord } from './ingestion.js';
-import { SCORE_RECORD, SCORE_TEXT, type ScoringResult } from './scoring.js';
-import { MODEL_FILE } from './training.js';
+import type { IngestionRecord, ScoreRecord } from './lib/records.js';
 
 /** Result of a deployment. */
 export interface DeploymentResult {
@@ -60,47 +51,43 @@ export async function runDeployment(
   options: DeploymentOptions = {},
   log: Logger = silentLogger,
 ): Promise<DeploymentResult> {
-  const modelFolder = options.modelFolder ?? config.output_model_path;
-  const dataFolder = options.dataFolder ?? config.output_folder_path;
-  const sources: PublishSources = {
-    'trainedmodel.json': path.join(modelFolder, MODEL_FILE),
-    'latestscore.txt': path.join(modelFolder, SCORE_TEXT),
-    'ingestedfiles.txt': path.join(dataFolder, INGESTED_FILES),
-    'ingestionrecord.json': path.join(dataFolder, INGESTION_RECORD),
-  };
-  const hints: Record<string, string> = {
-    'trainedmodel.json': 'run training first',
-    'latestscore.txt': 'run scoring first',
-    'ingestedfiles.txt': 'run ingestion first',
-    'ingestionrecord.json': 'run ingestion first',
-  };
-  for (const [name, file] of Object.entries(sources)) {
-    if (!fs.existsSync(file!)) throw new UserError(`cannot deploy: ${file} not found (${hints[name]})`);
+  const paths = artefactPaths({
+    ...config,
+    output_model_path: options.modelFolder ?? config.output_model_path,
+    output_folder_path: options.dataFolder ?? config.output_folder_path,
+  });
+  const required = [
+    { name: FILE_NAMES.model, file: paths.model, hint: 'run training first' },
+    { name: FILE_NAMES.scoreText, file: paths.scoreText, hint: 'run scoring first' },
+    { name: FILE_NAMES.ingestedFiles, file: paths.ingestedFiles, hint: 'run ingestion first' },
+    { name: FILE_NAMES.ingestionRecord, file: paths.ingestionRecord, hint: 'run ingestion first' },
+  ] as const;
+  for (const { file, hint } of required) {
+    if (!fs.existsSync(file)) throw new UserError(`cannot deploy: ${file} not found (${hint})`);
   }
-  const model = loadModelFile(sources['trainedmodel.json']!);
-  const modelSha = sha256(fs.readFileSync(sources['trainedmodel.json']!));
-  const scoreText = fs.readFileSync(sources['latestscore.txt']!, 'utf8').trim();
+  const sources: PublishSources = Object.fromEntries(required.map(({ name, file }) => [name, file]));
+  const model = loadModelFile(paths.model);
+  const modelSha = sha256(fs.readFileSync(paths.model));
+  const scoreText = fs.readFileSync(paths.scoreText, 'utf8').trim();
   const f1 = Number(scoreText);
-  if (scoreText === '' || !Number.isFinite(f1))
-    throw new UserError(`cannot deploy: ${sources['latestscore.txt']} does not hold a number ("${scoreText.slice(0, 40)}")`);
-  const scoreRecordFile = path.join(modelFolder, SCORE_RECORD);
-  const scoreRecord = readJsonIfExists(scoreRecordFile) as ScoringResult | undefined;
+  if (scoreText === '' || !Number.isFinite(f1)) {
+    throw new UserError(`cannot deploy: ${paths.scoreText} does not hold a number ("${scoreText.slice(0, 40)}")`);
+  }
+  const scoreRecord = readJsonIfExists(paths.scoreRecord) as ScoreRecord | undefined;
   if (scoreRecord) {
     if (scoreRecord.model_sha256 !== modelSha) {
-      throw new UserError(
-        `cannot deploy: ${scoreRecordFile} scores a different model than ${sources['trainedmodel.json']} (run scoring again)`,
-      );
+      throw new UserError(`cannot deploy: ${paths.scoreRecord} scores a different model than ${paths.model} (run scoring again)`);
     }
     if (scoreRecord.f1 !== f1) {
       throw new UserError(
-        `cannot deploy: ${sources['latestscore.txt']} (${scoreText}) disagrees with ${scoreRecordFile} (${scoreRecord.f1}) (run scoring again)`,
+        `cannot deploy: ${paths.scoreText} (${scoreText}) disagrees with ${paths.scoreRecord} (${scoreRecord.f1}) (run scoring again)`,
       );
     }
-    sources['latestscore.json'] = scoreRecordFile;
+    sources[FILE_NAMES.scoreRecord] = paths.scoreRecord;
   } else {
-    log.warn(`${scoreRecordFile} not found; deploying latestscore.txt alone`);
+    log.warn(`${paths.scoreRecord} not found; deploying latestscore.txt alone`);
   }
-  const ingestion = readJsonIfExists(sources['ingestionrecord.json']!) as IngestionRecord;
+  const ingestion = readJsonIfExists(paths.ingestionRecord) as IngestionRecord;
   const previous = currentVersion(config.prod_deployment_path);
   const record = publishVersion(config.prod_deployment_path, sources, (version) => ({
     version,
@@ -137,9 +124,6 @@ export function rollbackDeployment(config: Config, version?: number, log: Logger
   log.info(`version ${result.version} is current again (was ${result.previous})`);
   return { action: 'rollback', ...result };
 }
-
-/** History of switches (deploys and rollbacks), oldest first. */
-export { readSwitchLog };
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ list?: boolean; rollback?: string | true }>({

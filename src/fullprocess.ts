@@ -1,11 +1,13 @@
 /**
- * fullprocess: one tick of the automation loop (SPEC section 8).
+ * fullprocess: one tick of the automation loop.
  *
  *   new data? -> ingest -> model drift of the deployed model on the new rows
  *   -> no drift: remember the files as checked
  *   -> drift: retrain, score, gate, deploy, then diagnostics, reporting, apicalls
  *
- * Every tick appends one run record. Only one tick runs at a time (lock).
+ * What comes next at each point is decided by `decideTick` (lib/tick-decision.ts);
+ * this file observes, writes and deploys. Every tick appends one run record.
+ * Only one tick runs at a time (lock).
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,14 +19,19 @@ import { withScratchOutputs, type Config } from './lib/config.js';
 import { currentVersion, listVersions, readCurrentDeployment, type CurrentDeployment } from './lib/deploy-store.js';
 import { decideModelDrift, measureDataDrift } from './lib/drift.js';
 import { exitCodeOf, messageOf } from './lib/errors.js';
+import { evaluateModel, readDataForModel } from './lib/evaluation.js';
 import { classifyFiles, readChecked, trackFiles, writeChecked, type TrackedFile } from './lib/file-tracker.js';
+import { listCsvFiles } from './lib/input-folder.js';
+import { deployedFile, FILE_NAMES } from './lib/layout.js';
 import { tryLock } from './lib/lock.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { loadModelFile, type ModelFile } from './lib/model.js';
+import type { IngestionRecord } from './lib/records.js';
 import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/run-history.js';
+import { decideTick, type TickObservation } from './lib/tick-decision.js';
 import { runDeployment } from './deployment.js';
-import { listCsvFiles, runIngestion, type IngestionRecord } from './ingestion.js';
-import { evaluateModel, readDataForModel, runScoring } from './scoring.js';
+import { runIngestion } from './ingestion.js';
+import { runScoring } from './scoring.js';
 import { runTraining } from './training.js';
 // diagnostics, reporting (vega, pdfkit, resvg) and apicalls are imported when a
 // tick deploys: loading them up front tripled the start-up time of an idle tick.
@@ -43,6 +50,8 @@ class Tick {
   readonly record: RunRecord;
   /** The outcome the tick is heading for, shown in a report made before the tick ends. */
   pendingOutcome: Outcome = 'failed';
+  /** Names of the files left for the next tick because they are still being written. */
+  settling: string[] = [];
   private readonly started = performance.now();
   constructor(config: Config) {
     this.record = {
@@ -87,7 +96,7 @@ class Tick {
 /** The files the deployed model was trained on, from its ingestion record. */
 function readDeployedFiles(deployed: CurrentDeployment | null): IngestionRecord['files'] {
   if (!deployed) return [];
-  return (JSON.parse(fs.readFileSync(path.join(deployed.folder, 'ingestionrecord.json'), 'utf8')) as IngestionRecord).files ?? [];
+  return (JSON.parse(fs.readFileSync(deployedFile(deployed.folder, FILE_NAMES.ingestionRecord), 'utf8')) as IngestionRecord).files ?? [];
 }
 
 /** Hash-cache entries from an ingestion record (records written before mtime_ms was kept give none). */
@@ -133,7 +142,7 @@ function checkDrift(
   files: TrackedFile[],
   log: Logger,
 ): { modelDrift: ModelDrift; dataDrift: Record<string, FeatureDrift> | null } {
-  const parts = files.map((file) => readDataForModel(path.join(config.input_folder_path, file.name), model, config));
+  const parts = files.map((file) => readDataForModel(path.join(config.input_folder_path, file.name), model, config.schema));
   const rows = parts.reduce((sum, part) => sum + part.rows, 0);
   const columns = model.features.map((_, f) => {
     const out = new Float64Array(rows);
@@ -194,13 +203,14 @@ async function refreshOutputs(config: Config, tick: Tick, version: number, log: 
     tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
   }
   try {
-    const { apiBaseUrl, isApiUp, runApiCalls } = await import('./apicalls.js');
+    const { apiBaseUrl, isApiUp, waitForApiVersion } = await import('./lib/api-client.js');
     if (!(await isApiUp(config))) {
       tick.record.notes.push(`the API at ${apiBaseUrl(config)} is not running; apicalls skipped`);
       return;
     }
+    const { runApiCalls } = await import('./apicalls.js');
     await tick.step('apicalls', async () => {
-      await waitForApiVersion(apiBaseUrl(config), config.api.token, version, 3000);
+      await waitForApiVersion(config, version, 3000);
       return runApiCalls(config, {}, log.child('apicalls'));
     });
   } catch (error) {
@@ -208,40 +218,94 @@ async function refreshOutputs(config: Config, tick: Tick, version: number, log: 
   }
 }
 
-/** Waits until the API serves `version` (it polls the store), at most `timeoutMs`. */
-async function waitForApiVersion(baseUrl: string, token: string | null, version: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  while (Date.now() < deadline) {
-    try {
-      const answer = (await (await fetch(baseUrl + '/health', { headers, signal: AbortSignal.timeout(1000) })).json()) as {
-        model_version?: number;
-      };
-      if (answer.model_version === version) return;
-    } catch {
-      // not up or not yet switched
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/**
+ * Where a tick works. The real tick writes the config's outputs and deploys;
+ * a dry run writes into a scratch copy of the output folders and commits nothing.
+ */
+interface TickMode {
+  /** Config whose output folders ingestion, training and scoring write into. */
+  work: Config;
+  /** Deploy, remember checked files, refresh outputs. */
+  commit: boolean;
 }
 
-/** The first model: ingest everything, train, score, deploy. */
-async function bootstrap(config: Config, tick: Tick, files: TrackedFile[], onDeployed: () => void, log: Logger): Promise<RunRecord> {
-  await tick.step('ingestion', () => runIngestion(config, { files: files.map((f) => f.name) }, log.child('ingestion')));
-  await tick.step('training', () => runTraining(config, {}, log.child('training')));
-  const score = await tick.step('scoring', () => runScoring(config, {}, log.child('scoring')));
-  tick.record.scores.candidate_f1 = score.f1;
-  const deployed = await tick.step('deployment', () =>
-    runDeployment(config, { origin: `fullprocess run ${tick.record.run_id} (bootstrap)` }, log.child('deployment')),
-  );
-  tick.record.version_after = deployed.version;
-  onDeployed();
-  tick.pendingOutcome = 'bootstrapped';
-  await refreshOutputs(config, tick, deployed.version, log);
-  return tick.finish(
-    'bootstrapped',
-    `no model was deployed: trained on ${files.length} file(s) and deployed version ${deployed.version} (F1 ${score.f1.toFixed(4)})`,
-  );
+/** Runs a tick under `mode`, step by step as decideTick says; returns its finished record. */
+async function runTick(config: Config, tick: Tick, mode: TickMode, log: Logger): Promise<RunRecord> {
+  const store = config.prod_deployment_path;
+  const { work, commit } = mode;
+  const { checked, deployed, tracked, fresh, settling } = await tick.step('detect', () => surveyInput(config, tick));
+  tick.settling = settling.map((file) => file.name);
+  if (settling.length > 0) tick.record.notes.push(`still being written, left for the next tick: ${tick.settling.join(', ')}`);
+  const ready = tracked.filter((file) => !settling.includes(file));
+  tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
+  const seen: TickObservation = {
+    deployedVersion: deployed?.version ?? null,
+    readyFiles: ready.length,
+    settlingFiles: settling.length,
+    newFiles: fresh.length,
+  };
+  const rules = {
+    gate: config.automation.gate,
+    dataDriftTrigger: config.drift.data_drift_trigger,
+    settleSeconds: config.automation.settle_seconds,
+  };
+  const remember = (outcome: string): void => {
+    if (!commit) return;
+    const now = new Date().toISOString();
+    const kept = checked.checked.filter((entry) => !fresh.some((file) => file.name === entry.name));
+    const judged = fresh.map(({ name, sha256 }) => ({ name, sha256, checked_at: now, outcome }));
+    writeChecked(store, { checked: [...kept, ...judged], hashes: tracked });
+  };
+  const ingest = () => tick.step('ingestion', () => runIngestion(work, { files: ready.map((file) => file.name) }, log.child('ingestion')));
+  const trainAndScore = async (): Promise<number> => {
+    await tick.step('training', () => runTraining(work, {}, log.child('training')));
+    const candidate = await tick.step('scoring', () => runScoring(work, {}, log.child('scoring')));
+    tick.record.scores.candidate_f1 = candidate.f1;
+    return candidate.f1;
+  };
+
+  for (;;) {
+    const step = decideTick(seen, rules);
+    switch (step.kind) {
+      case 'finish':
+        if (step.outcome !== 'no-new-data') remember(step.outcome);
+        return tick.finish(step.outcome, step.decision);
+      case 'bootstrap':
+        await ingest();
+        seen.bootstrapF1 = await trainAndScore();
+        break;
+      case 'check-drift': {
+        await ingest();
+        const model = loadModelFile(deployedFile(deployed!.folder, FILE_NAMES.model));
+        const { modelDrift, dataDrift } = await tick.step('drift', () => checkDrift(config, deployed!, model, fresh, log));
+        tick.record.model_drift = modelDrift;
+        tick.record.data_drift = dataDrift;
+        tick.record.scores.new_data_f1 = Number.isFinite(modelDrift.new_f1) ? modelDrift.new_f1 : null;
+        const driftedFeatures = Object.entries(dataDrift ?? {}).flatMap(([feature, d]) => (d.drifted ? [feature] : []));
+        seen.drift = { model: modelDrift, driftedFeatures };
+        break;
+      }
+      case 'retrain': {
+        const candidateF1 = await trainAndScore();
+        const deployedModel = deployedFile(deployed!.folder, FILE_NAMES.model);
+        const deployedNow = await tick.step('gate', () => runScoring(config, { model: deployedModel, write: false }));
+        seen.gate = { candidateF1, deployedF1: deployedNow.f1 };
+        break;
+      }
+      case 'deploy': {
+        if (!commit) return tick.finish(step.outcome, `would deploy: ${step.reason}`);
+        const origin = `fullprocess run ${tick.record.run_id}${step.outcome === 'bootstrapped' ? ' (bootstrap)' : ''}`;
+        const result = await tick.step('deployment', () => runDeployment(config, { origin }, log.child('deployment')));
+        tick.record.version_after = result.version;
+        // A bootstrap judged no file against a model: only the hash cache is kept.
+        if (step.outcome === 'bootstrapped') writeChecked(store, { checked: checked.checked, hashes: tracked });
+        else remember(step.outcome);
+        tick.pendingOutcome = step.outcome;
+        await refreshOutputs(config, tick, result.version, log);
+        return tick.finish(step.outcome, `${step.reason}: deployed version ${result.version}`);
+      }
+    }
+  }
 }
 
 /** Runs one tick; never throws (a failure is the outcome `failed`). */
@@ -249,7 +313,7 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
   const tick = new Tick(config);
   if (options.dryRun) return dryRun(config, tick, log);
   const store = config.prod_deployment_path;
-  let release: (() => Promise<void>) | null = null;
+  let release: (() => Promise<void>) | null;
   try {
     release = await tryLock(store, config.automation.lock_stale_seconds, log);
   } catch (error) {
@@ -261,11 +325,10 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
     } catch {
       // only informative here
     }
-    const record = tick.finish('locked', 'another tick is running; this one did nothing');
-    return publish(config, record, undefined, log);
+    return publish(config, tick.finish('locked', 'another tick is running; this one did nothing'), undefined, log);
   }
   try {
-    return publish(config, await tickUnderLock(config, tick, log), undefined, log);
+    return publish(config, await runTick(config, tick, { work: config, commit: true }, log), undefined, log);
   } catch (error) {
     return publish(config, tick.finish('failed', `the tick failed: ${messageOf(error)}`), error, log);
   } finally {
@@ -273,6 +336,7 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
   }
 }
 
+/** Appends the run record and turns it into the printed result. */
 function publish(config: Config, record: RunRecord, error: unknown, log: Logger): TickResult {
   if (error !== undefined) {
     record.error = messageOf(error);
@@ -287,124 +351,13 @@ function publish(config: Config, record: RunRecord, error: unknown, log: Logger)
   return record.outcome === 'failed' ? { ...result, exit_code: exitCodeOf(error) } : result;
 }
 
-async function tickUnderLock(config: Config, tick: Tick, log: Logger): Promise<RunRecord> {
-  const store = config.prod_deployment_path;
-  const { checked, deployed, tracked, fresh, settling } = await tick.step('detect', () => surveyInput(config, tick));
-  if (settling.length > 0) tick.record.notes.push(`still being written, left for the next tick: ${settling.map((f) => f.name).join(', ')}`);
-  tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
-  const remember = (outcome: string): void => {
-    const now = new Date().toISOString();
-    const kept = checked.checked.filter((entry) => !fresh.some((file) => file.name === entry.name));
-    writeChecked(store, {
-      checked: [...kept, ...fresh.map(({ name, sha256 }) => ({ name, sha256, checked_at: now, outcome }))],
-      hashes: tracked,
-    });
-  };
-
-  if (!deployed) {
-    const ready = tracked.filter((file) => !settling.includes(file));
-    if (ready.length === 0) {
-      const reason =
-        settling.length > 0
-          ? `nothing is deployed yet and every *.csv file was modified in the last ${config.automation.settle_seconds} s (automation.settle_seconds); the next tick bootstraps from them`
-          : 'nothing is deployed and the input folder has no *.csv file to bootstrap from';
-      return tick.finish('no-new-data', reason);
-    }
-    return bootstrap(config, tick, ready, () => writeChecked(store, { checked: checked.checked, hashes: tracked }), log);
-  }
-  if (fresh.length === 0) {
-    // Nothing but the run record is written here (SPEC 8). The hash cache is
-    // saved by every tick that ingests, so an idle tick normally reads no data;
-    // a file touched without changing is re-hashed until the next such tick.
-    return tick.finish('no-new-data', 'no new or changed file in the input folder');
-  }
-
-  const settled = tracked.filter((file) => !settling.includes(file)).map((file) => file.name);
-  await tick.step('ingestion', () => runIngestion(config, { files: settled }, log.child('ingestion')));
-  const model = loadModelFile(path.join(deployed.folder, 'trainedmodel.json'));
-  const { modelDrift, dataDrift } = await tick.step('drift', () => checkDrift(config, deployed, model, fresh, log));
-  tick.record.model_drift = modelDrift;
-  tick.record.data_drift = dataDrift;
-  tick.record.scores.new_data_f1 = Number.isFinite(modelDrift.new_f1) ? modelDrift.new_f1 : null;
-  const driftedFeatures = Object.entries(dataDrift ?? {})
-    .filter(([, d]) => d.drifted)
-    .map(([f]) => f);
-  const dataTriggered = config.drift.data_drift_trigger && driftedFeatures.length > 0;
-  if (!modelDrift.drifted && !dataTriggered) {
-    remember('no-drift');
-    const dataNote = driftedFeatures.length > 0 ? `; data drift in ${driftedFeatures.join(', ')} (not a trigger)` : '';
-    return tick.finish('no-drift', `no model drift (${modelDrift.rule}): ${modelDrift.explanation}${dataNote}`);
-  }
-
-  await tick.step('training', () => runTraining(config, {}, log.child('training')));
-  const candidate = await tick.step('scoring', () => runScoring(config, {}, log.child('scoring')));
-  tick.record.scores.candidate_f1 = candidate.f1;
-  const deployedNow = await tick.step('gate', () =>
-    runScoring(config, { model: path.join(deployed.folder, 'trainedmodel.json'), write: false }),
-  );
-  const reason = modelDrift.drifted
-    ? `model drift (${modelDrift.rule}): ${modelDrift.explanation}`
-    : `data drift in ${driftedFeatures.join(', ')}`;
-  if (config.automation.gate && candidate.f1 < deployedNow.f1) {
-    remember('rejected');
-    return tick.finish(
-      'rejected',
-      `${reason}; retrained, but the candidate's test F1 ${candidate.f1.toFixed(4)} is below the deployed model's ${deployedNow.f1.toFixed(4)} on the same test data: kept version ${deployed.version} (candidate left in ${config.output_model_path})`,
-    );
-  }
-  const result = await tick.step('deployment', () =>
-    runDeployment(config, { origin: `fullprocess run ${tick.record.run_id}` }, log.child('deployment')),
-  );
-  tick.record.version_after = result.version;
-  remember('redeployed');
-  tick.pendingOutcome = 'redeployed';
-  await refreshOutputs(config, tick, result.version, log);
-  return tick.finish(
-    'redeployed',
-    `${reason}; candidate test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}: deployed version ${result.version}`,
-  );
-}
-
-/** Decides what a tick would do, working in a scratch folder; writes nothing of the project's. */
+/** What a tick would do, decided by the same steps in a scratch folder; writes nothing of the project's. */
 async function dryRun(config: Config, tick: Tick, log: Logger): Promise<TickResult> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'risk-dryrun-'));
   try {
-    const scratchConfig = withScratchOutputs(config, scratch);
-    const { deployed, tracked, fresh, settling } = surveyInput(config, tick);
-    tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
-    const settled = tracked.filter((file) => !settling.includes(file)).map((file) => file.name);
-    let record: RunRecord;
-    if (!deployed) {
-      record = tick.finish(
-        settled.length > 0 ? 'bootstrapped' : 'no-new-data',
-        settled.length > 0 ? `would bootstrap a first model from ${settled.length} file(s)` : 'nothing to bootstrap from',
-      );
-    } else if (fresh.length === 0) {
-      record = tick.finish('no-new-data', 'no new or changed file in the input folder');
-    } else {
-      await runIngestion(scratchConfig, { files: settled });
-      const model = loadModelFile(path.join(deployed.folder, 'trainedmodel.json'));
-      const { modelDrift, dataDrift } = checkDrift(config, deployed, model, fresh, log);
-      tick.record.model_drift = modelDrift;
-      tick.record.data_drift = dataDrift;
-      tick.record.scores.new_data_f1 = Number.isFinite(modelDrift.new_f1) ? modelDrift.new_f1 : null;
-      const dataTriggered = config.drift.data_drift_trigger && Object.values(dataDrift ?? {}).some((d) => d.drifted);
-      if (!modelDrift.drifted && !dataTriggered) {
-        record = tick.finish('no-drift', `would record the files as checked: ${modelDrift.explanation}`);
-      } else {
-        await runTraining(scratchConfig);
-        const candidate = await runScoring(scratchConfig, { write: false });
-        const deployedNow = await runScoring(config, { model: path.join(deployed.folder, 'trainedmodel.json'), write: false });
-        tick.record.scores.candidate_f1 = candidate.f1;
-        const rejected = config.automation.gate && candidate.f1 < deployedNow.f1;
-        record = tick.finish(
-          rejected ? 'rejected' : 'redeployed',
-          `would ${rejected ? 'reject' : 'deploy'} the candidate: test F1 ${candidate.f1.toFixed(4)} vs deployed ${deployedNow.f1.toFixed(4)}`,
-        );
-      }
-    }
+    const record = await runTick(config, tick, { work: withScratchOutputs(config, scratch), commit: false }, log);
     const { config_file: _configFile, ...result } = record;
-    return { ...result, dry_run: true, settling_files: settling.map((f) => f.name) };
+    return { ...result, dry_run: true, settling_files: tick.settling };
   } catch (error) {
     const { config_file: _configFile, ...result } = tick.finish('failed', `the dry run failed: ${messageOf(error)}`);
     return { ...result, error: messageOf(error), dry_run: true };

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { runCommand } from './lib/cli.js';
 import type { Config, DataSchema } from './lib/config.js';
 import { formatCsvRecord, parseCsvText, readCsvFile } from './lib/csv.js';
 import {
@@ -14,50 +15,19 @@ import {
   invalidTarget,
   parseFeatureValue,
   parseTargetValue,
+  PlainRecordScanner,
   raggedRow,
   resolveHeader,
   type ColumnLayout,
 } from './lib/dataset.js';
 import { DataError, UserError } from './lib/errors.js';
 import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
+import { listCsvFiles } from './lib/input-folder.js';
+import { artefactPaths } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { runCommand } from './lib/cli.js';
-import { RowSet } from './lib/row-set.js';
 import { startProgress } from './lib/progress.js';
-
-/** Names of the files ingestion writes into `output_folder_path`. */
-export const FINAL_DATA = 'finaldata.csv';
-export const INGESTED_FILES = 'ingestedfiles.txt';
-export const INGESTION_RECORD = 'ingestionrecord.json';
-
-/** What ingestion learned about one input file. */
-export interface IngestedFile {
-  name: string;
-  size: number;
-  /** Modification time when read (lets fullprocess skip re-hashing an unchanged file). */
-  mtime_ms: number;
-  sha256: string;
-  rows_read: number;
-  /** Rows of this file kept after dropping duplicates. */
-  rows_kept: number;
-  /** Empty cells per feature column. */
-  missing: Record<string, number>;
-  /** Set for empty or header-only files. */
-  note?: string;
-}
-
-/** The machine-readable record of one ingestion (`ingestionrecord.json`). */
-export interface IngestionRecord {
-  format_version: 1;
-  ingested_at: string;
-  input_folder: string;
-  output_file: string;
-  columns: string[];
-  files: IngestedFile[];
-  totals: { files: number; rows_read: number; rows_kept: number; duplicates_dropped: number; missing: Record<string, number> };
-  finaldata_sha256: string;
-  duration_ms: number;
-}
+import type { IngestedFile, IngestionRecord } from './lib/records.js';
+import { RowSet } from './lib/row-set.js';
 
 /** Result printed by the ingestion stage. */
 export interface IngestionResult {
@@ -68,24 +38,6 @@ export interface IngestionResult {
   duplicates_dropped: number;
   columns: string[];
   duration_ms: number;
-}
-
-/** Lists the `*.csv` files of a folder, sorted by name; hidden files and sub-folders are skipped. */
-export function listCsvFiles(folder: string): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(folder, { withFileTypes: true });
-  } catch (error) {
-    throw new UserError(`cannot read input folder ${folder}: ${(error as NodeJS.ErrnoException).code}`, { cause: error });
-  }
-  return entries
-    .filter((entry) => !entry.name.startsWith('.') && entry.name.toLowerCase().endsWith('.csv'))
-    .filter(
-      (entry) =>
-        entry.isFile() || (entry.isSymbolicLink() && fs.statSync(path.join(folder, entry.name), { throwIfNoEntry: false })?.isFile()),
-    )
-    .map((entry) => entry.name)
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /** Reads only the header record of a CSV file (undefined when the file has none). */
@@ -180,14 +132,20 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     plan.sameOrder = plan.header.length === outputColumns.length && plan.mapping.every((index, i) => index === i);
   }
 
-  const numericOutput = outputColumns.map((column) => schema.features.includes(column) || column === schema.target);
-  const outputFolder = config.output_folder_path;
-  ensureFolder(outputFolder);
-  const outputFile = path.join(outputFolder, FINAL_DATA);
+  const paths = artefactPaths(config);
+  ensureFolder(config.output_folder_path);
+  const outputFile = paths.finalData;
   // Kept rows stream into a temporary file that replaces finaldata.csv only when every file was read.
   const output = new AtomicFileWriter(outputFile);
   let finalSha: string;
   const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
+  const mergeTarget: MergeTarget = {
+    schema,
+    outputColumns,
+    numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
+    seen,
+    emit: (line) => output.write(line + '\n'),
+  };
   const files: IngestedFile[] = [];
   let rowsRead = 0;
   const progress = startProgress('ingestion');
@@ -195,7 +153,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     output.write(formatCsvRecord(outputColumns) + '\n');
     for (const [index, plan] of plans.entries()) {
       progress.update(`${plan.name} (${index + 1}/${plans.length}), ${rowsRead.toLocaleString('en')} rows so far`);
-      const stats = mergeFile(plan, schema, outputColumns, numericOutput, seen, (line) => output.write(line + '\n'));
+      const stats = mergeFile(plan, mergeTarget);
       rowsRead += stats.rows_read;
       files.push(stats);
       if (stats.note) log.warn(`${plan.name}: ${stats.note}`);
@@ -206,7 +164,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     progress.done();
   }
   const rowsKept = seen.size;
-  writeFileAtomic(path.join(outputFolder, INGESTED_FILES), names.map((name) => name + '\n').join(''));
+  writeFileAtomic(paths.ingestedFiles, names.map((name) => name + '\n').join(''));
 
   const missingTotals = Object.fromEntries(
     schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]),
@@ -229,7 +187,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     finaldata_sha256: finalSha,
     duration_ms: durationMs,
   };
-  writeJsonAtomic(path.join(outputFolder, INGESTION_RECORD), record);
+  writeJsonAtomic(paths.ingestionRecord, record);
   log.info(`ingested ${names.length} file(s): ${rowsRead} rows read, ${rowsKept} kept`, { output: outputFile });
   return {
     output_file: outputFile,
@@ -250,74 +208,28 @@ function unionOfColumns(plans: FilePlan[], schema: DataSchema): string[] {
   return columns;
 }
 
-/** Column roles for the fast scan (0 for any other column). */
-const FEATURE = 1;
-const TARGET = 2;
-
-/**
- * Fast path for a one-line record without quotes in a file whose columns are in
- * output order: true when every feature is empty or plain canonical digits and
- * the target is 0 or 1, so the raw line is both the output row and its
- * duplicate key. Counts missing cells into `missing` only on success.
- */
-function scanCanonical(raw: string, roles: Uint8Array, featureSlot: Int32Array, missing: number[]): boolean {
-  const length = raw.length;
-  const count = roles.length;
-  let field = 0;
-  let start = 0;
-  let missingMask = 0;
-  for (let pos = 0; pos <= length; pos++) {
-    if (pos < length && raw.charCodeAt(pos) !== 44) continue;
-    if (field >= count) return false;
-    const role = roles[field];
-    const width = pos - start;
-    if (role === FEATURE) {
-      if (width === 0) {
-        missingMask |= 1 << featureSlot[field];
-      } else {
-        if (width > 15 || (width > 1 && raw.charCodeAt(start) === 48)) return false;
-        for (let k = start; k < pos; k++) {
-          const digit = raw.charCodeAt(k) - 48;
-          if (digit < 0 || digit > 9) return false;
-        }
-      }
-    } else if (role === TARGET) {
-      if (width !== 1) return false;
-      const code = raw.charCodeAt(start);
-      if (code !== 48 && code !== 49) return false;
-    }
-    field++;
-    start = pos + 1;
-  }
-  if (field !== count) return false;
-  if (missingMask !== 0) for (let f = 0; f < missing.length; f++) if (missingMask & (1 << f)) missing[f]++;
-  return true;
+/** What every file's merge shares: the output columns and where kept rows go. */
+interface MergeTarget {
+  schema: DataSchema;
+  outputColumns: string[];
+  /** For each output column: true for a feature or the target (compared as numbers). */
+  numericOutput: boolean[];
+  seen: RowSet;
+  emit: (line: string) => void;
 }
 
 /** Streams one file, validating every row and emitting the rows not seen before. */
-function mergeFile(
-  plan: FilePlan,
-  schema: DataSchema,
-  outputColumns: string[],
-  numericOutput: boolean[],
-  seen: RowSet,
-  emit: (line: string) => void,
-): IngestedFile {
+function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
+  const { schema, outputColumns, numericOutput, seen, emit } = target;
   const missing = schema.features.map(() => 0);
   let rowsRead = 0;
   let rowsKept = 0;
   let headerSeen = false;
   const { name, layout, mapping, sameOrder } = plan;
   const outputCount = outputColumns.length;
-  const values: string[] = new Array(outputCount);
-  const roles = new Uint8Array(layout?.columns.length ?? 0);
-  const featureSlot = new Int32Array(roles.length).fill(-1);
-  layout?.featureIndexes.forEach((index, f) => {
-    roles[index] = FEATURE;
-    featureSlot[index] = f;
-  });
-  if (layout) roles[layout.targetIndex] = TARGET;
-  const fastPath = sameOrder && schema.features.length <= 30;
+  const values: string[] = new Array<string>(outputCount);
+  // A plain record of a file in output order is its own output row and duplicate key.
+  const scanner = layout && sameOrder ? new PlainRecordScanner(layout) : undefined;
 
   const general = (fields: string[], line: number, raw: string): void => {
     const { columns, featureIndexes, targetIndex } = layout!;
@@ -358,7 +270,8 @@ function mergeFile(
         headerSeen = true;
         return;
       }
-      if (fields === null && fastPath && scanCanonical(raw, roles, featureSlot, missing)) {
+      if (fields === null && scanner?.scan(raw)) {
+        for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
         rowsRead++;
         if (seen.add(raw)) {
           rowsKept++;

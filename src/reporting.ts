@@ -14,10 +14,13 @@ import { readDataset } from './lib/dataset.js';
 import { listVersions, readCurrentDeployment } from './lib/deploy-store.js';
 import { UserError, messageOf } from './lib/errors.js';
 import { ensureFolder, exists, readJsonIfExists, sha256, writeFileAtomic } from './lib/files.js';
+import { evaluateModel, readDataForModel } from './lib/evaluation.js';
+import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
+import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from './lib/records.js';
 import { rocCurve, type ConfusionMatrix } from './lib/metrics.js';
-import { loadModelFile, predictProbabilities } from './lib/model.js';
-import { readRuns, RUN_HISTORY, type RunRecord } from './lib/run-history.js';
+import { loadModelFile, predictProbabilities, schemaForModel } from './lib/model.js';
+import { readRuns, type RunRecord } from './lib/run-history.js';
 import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
 import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
 import { renderChart, renderPng } from './lib/report/render.js';
@@ -29,13 +32,6 @@ import {
   type ReportInputs,
   type ScoredClients,
 } from './lib/report/sections.js';
-import { DIAGNOSTICS_RECORD, type DiagnosticsResult } from './diagnostics.js';
-import { FINAL_DATA, INGESTION_RECORD, type IngestionRecord } from './ingestion.js';
-import { evaluateModel, readDataForModel, SCORE_RECORD, TEST_DATA, type ScoringResult } from './scoring.js';
-import { MODEL_FILE } from './training.js';
-
-export const REPORT_FILE = 'report.pdf';
-export const CONFUSION_MATRIX_FILE = 'confusionmatrix.png';
 
 /** Options of the reporting stage. */
 export interface ReportingOptions {
@@ -74,10 +70,10 @@ export interface ReportingResult {
 function locateModel(config: Config, warn: (message: string) => void): ModelInUse {
   const current = readCurrentDeployment(config.prod_deployment_path);
   if (current) {
-    const file = path.join(current.folder, MODEL_FILE);
+    const file = deployedFile(current.folder, FILE_NAMES.model);
     return { model: loadModelFile(file), file, deployment: { version: current.version, record: current.record } };
   }
-  const file = path.join(config.output_model_path, MODEL_FILE);
+  const file = artefactPaths(config).model;
   if (!exists(file)) {
     throw new UserError(
       `nothing to report on: no model is deployed in ${config.prod_deployment_path} and ${file} does not exist (run training, scoring and deployment first)`,
@@ -123,9 +119,10 @@ function readInputs(
   log: Logger,
 ): Omit<ReportInputs, 'notes'> {
   const model = locateModel(config, warn);
-  const testFile = path.join(config.test_data_path, TEST_DATA);
+  const paths = artefactPaths(config);
+  const testFile = paths.testData;
   if (!exists(testFile)) throw new UserError(`nothing to report on: test data not found: ${testFile}`);
-  const test = readDataForModel(testFile, model.model, config);
+  const test = readDataForModel(testFile, model.model, config.schema);
   if (test.rows === 0) throw new UserError(`nothing to report on: ${testFile} has no data rows`);
   const { metrics, probabilities } = evaluateModel(model.model, test);
   const evaluation = {
@@ -139,14 +136,11 @@ function readInputs(
 
   // The scoring record of exactly this model on exactly this test data; the report's numbers are recomputed either way.
   const modelSha = sha256(fs.readFileSync(model.file));
-  const scoreFiles = [
-    ...(model.deployment ? [path.join(path.dirname(model.file), SCORE_RECORD)] : []),
-    path.join(config.output_model_path, SCORE_RECORD),
-  ];
+  const scoreFiles = [...(model.deployment ? [deployedFile(path.dirname(model.file), FILE_NAMES.scoreRecord)] : []), paths.scoreRecord];
   let score: ReportInputs['score'] = null;
-  let staleScore: ScoringResult | undefined;
+  let staleScore: ScoreRecord | undefined;
   for (const file of scoreFiles) {
-    const record = readRecord<ScoringResult>(file, looksLikeScore, warn);
+    const record = readRecord<ScoreRecord>(file, looksLikeScore, warn);
     if (record?.model_sha256 !== modelSha) continue;
     if (record.data_sha256 === evaluation.sha256) {
       score = { file: path.relative(config.baseFolder, file), record };
@@ -154,9 +148,9 @@ function readInputs(
     }
     staleScore ??= record;
   }
-  const localScore = path.join(config.output_model_path, SCORE_RECORD);
+  const localScore = paths.scoreRecord;
   if (model.deployment && fs.existsSync(localScore)) {
-    const local = readRecord<ScoringResult>(localScore, looksLikeScore, warn);
+    const local = readRecord<ScoreRecord>(localScore, looksLikeScore, warn);
     if (local && local.model_sha256 !== modelSha) {
       warn(
         `${path.relative(config.baseFolder, localScore)} scores a trained model that is not deployed; this report is about the deployed version ${model.deployment.version}`,
@@ -167,12 +161,12 @@ function readInputs(
     warn(
       staleScore
         ? `the scoring record of this model was made on other test data (scored ${staleScore.scored_at}); the metrics were computed now on ${testFile}`
-        : `no scoring record (${SCORE_RECORD}) for this model; the metrics were computed now on ${testFile}`,
+        : `no scoring record (${FILE_NAMES.scoreRecord}) for this model; the metrics were computed now on ${testFile}`,
     );
   }
 
-  const diagnosticsFile = path.join(config.output_model_path, DIAGNOSTICS_RECORD);
-  const diagnostics = readRecord<DiagnosticsResult>(diagnosticsFile, looksLikeDiagnostics, warn) ?? null;
+  const diagnosticsFile = paths.diagnostics;
+  const diagnostics = readRecord<DiagnosticsRecord>(diagnosticsFile, looksLikeDiagnostics, warn) ?? null;
   if (!diagnostics) {
     // An unreadable record was already reported by readRecord.
     if (!exists(diagnosticsFile))
@@ -181,18 +175,18 @@ function readInputs(
       );
   } else if (model.deployment && diagnostics.model_version !== model.deployment.version) {
     warn(
-      `${DIAGNOSTICS_RECORD} was made for model version ${diagnostics.model_version ?? 'none'}, not version ${model.deployment.version}; run diagnostics again for current figures`,
+      `${FILE_NAMES.diagnostics} was made for model version ${diagnostics.model_version ?? 'none'}, not version ${model.deployment.version}; run diagnostics again for current figures`,
     );
   }
 
-  const ingestion = readRecord<IngestionRecord>(path.join(config.output_folder_path, INGESTION_RECORD), looksLikeIngestion, warn) ?? null;
+  const ingestion = readRecord<IngestionRecord>(paths.ingestionRecord, looksLikeIngestion, warn) ?? null;
   const clients = readClients(config, model, warn);
 
   const runs = [...readRuns(config.prod_deployment_path, log), ...(options.pendingRun ? [options.pendingRun] : [])];
   const versions = listVersions(config.prod_deployment_path);
   if (runs.length === 0) {
     const history = versions.length > 0 ? 'the F1 history shows the deployed versions' : 'there is no F1 history';
-    warn(`no run history (${path.join(config.prod_deployment_path, RUN_HISTORY)}): ${history} and no drift table (run fullprocess)`);
+    warn(`no run history (${paths.runHistory}): ${history} and no drift table (run fullprocess)`);
   }
 
   return {
@@ -212,14 +206,13 @@ function readInputs(
 
 /** The newest ingested data scored by the model; null (with a warning) when absent or unreadable. */
 function readClients(config: Config, model: ModelInUse, warn: (message: string) => void): ScoredClients | null {
-  const file = path.join(config.output_folder_path, FINAL_DATA);
+  const file = artefactPaths(config).finalData;
   if (!exists(file)) {
     warn(`no ingested data (${file}): the top-clients table is left out (run ingestion)`);
     return null;
   }
   try {
-    const schema = { ...config.schema, features: model.model.features, target: model.model.target };
-    const data = readDataset(file, schema, { label: FINAL_DATA, requireTarget: false });
+    const data = readDataset(file, schemaForModel(config.schema, model.model), { label: path.basename(file), requireTarget: false });
     return {
       file,
       idColumn: config.schema.id_column,
@@ -281,8 +274,8 @@ export async function runReporting(config: Config, options: ReportingOptions = {
   // Both files are complete in memory before either is written.
   ensureFolder(config.output_model_path);
   const written = {
-    report: path.join(config.output_model_path, REPORT_FILE),
-    confusion_matrix: path.join(config.output_model_path, CONFUSION_MATRIX_FILE),
+    report: artefactPaths(config).report,
+    confusion_matrix: artefactPaths(config).confusionMatrix,
   };
   writeFileAtomic(written.confusion_matrix, png.png);
   writeFileAtomic(written.report, pdf);

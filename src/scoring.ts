@@ -8,17 +8,13 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand, resolveUserPath } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import { readDataset, type Dataset } from './lib/dataset.js';
 import { UserError } from './lib/errors.js';
-import { ensureFolder, exists, sha256, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
+import { evaluateModel, readDataForModel } from './lib/evaluation.js';
+import { ensureFolder, sha256, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
+import { artefactPaths } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { computeMetrics, type Metrics } from './lib/metrics.js';
-import { classify, loadModelFile, predictProbabilities, type ModelFile } from './lib/model.js';
-import { MODEL_FILE } from './training.js';
-
-export const TEST_DATA = 'testdata.csv';
-export const SCORE_TEXT = 'latestscore.txt';
-export const SCORE_RECORD = 'latestscore.json';
+import { loadModelFile } from './lib/model.js';
+import type { ScoreRecord } from './lib/records.js';
 
 /** Options of the scoring stage. */
 export interface ScoringOptions {
@@ -30,39 +26,19 @@ export interface ScoringOptions {
   write?: boolean;
 }
 
-/** The scoring record (`latestscore.json`) and stage result. */
-export interface ScoringResult extends Metrics {
-  model_file: string;
-  model_sha256: string;
-  model_trained_at: string;
-  data_file: string;
-  data_sha256: string;
-  scored_at: string;
+/** The stage result: the scoring record, and where it was written. */
+export interface ScoringResult extends ScoreRecord {
   written?: { text: string; record: string };
-}
-
-/** Scores a loaded model on a labelled dataset: probabilities, 0/1 predictions and metrics. */
-export function evaluateModel(model: ModelFile, data: Dataset): { metrics: Metrics; probabilities: Float64Array; predictions: Uint8Array } {
-  if (!data.target) throw new UserError('scoring needs labelled data (a target column)');
-  const probabilities = predictProbabilities(model, data.columns);
-  const predictions = classify(probabilities);
-  return { metrics: computeMetrics(data.target, predictions, probabilities), probabilities, predictions };
-}
-
-/** Reads a labelled file with the columns a model expects. */
-export function readDataForModel(file: string, model: ModelFile, config: Config): Dataset & { digest: { sha256: string } } {
-  if (!exists(file)) throw new UserError(`data file not found: ${file}`);
-  const schema = { ...config.schema, features: model.features, target: model.target };
-  return readDataset(file, schema, { label: path.basename(file) });
 }
 
 /** Runs scoring with the given config. */
 export async function runScoring(config: Config, options: ScoringOptions = {}, log: Logger = silentLogger): Promise<ScoringResult> {
-  const modelFile = options.model ?? path.join(config.output_model_path, MODEL_FILE);
+  const paths = artefactPaths(config);
+  const modelFile = options.model ?? paths.model;
   const model = loadModelFile(modelFile);
   const modelSha = sha256(fs.readFileSync(modelFile));
-  const dataFile = options.data ?? path.join(config.test_data_path, TEST_DATA);
-  const data = readDataForModel(dataFile, model, config);
+  const dataFile = options.data ?? paths.testData;
+  const data = readDataForModel(dataFile, model, config.schema);
   if (data.rows === 0) throw new UserError(`${dataFile} has no data rows to score on`);
   const { metrics } = evaluateModel(model, data);
   const result: ScoringResult = {
@@ -76,11 +52,9 @@ export async function runScoring(config: Config, options: ScoringOptions = {}, l
   };
   if (options.write ?? true) {
     ensureFolder(config.output_model_path);
-    const text = path.join(config.output_model_path, SCORE_TEXT);
-    const record = path.join(config.output_model_path, SCORE_RECORD);
-    writeJsonAtomic(record, result);
-    writeFileAtomic(text, String(metrics.f1) + '\n');
-    result.written = { text, record };
+    writeJsonAtomic(paths.scoreRecord, result);
+    writeFileAtomic(paths.scoreText, String(metrics.f1) + '\n');
+    result.written = { text: paths.scoreText, record: paths.scoreRecord };
   }
   log.info(`F1 ${metrics.f1.toFixed(4)} on ${data.rows} rows of ${path.basename(dataFile)}`);
   return result;

@@ -9,14 +9,12 @@ import type { Config } from './lib/config.js';
 import { readDataset } from './lib/dataset.js';
 import { UserError } from './lib/errors.js';
 import { ensureFolder, exists, writeJsonAtomic } from './lib/files.js';
+import { artefactPaths } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { buildModelFile, fitLogisticRegression, type Convergence } from './lib/model.js';
 import { PACKAGE_VERSION } from './lib/project.js';
 import { profileColumn } from './lib/drift.js';
 import { startProgress } from './lib/progress.js';
-import { FINAL_DATA } from './ingestion.js';
-
-export const MODEL_FILE = 'trainedmodel.json';
 
 /** Options of the training stage. */
 export interface TrainingOptions {
@@ -44,7 +42,7 @@ export interface TrainingResult {
 /** Runs training with the given config. */
 export async function runTraining(config: Config, options: TrainingOptions = {}, log: Logger = silentLogger): Promise<TrainingResult> {
   const started = performance.now();
-  const dataFile = options.data ?? path.join(config.output_folder_path, FINAL_DATA);
+  const dataFile = options.data ?? artefactPaths(config).finalData;
   if (!exists(dataFile)) throw new UserError(`training data not found: ${dataFile} (run ingestion first)`);
   const progress = startProgress('training');
   progress.update(`reading ${path.basename(dataFile)}`);
@@ -74,7 +72,7 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
     },
     Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])])),
   );
-  const modelFile = options.output ?? path.join(config.output_model_path, MODEL_FILE);
+  const modelFile = options.output ?? artefactPaths(config).model;
   ensureFolder(path.dirname(modelFile));
   writeJsonAtomic(modelFile, model);
   log.info(`model written to ${modelFile}`, { iterations: fit.convergence.iterations, converged: fit.convergence.converged });

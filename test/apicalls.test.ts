@@ -11,7 +11,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { API_RETURNS, runApiCalls, type ApiCallsResult } from '../src/apicalls.js';
+import { runApiCalls, type ApiCallsResult } from '../src/apicalls.js';
+import { FILE_NAMES } from '../src/lib/layout.js';
 import { startServer, type RunningApp, type ServerDeps } from '../src/app.js';
 import { runDeployment } from '../src/deployment.js';
 import { runIngestion } from '../src/ingestion.js';
@@ -82,7 +83,7 @@ describe('apicalls against a running API', () => {
       const project = await deployedProject(extra);
       const url = await serve(project);
       const result = await runApiCalls(project.config, { url });
-      const file = path.join(project.config.output_model_path, API_RETURNS);
+      const file = path.join(project.config.output_model_path, FILE_NAMES.apiReturns);
       assert.equal(result.output_file, file);
       const written = JSON.parse(fs.readFileSync(file, 'utf8')) as ApiCallsResult;
       assert.equal(written.base_url, url);
@@ -111,7 +112,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   let file: string;
   before(async () => {
     project = await deployedProject();
-    file = path.join(project.config.output_model_path, API_RETURNS);
+    file = path.join(project.config.output_model_path, FILE_NAMES.apiReturns);
     fs.writeFileSync(file, 'answers of an earlier run\n');
   });
 

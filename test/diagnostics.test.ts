@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runDeployment } from '../src/deployment.js';
-import { runDiagnostics, summarizeData, countMissing, timeStages } from '../src/diagnostics.js';
+import { runDiagnostics, timeStages } from '../src/diagnostics.js';
+import { countMissing, summarizeData } from '../src/lib/data-summary.js';
 import { runIngestion } from '../src/ingestion.js';
 import { checkDependencies } from '../src/lib/dependencies.js';
 import { runScoring } from '../src/scoring.js';
@@ -30,7 +31,7 @@ for (const [label, name, folder] of SETS) {
       const project = makeProject({ input: folder });
       await runIngestion(project.config);
       const finalData = path.join(project.config.output_folder_path, 'finaldata.csv');
-      const summary = summarizeData(finalData, project.config);
+      const summary = summarizeData(finalData, project.config.schema);
       const missing = countMissing(finalData);
       for (const [feature, stats] of Object.entries<Record<string, number>>(wanted)) {
         const ours = summary.columns[feature];

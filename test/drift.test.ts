@@ -103,8 +103,8 @@ test('KS on small hand-checkable samples matches scipy ks_2samp (exact p-values)
   ];
   for (const [a, b, statistic, pvalue] of cases) {
     const result = ksTwoSample(a, b);
-    assertClose(result.statistic, statistic, 1e-12, `D of ${a} vs ${b}`);
-    assertRelative(result.pvalue, pvalue, 1e-9, `p of ${a} vs ${b}`);
+    assertClose(result.statistic, statistic, 1e-12, `D of ${a.join(',')} vs ${b.join(',')}`);
+    assertRelative(result.pvalue, pvalue, 1e-9, `p of ${a.join(',')} vs ${b.join(',')}`);
     assert.deepEqual(ksTwoSample(b, a), result, 'symmetric');
   }
   // Missing values are skipped; an empty sample gives NaN.
@@ -286,7 +286,7 @@ test(
       assert.equal(tick.outcome, 'no-drift', 'F1 0.6429 on sourcedata is not below 0.3333');
       // Data drift: the training profile of 26 rows is kept exactly, so KS equals scipy on the same samples.
       for (const feature of FEATURES) {
-        const d = tick.data_drift![feature];
+        const d = tick.data_drift[feature];
         assertClose(d.ks_statistic, reference.ks[feature].statistic, 1e-12, `${feature}: KS statistic`);
         assertRelative(d.ks_pvalue, reference.ks[feature].pvalue, 1e-9, `${feature}: KS p-value`);
         assert.ok(Number.isFinite(d.psi) && d.psi > 0);

@@ -19,13 +19,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { runFullprocess, type TickResult } from '../src/fullprocess.js';
 import { validateConfig, type Config } from '../src/lib/config.js';
-import { PUBLISHED_FILES, readCurrentDeployment, VERSION_RECORD } from '../src/lib/deploy-store.js';
+import { readCurrentDeployment, VERSION_RECORD } from '../src/lib/deploy-store.js';
+import { FILE_NAMES, PUBLISHED_FILES } from '../src/lib/layout.js';
 import { sha256 } from '../src/lib/files.js';
 import { Random } from '../src/lib/generator.js';
-import { LOCK_NAME, tryLock } from '../src/lib/lock.js';
+import { tryLock } from '../src/lib/lock.js';
 import { silentLogger, type Logger } from '../src/lib/log.js';
 import { loadModelFile } from '../src/lib/model.js';
-import { RUN_HISTORY, readRuns } from '../src/lib/run-history.js';
+import { readRuns } from '../src/lib/run-history.js';
+
+const LOCK_NAME = FILE_NAMES.lock;
+const RUN_HISTORY = FILE_NAMES.runHistory;
 import { REPO, makeProject, snapshot, tempFolder, type TempProject } from './helpers.js';
 
 const SCRIPT = path.join(REPO, 'dist', 'src', 'fullprocess.js');
@@ -82,8 +86,8 @@ async function tickProcess(
   const child = spawn(process.execPath, [SCRIPT, '--config', configFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, result: JSON.parse(stdout) as TickResult, stderr, ms: performance.now() - started };
 }

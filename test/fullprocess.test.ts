@@ -28,14 +28,15 @@ import { test } from 'node:test';
 import request from 'supertest';
 import { rollbackDeployment } from '../src/deployment.js';
 import { runFullprocess, type TickResult } from '../src/fullprocess.js';
-import { createApp } from '../src/lib/api.js';
+import { createApp } from '../src/lib/api/app.js';
 import type { DependencyReport } from '../src/lib/dependencies.js';
-import { readCurrentDeployment } from '../src/lib/deploy-store.js';
+import { readCurrentDeployment, type CurrentDeployment } from '../src/lib/deploy-store.js';
 import { sha256 } from '../src/lib/files.js';
 import { loadModelFile } from '../src/lib/model.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
-import { RUN_HISTORY, readRuns } from '../src/lib/run-history.js';
-import { evaluateModel, readDataForModel } from '../src/scoring.js';
+import { readRuns } from '../src/lib/run-history.js';
+import { FILE_NAMES } from '../src/lib/layout.js';
+import { evaluateModel, readDataForModel } from '../src/lib/evaluation.js';
 import { REPO, assertClose, makeProject, snapshot, tempFolder } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
@@ -50,7 +51,7 @@ function generate(out: string, args: string): void {
 /** Every file of the project except the run history (what a no-op tick must leave alone). */
 function withoutRunHistory(root: string): Record<string, string> {
   const files = snapshot(root);
-  const key = Object.keys(files).find((name) => path.basename(name) === RUN_HISTORY);
+  const key = Object.keys(files).find((name) => path.basename(name) === FILE_NAMES.runHistory);
   if (key) delete files[key];
   return files;
 }
@@ -93,7 +94,7 @@ function assertTick(tick: TickResult, outcome: TickResult['outcome'], before: nu
   assert.ok(tick.duration_ms >= 0 && Number.isFinite(tick.duration_ms));
 }
 
-test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', async () => {
+test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', async (t) => {
   const data = tempFolder();
   generate(data, '--only practice --seed 2 --rows 300 --files 2');
   generate(data, '--only test --seed 2 --test-rows 400');
@@ -101,7 +102,7 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
   generate(data, '--only source --seed 4 --rows 300 --files 1 --first-index 4 --drift 1');
   generate(data, '--only source --seed 5 --rows 1500 --files 1 --first-index 5 --drift 1 --concept-drift 2');
   // The API listens before the project exists so that its URL can go into the config.
-  let app: http.RequestListener | undefined;
+  let app: http.RequestListener | undefined = undefined;
   const server = http.createServer((req, res) => app!(req, res));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -141,165 +142,177 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
   };
 
   try {
-    assert.equal((await request(app).get('/health')).status, 503, 'nothing served before the bootstrap');
-
-    // 1. Nothing deployed: bootstrap version 1 from the practice files.
-    const boot = await tick();
-    assertTick(boot, 'bootstrapped', null, 1);
-    assert.deepEqual(
-      boot.new_files.map((f) => f.name),
-      ['dataset1.csv', 'dataset2.csv'],
-    );
-    const v1 = readCurrentDeployment(store)!;
-    assert.equal(v1.version, 1);
-    assert.equal(boot.scores.candidate_f1, v1.record.f1);
-    assertClose(v1.record.f1!, 0.6374, 5e-5, 'v1 test F1');
-    assert.equal(boot.model_drift, null);
-    for (const step of ['ingestion', 'training', 'scoring', 'deployment', 'diagnostics', 'reporting', 'apicalls'])
-      assert.ok(step in boot.durations, `duration of ${step}`);
-    assertApiCallsRan(boot);
-    assert.equal(apiReturnsHealth().model_version, 1, 'apicalls ran once the API served version 1');
-
-    // 2. No new data: nothing written but one run-history line.
-    const quiet = withoutRunHistory(project.root);
-    assert.ok(
-      Object.keys(quiet).some((name) => name.endsWith('checkedfiles.json')),
-      'the bootstrap saved the hash cache',
-    );
-    const idle = await tick();
-    assertTick(idle, 'no-new-data', 1, 1);
-    assert.deepEqual(idle.new_files, []);
-    assert.deepEqual(idle.scores, { deployed_f1: v1.record.f1, new_data_f1: null, candidate_f1: null });
-    assert.deepEqual(withoutRunHistory(project.root), quiet, 'a no-op tick writes nothing but the run record');
-    assert.equal(readRuns(store).length, 2);
-
-    // 3. A new file like the practice data: no drift, and the file is remembered.
-    arrive('dataset3.csv');
-    const calm = await tick();
-    assertTick(calm, 'no-drift', 1, 1);
-    assert.deepEqual(
-      calm.new_files.map((f) => f.name),
-      ['dataset3.csv'],
-    );
-    const calmDrift = calm.model_drift!;
-    assert.equal(calmDrift.rule, 'raw');
-    assert.equal(calmDrift.deployed_f1, v1.record.f1);
-    assert.equal(calmDrift.threshold, calmDrift.deployed_f1, 'raw: the threshold is the deployed F1');
-    assert.equal(calmDrift.drifted, false);
-    assert.ok(calmDrift.new_f1 >= calmDrift.deployed_f1 + 0.1, `new F1 ${calmDrift.new_f1} clearly above ${calmDrift.deployed_f1}`);
-    assert.equal(calm.scores.new_data_f1, calmDrift.new_f1);
-    // The new-data F1 is the deployed model's F1 on the rows of the new file.
-    const v1Model = loadModelFile(path.join(v1.folder, 'trainedmodel.json'));
-    assert.equal(
-      calmDrift.new_f1,
-      evaluateModel(v1Model, readDataForModel(path.join(project.input, 'dataset3.csv'), v1Model, config)).metrics.f1,
-    );
-    assert.deepEqual(Object.keys(calm.data_drift!).sort(), [...FEATURES].sort());
-    for (const feature of FEATURES) {
-      const d = calm.data_drift![feature];
-      assert.ok(d.psi >= 0 && d.psi < 0.2, `${feature}: PSI ${d.psi}`);
-      assert.ok(d.ks_statistic > 0 && d.ks_statistic < 0.1 && d.ks_pvalue > 0.05, `${feature}: KS ${d.ks_statistic} p ${d.ks_pvalue}`);
-      assert.equal(d.drifted, false);
-      assert.equal(d.psi_bins.expected.length, d.psi_bins.edges.length + 1);
-      assertClose(
-        d.psi_bins.actual.reduce((a, b) => a + b, 0),
-        1,
-        1e-12,
-        `${feature}: PSI bin shares`,
+    // Each step works on what the steps before it left; a failure names its step.
+    let v1!: CurrentDeployment;
+    let v2!: CurrentDeployment;
+    await t.test('1. nothing deployed: bootstrap version 1 from the practice files', async () => {
+      assert.equal((await request(app).get('/health')).status, 503, 'nothing served before the bootstrap');
+      const boot = await tick();
+      assertTick(boot, 'bootstrapped', null, 1);
+      assert.deepEqual(
+        boot.new_files.map((f) => f.name),
+        ['dataset1.csv', 'dataset2.csv'],
       );
-    }
-    assert.equal(readCurrentDeployment(store)!.version, 1, 'no-drift deploys nothing');
-    const remembered = withoutRunHistory(project.root);
-    const again = await tick();
-    assertTick(again, 'no-new-data', 1, 1);
-    assert.deepEqual(withoutRunHistory(project.root), remembered, 'the checked file is not checked again');
+      v1 = readCurrentDeployment(store)!;
+      assert.equal(v1.version, 1);
+      assert.equal(boot.scores.candidate_f1, v1.record.f1);
+      assertClose(v1.record.f1!, 0.6374, 5e-5, 'v1 test F1');
+      assert.equal(boot.model_drift, null);
+      for (const step of ['ingestion', 'training', 'scoring', 'deployment', 'diagnostics', 'reporting', 'apicalls'])
+        assert.ok(step in boot.durations, `duration of ${step}`);
+      assertApiCallsRan(boot);
+      assert.equal(apiReturnsHealth().model_version, 1, 'apicalls ran once the API served version 1');
+    });
 
-    // 4. Drifted data: the deployed model's F1 drops, the retrained candidate beats it on the test data.
-    arrive('dataset4.csv');
-    const drifted = await tick();
-    assertTick(drifted, 'redeployed', 1, 2);
-    assert.deepEqual(
-      drifted.new_files.map((f) => f.name),
-      ['dataset4.csv'],
-    );
-    const modelDrift = drifted.model_drift!;
-    assert.equal(modelDrift.drifted, true);
-    assert.ok(modelDrift.new_f1 < modelDrift.deployed_f1 - 0.1, `new F1 ${modelDrift.new_f1} clearly below ${modelDrift.deployed_f1}`);
-    assert.equal(modelDrift.threshold, v1.record.f1);
-    const employees = drifted.data_drift!.number_of_employees;
-    assert.ok(employees.drifted && employees.psi > 1 && employees.ks_pvalue < 1e-10, JSON.stringify(employees));
-    const v2 = readCurrentDeployment(store)!;
-    assert.equal(v2.version, 2);
-    assert.equal(drifted.scores.candidate_f1, v2.record.f1);
-    assert.ok(v2.record.f1! > v1.record.f1! + 0.1, `candidate ${v2.record.f1} vs deployed ${v1.record.f1}`);
-    assert.deepEqual(
-      v2.record.data.files.map((f) => f.name),
-      ['dataset1.csv', 'dataset2.csv', 'dataset3.csv', 'dataset4.csv'],
-    );
-    assert.equal(Number(fs.readFileSync(path.join(store, 'latestscore.txt'), 'utf8')), v2.record.f1);
-    for (const step of ['ingestion', 'drift', 'training', 'scoring', 'gate', 'deployment', 'diagnostics', 'reporting', 'apicalls'])
-      assert.ok(step in drifted.durations, `duration of ${step}`);
-    assertApiCallsRan(drifted);
-    assert.equal(apiReturnsHealth().model_version, 2, 'apicalls waited for the API to serve version 2');
-    await served(watcher, 2);
-    const health = await request(app).get('/health');
-    assert.equal(health.status, 200);
-    assert.equal(health.body.status, 'ok');
-    assert.equal(health.body.model_version, 2);
+    await t.test('2. no new data: nothing written but one run-history line', async () => {
+      const quiet = withoutRunHistory(project.root);
+      assert.ok(
+        Object.keys(quiet).some((name) => name.endsWith('checkedfiles.json')),
+        'the bootstrap saved the hash cache',
+      );
+      const idle = await tick();
+      assertTick(idle, 'no-new-data', 1, 1);
+      assert.deepEqual(idle.new_files, []);
+      assert.deepEqual(idle.scores, { deployed_f1: v1.record.f1, new_data_f1: null, candidate_f1: null });
+      assert.deepEqual(withoutRunHistory(project.root), quiet, 'a no-op tick writes nothing but the run record');
+      assert.equal(readRuns(store).length, 2);
+    });
 
-    // 5. The relation reversed: drift again, but the candidate scores worse on the test data -> rejected.
-    arrive('dataset5.csv');
-    const reversed = await tick();
-    assertTick(reversed, 'rejected', 2, 2);
-    assert.ok(reversed.model_drift!.drifted);
-    assert.ok(reversed.model_drift!.new_f1 < reversed.model_drift!.deployed_f1);
-    assert.equal(reversed.model_drift!.deployed_f1, v2.record.f1);
-    assert.ok(reversed.scores.candidate_f1! < v2.record.f1! - 0.1, `candidate ${reversed.scores.candidate_f1} vs deployed ${v2.record.f1}`);
-    assert.match(reversed.decision, /kept version 2/);
-    assert.equal(readCurrentDeployment(store)!.version, 2, 'the rejected candidate is not deployed');
-    assert.notEqual(
-      sha256(fs.readFileSync(path.join(config.output_model_path, 'trainedmodel.json'))),
-      v2.record.model_sha256,
-      'the candidate stays in output_model_path',
-    );
-    assert.equal((await request(app).get('/health')).body.model_version, 2);
+    await t.test('3. a new file like the practice data: no drift, and the file is remembered', async () => {
+      arrive('dataset3.csv');
+      const calm = await tick();
+      assertTick(calm, 'no-drift', 1, 1);
+      assert.deepEqual(
+        calm.new_files.map((f) => f.name),
+        ['dataset3.csv'],
+      );
+      const calmDrift = calm.model_drift!;
+      assert.equal(calmDrift.rule, 'raw');
+      assert.equal(calmDrift.deployed_f1, v1.record.f1);
+      assert.equal(calmDrift.threshold, calmDrift.deployed_f1, 'raw: the threshold is the deployed F1');
+      assert.equal(calmDrift.drifted, false);
+      assert.ok(calmDrift.new_f1 >= calmDrift.deployed_f1 + 0.1, `new F1 ${calmDrift.new_f1} clearly above ${calmDrift.deployed_f1}`);
+      assert.equal(calm.scores.new_data_f1, calmDrift.new_f1);
+      // The new-data F1 is the deployed model's F1 on the rows of the new file.
+      const v1Model = loadModelFile(path.join(v1.folder, 'trainedmodel.json'));
+      assert.equal(
+        calmDrift.new_f1,
+        evaluateModel(v1Model, readDataForModel(path.join(project.input, 'dataset3.csv'), v1Model, config.schema)).metrics.f1,
+      );
+      assert.deepEqual(Object.keys(calm.data_drift!).sort(), [...FEATURES].sort());
+      for (const feature of FEATURES) {
+        const d = calm.data_drift![feature];
+        assert.ok(d.psi >= 0 && d.psi < 0.2, `${feature}: PSI ${d.psi}`);
+        assert.ok(d.ks_statistic > 0 && d.ks_statistic < 0.1 && d.ks_pvalue > 0.05, `${feature}: KS ${d.ks_statistic} p ${d.ks_pvalue}`);
+        assert.equal(d.drifted, false);
+        assert.equal(d.psi_bins.expected.length, d.psi_bins.edges.length + 1);
+        assertClose(
+          d.psi_bins.actual.reduce((a, b) => a + b, 0),
+          1,
+          1e-12,
+          `${feature}: PSI bin shares`,
+        );
+      }
+      assert.equal(readCurrentDeployment(store)!.version, 1, 'no-drift deploys nothing');
+      const remembered = withoutRunHistory(project.root);
+      const again = await tick();
+      assertTick(again, 'no-new-data', 1, 1);
+      assert.deepEqual(withoutRunHistory(project.root), remembered, 'the checked file is not checked again');
+    });
 
-    // 6. Rollback: version 1 is current again and served; its files stay checked.
-    assert.deepEqual(rollbackDeployment(config), { action: 'rollback', version: 1, previous: 2 });
-    assert.equal(readCurrentDeployment(store)!.version, 1);
-    assert.equal(Number(fs.readFileSync(path.join(store, 'latestscore.txt'), 'utf8')), v1.record.f1);
-    await served(watcher, 1);
-    assert.equal((await request(app).get('/health')).body.model_version, 1);
-    const afterRollback = await tick();
-    assertTick(afterRollback, 'no-new-data', 1, 1);
-    assert.equal(afterRollback.scores.deployed_f1, v1.record.f1);
+    await t.test('4. drifted data: the deployed F1 drops, the retrained candidate beats it: redeployed', async () => {
+      arrive('dataset4.csv');
+      const drifted = await tick();
+      assertTick(drifted, 'redeployed', 1, 2);
+      assert.deepEqual(
+        drifted.new_files.map((f) => f.name),
+        ['dataset4.csv'],
+      );
+      const modelDrift = drifted.model_drift!;
+      assert.equal(modelDrift.drifted, true);
+      assert.ok(modelDrift.new_f1 < modelDrift.deployed_f1 - 0.1, `new F1 ${modelDrift.new_f1} clearly below ${modelDrift.deployed_f1}`);
+      assert.equal(modelDrift.threshold, v1.record.f1);
+      const employees = drifted.data_drift!.number_of_employees;
+      assert.ok(employees.drifted && employees.psi > 1 && employees.ks_pvalue < 1e-10, JSON.stringify(employees));
+      v2 = readCurrentDeployment(store)!;
+      assert.equal(v2.version, 2);
+      assert.equal(drifted.scores.candidate_f1, v2.record.f1);
+      assert.ok(v2.record.f1! > v1.record.f1! + 0.1, `candidate ${v2.record.f1} vs deployed ${v1.record.f1}`);
+      assert.deepEqual(
+        v2.record.data.files.map((f) => f.name),
+        ['dataset1.csv', 'dataset2.csv', 'dataset3.csv', 'dataset4.csv'],
+      );
+      assert.equal(Number(fs.readFileSync(path.join(store, 'latestscore.txt'), 'utf8')), v2.record.f1);
+      for (const step of ['ingestion', 'drift', 'training', 'scoring', 'gate', 'deployment', 'diagnostics', 'reporting', 'apicalls'])
+        assert.ok(step in drifted.durations, `duration of ${step}`);
+      assertApiCallsRan(drifted);
+      assert.equal(apiReturnsHealth().model_version, 2, 'apicalls waited for the API to serve version 2');
+      await served(watcher, 2);
+      const health = await request(app).get('/health');
+      assert.equal(health.status, 200);
+      assert.equal(health.body.status, 'ok');
+      assert.equal(health.body.model_version, 2);
+    });
 
-    // The run history: one line a tick, in order, the same records the ticks printed.
-    const lines = fs
-      .readFileSync(path.join(store, RUN_HISTORY), 'utf8')
-      .split('\n')
-      .filter((line) => line !== '');
-    assert.equal(lines.length, ticks.length);
-    const runs = readRuns(store);
-    assert.deepEqual(
-      runs.map((r) => r.outcome),
-      ['bootstrapped', 'no-new-data', 'no-drift', 'no-new-data', 'redeployed', 'rejected', 'no-new-data'],
-    );
-    assert.deepEqual(
-      runs.map((r) => r.run_id),
-      ticks.map((t) => t.run_id),
-    );
-    for (const [i, run] of runs.entries()) {
-      const { config_file: configFile, ...printed } = run;
-      assert.equal(configFile, project.configFile);
-      assert.deepEqual(printed, JSON.parse(JSON.stringify(ticks[i])), `run ${i} as printed`);
-    }
-    const answer = await request(app).get('/runs');
-    assert.equal(answer.status, 200);
-    assert.deepEqual(
-      answer.body.runs.map((r: { outcome: string }) => r.outcome),
-      runs.map((r) => r.outcome),
-    );
+    await t.test('5. the relation reversed: drift again, but the candidate scores worse: rejected', async () => {
+      arrive('dataset5.csv');
+      const reversed = await tick();
+      assertTick(reversed, 'rejected', 2, 2);
+      assert.ok(reversed.model_drift!.drifted);
+      assert.ok(reversed.model_drift!.new_f1 < reversed.model_drift!.deployed_f1);
+      assert.equal(reversed.model_drift!.deployed_f1, v2.record.f1);
+      assert.ok(
+        reversed.scores.candidate_f1! < v2.record.f1! - 0.1,
+        `candidate ${reversed.scores.candidate_f1} vs deployed ${v2.record.f1}`,
+      );
+      assert.match(reversed.decision, /kept version 2/);
+      assert.equal(readCurrentDeployment(store)!.version, 2, 'the rejected candidate is not deployed');
+      assert.notEqual(
+        sha256(fs.readFileSync(path.join(config.output_model_path, 'trainedmodel.json'))),
+        v2.record.model_sha256,
+        'the candidate stays in output_model_path',
+      );
+      assert.equal((await request(app).get('/health')).body.model_version, 2);
+    });
+
+    await t.test('6. rollback: version 1 is current again and served; its files stay checked', async () => {
+      assert.deepEqual(rollbackDeployment(config), { action: 'rollback', version: 1, previous: 2 });
+      assert.equal(readCurrentDeployment(store)!.version, 1);
+      assert.equal(Number(fs.readFileSync(path.join(store, 'latestscore.txt'), 'utf8')), v1.record.f1);
+      await served(watcher, 1);
+      assert.equal((await request(app).get('/health')).body.model_version, 1);
+      const afterRollback = await tick();
+      assertTick(afterRollback, 'no-new-data', 1, 1);
+      assert.equal(afterRollback.scores.deployed_f1, v1.record.f1);
+    });
+
+    await t.test('7. the run history: one line a tick, in order, the same records the ticks printed', async () => {
+      const lines = fs
+        .readFileSync(path.join(store, FILE_NAMES.runHistory), 'utf8')
+        .split('\n')
+        .filter((line) => line !== '');
+      assert.equal(lines.length, ticks.length);
+      const runs = readRuns(store);
+      assert.deepEqual(
+        runs.map((r) => r.outcome),
+        ['bootstrapped', 'no-new-data', 'no-drift', 'no-new-data', 'redeployed', 'rejected', 'no-new-data'],
+      );
+      assert.deepEqual(
+        runs.map((r) => r.run_id),
+        ticks.map((t) => t.run_id),
+      );
+      for (const [i, run] of runs.entries()) {
+        const { config_file: configFile, ...printed } = run;
+        assert.equal(configFile, project.configFile);
+        assert.deepEqual(printed, JSON.parse(JSON.stringify(ticks[i])), `run ${i} as printed`);
+      }
+      const answer = await request(app).get('/runs');
+      assert.equal(answer.status, 200);
+      assert.deepEqual(
+        answer.body.runs.map((r: { outcome: string }) => r.outcome),
+        runs.map((r) => r.outcome),
+      );
+    });
   } finally {
     watcher.stop();
     server.closeAllConnections();

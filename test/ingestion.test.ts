@@ -122,7 +122,7 @@ for (const [name, content, message, line, column] of BAD) {
     const inputBefore = snapshot(project.input);
     fs.writeFileSync(path.join(project.input, 'zz-bad.csv'), content);
     await assert.rejects(runIngestion(project.config), (error: unknown) => {
-      assert.ok(error instanceof DataError, `DataError expected, got ${error}`);
+      assert.ok(error instanceof DataError, `DataError expected, got ${String(error)}`);
       assert.equal(error.exitCode, 2);
       assert.equal(error.file, 'zz-bad.csv');
       assert.equal(error.line, line);

@@ -94,6 +94,79 @@ function truncate(text: string): string {
   return text.length > 40 ? text.slice(0, 37) + '...' : text;
 }
 
+/** Role of a field in a plain-record scan: a feature slot (>= 0), or one of these. */
+const OTHER = -1;
+const TARGET = -2;
+const ID = -3;
+
+/**
+ * The fast path shared by ingestion and dataset reading, for a plain record (one
+ * line, no quote): every feature empty or plain canonical digits (no sign, no
+ * leading zero, at most 15 digits), the target `0` or `1`. Such a record's
+ * values are read straight from its characters, and its raw text is already in
+ * the canonical form that duplicate detection compares. Anything else makes
+ * `scan` return false and takes the general, validating path.
+ */
+export class PlainRecordScanner {
+  /** Feature values of the last scanned record, by feature slot (NaN for an empty cell). */
+  readonly values: Float64Array;
+  /** Target of the last scanned record (0 when the file has no target column). */
+  label = 0;
+  /** Where the id field of the last scanned record starts and ends in its raw text (-1 without an id column). */
+  idStart = -1;
+  idEnd = -1;
+  private readonly roles: Int32Array;
+
+  constructor(layout: ColumnLayout) {
+    this.values = new Float64Array(layout.featureIndexes.length);
+    this.roles = new Int32Array(layout.columns.length).fill(OTHER);
+    layout.featureIndexes.forEach((index, slot) => (this.roles[index] = slot));
+    if (layout.targetIndex >= 0) this.roles[layout.targetIndex] = TARGET;
+    if (layout.idIndex >= 0) this.roles[layout.idIndex] = ID;
+  }
+
+  /** Scans one raw record; true when it is plain and every value was read. */
+  scan(raw: string): boolean {
+    const roles = this.roles;
+    const count = roles.length;
+    const length = raw.length;
+    let field = 0;
+    let start = 0;
+    this.label = 0;
+    for (let pos = 0; pos <= length; pos++) {
+      if (pos < length && raw.charCodeAt(pos) !== COMMA_CODE) continue;
+      if (field >= count) return false;
+      const role = roles[field];
+      const width = pos - start;
+      if (role >= 0) {
+        if (width === 0) {
+          this.values[role] = NaN;
+        } else {
+          if (width > 15 || (width > 1 && raw.charCodeAt(start) === 48)) return false;
+          let value = 0;
+          for (let k = start; k < pos; k++) {
+            const digit = raw.charCodeAt(k) - 48;
+            if (digit < 0 || digit > 9) return false;
+            value = value * 10 + digit;
+          }
+          this.values[role] = value;
+        }
+      } else if (role === TARGET) {
+        if (width !== 1) return false;
+        const code = raw.charCodeAt(start);
+        if (code !== 48 && code !== 49) return false;
+        this.label = code - 48;
+      } else if (role === ID) {
+        this.idStart = start;
+        this.idEnd = pos;
+      }
+      field++;
+      start = pos + 1;
+    }
+    return field === count;
+  }
+}
+
 /** A data file read into typed columns. */
 export interface Dataset {
   features: string[];
@@ -117,8 +190,7 @@ class DatasetBuilder {
   readonly missing: number[];
   rows = 0;
   layout?: ColumnLayout;
-  /** For each file column: the feature slot it fills, or -1. */
-  private slots: Int32Array = new Int32Array(0);
+  private scanner?: PlainRecordScanner;
 
   constructor(
     private readonly schema: DataSchema,
@@ -134,67 +206,29 @@ class DatasetBuilder {
   readonly onRecord = (fields: string[] | null, line: number, raw: string): void => {
     if (!this.layout) {
       this.layout = resolveHeader(fields ?? raw.split(','), this.schema, this.label, this.requireTarget);
-      this.slots = Int32Array.from(this.layout.columns, (_, index) => this.layout!.featureIndexes.indexOf(index));
+      this.scanner = new PlainRecordScanner(this.layout);
       return;
     }
     if (this.rows === this.capacity) this.grow();
-    if (fields === null && this.scanSimple(raw)) {
-      this.rows++;
+    if (fields === null && this.scanner!.scan(raw)) {
+      this.addScanned(raw);
       return;
     }
     this.addFields(fields ?? raw.split(','), line);
   };
 
-  /**
-   * Fast path for a one-line record without quotes whose numeric cells are plain
-   * digits: reads the numbers straight from the characters. Returns false (and
-   * commits nothing) for anything else, which then takes the general path.
-   */
-  private scanSimple(raw: string): boolean {
-    if (this.missing.length > 30) return false; // the missing-cell bit mask holds 30 features
-    const { columns: header, targetIndex, idIndex } = this.layout!;
-    const slots = this.slots;
+  /** Commits the record the scanner just read. */
+  private addScanned(raw: string): void {
+    const scanner = this.scanner!;
     const row = this.rows;
-    const length = raw.length;
-    let field = 0;
-    let start = 0;
-    let missingMask = 0;
-    let label = 0;
-    let id = '';
-    for (let pos = 0; pos <= length; pos++) {
-      if (pos < length && raw.charCodeAt(pos) !== COMMA_CODE) continue;
-      if (field >= header.length) return false;
-      const slot = slots[field];
-      if (slot >= 0) {
-        if (pos === start) {
-          this.columns[slot][row] = NaN;
-          missingMask |= 1 << slot;
-        } else {
-          if (pos - start > 15) return false;
-          let value = 0;
-          for (let k = start; k < pos; k++) {
-            const digit = raw.charCodeAt(k) - 48;
-            if (digit < 0 || digit > 9) return false;
-            value = value * 10 + digit;
-          }
-          this.columns[slot][row] = value;
-        }
-      } else if (field === targetIndex) {
-        if (pos - start !== 1) return false;
-        const code = raw.charCodeAt(start);
-        if (code !== 48 && code !== 49) return false;
-        label = code - 48;
-      } else if (field === idIndex && this.keepIds) {
-        id = raw.slice(start, pos);
-      }
-      field++;
-      start = pos + 1;
+    for (let f = 0; f < this.columns.length; f++) {
+      const value = scanner.values[f];
+      if (value !== value) this.missing[f]++;
+      this.columns[f][row] = value;
     }
-    if (field !== header.length) return false;
-    if (targetIndex >= 0) this.target[row] = label;
-    if (missingMask !== 0) for (let f = 0; f < this.missing.length; f++) if (missingMask & (1 << f)) this.missing[f]++;
-    if (this.keepIds) this.ids.push(idIndex >= 0 ? id : '');
-    return true;
+    if (this.layout!.targetIndex >= 0) this.target[row] = scanner.label;
+    if (this.keepIds) this.ids.push(this.layout!.idIndex >= 0 ? raw.slice(scanner.idStart, scanner.idEnd) : '');
+    this.rows++;
   }
 
   /** General path: validates every cell and names the first bad one. */

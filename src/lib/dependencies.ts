@@ -7,6 +7,11 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Config } from './config.js';
+import { messageOf } from './errors.js';
+import { ensureFolder, readJsonIfExists, writeJsonAtomic } from './files.js';
+import { artefactPaths } from './layout.js';
+import { PROJECT_ROOT } from './project.js';
 
 /** One direct dependency. */
 export interface DependencyStatus {
@@ -77,9 +82,9 @@ export function checkDependencies(root: string, timeoutMs: number): Promise<Depe
         }
         let parsed: Record<string, OutdatedEntry> & { error?: { code?: string; summary?: string } };
         try {
-          parsed = JSON.parse(stdout || '{}');
+          parsed = JSON.parse(stdout || '{}') as typeof parsed;
         } catch {
-          resolve(installedOnly(`npm outdated gave no readable answer: ${(stderr || String(error)).trim().split('\n')[0]}`));
+          resolve(installedOnly(`npm outdated gave no readable answer: ${(stderr || messageOf(error)).trim().split('\n')[0]}`));
           return;
         }
         if (parsed.error) {
@@ -106,4 +111,18 @@ export function checkDependencies(root: string, timeoutMs: number): Promise<Depe
       },
     );
   });
+}
+
+/** Dependency status of this project, cached in output_model_path for `diagnostics.outdated_cache_seconds`. */
+export async function cachedDependencies(config: Config): Promise<DependencyReport> {
+  const cacheFile = artefactPaths(config).dependencyCache;
+  const cached = readJsonIfExists(cacheFile) as DependencyReport | undefined;
+  const maxAge = config.diagnostics.outdated_cache_seconds * 1000;
+  if (cached?.status === 'ok' && Date.now() - Date.parse(cached.checked_at) < maxAge) return cached;
+  const report = await checkDependencies(PROJECT_ROOT, config.diagnostics.outdated_timeout_ms);
+  if (report.status === 'ok') {
+    ensureFolder(path.dirname(cacheFile));
+    writeJsonAtomic(cacheFile, report);
+  }
+  return report;
 }

@@ -16,15 +16,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, UnavailableError, UserError } from './errors.js';
 import { syncFolder, temporaryPathFor } from './files.js';
+import { PUBLISHED_FILES, type PublishedFile } from './layout.js';
 
-/** Files every version holds (the SPEC names, so readers find them at the top level). */
-export const PUBLISHED_FILES = [
-  'trainedmodel.json',
-  'latestscore.txt',
-  'latestscore.json',
-  'ingestedfiles.txt',
-  'ingestionrecord.json',
-] as const;
 export const VERSION_RECORD = 'deployment.json';
 const VERSIONS = 'versions';
 const CURRENT = 'current';
@@ -62,7 +55,7 @@ export interface CurrentDeployment {
 }
 
 /** Files to publish: a map from published name to source path. */
-export type PublishSources = Partial<Record<(typeof PUBLISHED_FILES)[number], string>>;
+export type PublishSources = Partial<Record<PublishedFile, string>>;
 
 /** Number of the version `current` points at, or null when nothing is deployed. */
 export function currentVersion(store: string): number | null {

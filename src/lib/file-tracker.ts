@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readJsonIfExists, sha256File, writeJsonAtomic } from './files.js';
-
-export const CHECKED_FILES = 'checkedfiles.json';
+import { FILE_NAMES } from './layout.js';
 
 /** A file of the input folder as a tick sees it. */
 export interface TrackedFile {
@@ -27,7 +26,7 @@ export interface CheckedRecord {
 /** Reads checkedfiles.json (empty when missing or unreadable). */
 export function readChecked(store: string): CheckedRecord {
   try {
-    const value = readJsonIfExists(path.join(store, CHECKED_FILES)) as CheckedRecord | undefined;
+    const value = readJsonIfExists(path.join(store, FILE_NAMES.checkedFiles)) as CheckedRecord | undefined;
     if (value && Array.isArray(value.checked) && Array.isArray(value.hashes)) return value;
   } catch {
     // A damaged record only costs re-hashing and re-checking.
@@ -37,7 +36,7 @@ export function readChecked(store: string): CheckedRecord {
 
 /** Writes checkedfiles.json atomically. */
 export function writeChecked(store: string, record: CheckedRecord): void {
-  writeJsonAtomic(path.join(store, CHECKED_FILES), record);
+  writeJsonAtomic(path.join(store, FILE_NAMES.checkedFiles), record);
 }
 
 /** Stats and hashes (cached) the given files of a folder. */
@@ -49,6 +48,21 @@ export function trackFiles(folder: string, names: string[], cache: TrackedFile[]
   });
 }
 
+/**
+ * How far ahead of the clock a modification time may lie and still mean "just
+ * written": file systems stamp sub-millisecond times that `Date.now()` has not
+ * reached yet. Further ahead is a skewed clock or a restored time, not a write
+ * in progress, and waiting for it would wait until that time.
+ */
+const FUTURE_TOLERANCE_MS = 1000;
+
+/** True when a file modified at `mtimeMs` may still be being written. */
+export function isSettling(mtimeMs: number, settleSeconds: number, now = Date.now()): boolean {
+  if (settleSeconds <= 0) return false;
+  const age = now - mtimeMs;
+  return age < settleSeconds * 1000 && age >= -FUTURE_TOLERANCE_MS;
+}
+
 /** Splits tracked files into new ones ready to ingest, and new ones still being written. */
 export function classifyFiles(
   files: TrackedFile[],
@@ -58,6 +72,6 @@ export function classifyFiles(
 ): { fresh: TrackedFile[]; settling: TrackedFile[] } {
   const known = new Set(seen.map((file) => `${file.name}\0${file.sha256}`));
   const unseen = files.filter((file) => !known.has(`${file.name}\0${file.sha256}`));
-  const settling = unseen.filter((file) => now - file.mtimeMs < settleSeconds * 1000);
+  const settling = unseen.filter((file) => isSettling(file.mtimeMs, settleSeconds, now));
   return { fresh: unseen.filter((file) => !settling.includes(file)), settling };
 }

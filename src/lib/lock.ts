@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import { FILE_NAMES } from './layout.js';
 import type { Logger } from './log.js';
-
-export const LOCK_NAME = 'fullprocess.lock';
 
 /**
  * proper-lockfile stamps a new lock with an mtime up to 1,005 ms in the future
@@ -26,7 +25,7 @@ export async function tryLock(folder: string, staleSeconds: number, log: Logger)
   const stale = Math.max(2000, staleSeconds * 1000 - FUTURE_MTIME_MS);
   try {
     return await lockfile.lock(folder, {
-      lockfilePath: path.join(folder, LOCK_NAME),
+      lockfilePath: path.join(folder, FILE_NAMES.lock),
       realpath: false,
       retries: 0,
       stale,

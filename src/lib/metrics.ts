@@ -27,8 +27,12 @@ export function confusionMatrix(actual: ArrayLike<number>, predicted: ArrayLike<
     fn = 0,
     tp = 0;
   for (let i = 0; i < actual.length; i++) {
-    if (actual[i] === 1) predicted[i] === 1 ? tp++ : fn++;
-    else predicted[i] === 1 ? fp++ : tn++;
+    const hit = predicted[i] === 1;
+    if (actual[i] === 1) {
+      if (hit) tp++;
+      else fn++;
+    } else if (hit) fp++;
+    else tn++;
   }
   return [
     [tn, fp],

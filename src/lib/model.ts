@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
 import { z } from 'zod';
+import type { DataSchema } from './config.js';
 import { DataError, UserError } from './errors.js';
 import { mean, median, standardDeviation } from './stats.js';
 import type { FeatureProfile } from './drift.js';
@@ -137,20 +138,23 @@ function dot3(a: Float64Array, b: Float64Array, c: Float64Array): number {
   return total;
 }
 
+/** One penalized logistic-loss problem: the design columns, labels, C and whether the intercept is penalized. */
+interface Problem {
+  columns: Float64Array[];
+  y: Uint8Array;
+  C: number;
+  penalizeIntercept: boolean;
+  /** Per-row work arrays reused by every pass. */
+  scratch: Scratch;
+}
+
 /**
  * One evaluation at parameters `theta` = [intercept, w...]: penalized
- * objective, and when asked its gradient and Hessian (row-major, (p+1)^2).
+ * objective, its gradient and its Hessian (row-major, (p+1)^2).
  * Column-at-a-time loops over typed arrays keep it fast for millions of rows.
  */
-function evaluate(
-  columns: Float64Array[],
-  y: Uint8Array,
-  theta: Float64Array,
-  C: number,
-  penalizeIntercept: boolean,
-  withDerivatives: boolean,
-  scratch: Scratch,
-): PassResult {
+function evaluate(problem: Problem, theta: Float64Array): PassResult {
+  const { columns, y, C, penalizeIntercept, scratch } = problem;
   const p = columns.length;
   const d = p + 1;
   const n = y.length;
@@ -168,22 +172,18 @@ function evaluate(
     const e = Math.exp(-Math.abs(value));
     const label = y[i];
     loss += Math.log1p(e) + (label === 1 ? (value < 0 ? -value : 0) : value > 0 ? value : 0);
-    if (withDerivatives) {
-      const prob = value >= 0 ? 1 / (1 + e) : e / (1 + e);
-      residual[i] = prob - label;
-      weight[i] = prob * (1 - prob);
-    }
+    const prob = value >= 0 ? 1 / (1 + e) : e / (1 + e);
+    residual[i] = prob - label;
+    weight[i] = prob * (1 - prob);
   }
   const gradient = new Float64Array(d);
   const hessian = new Float64Array(d * d);
-  if (withDerivatives) {
-    gradient[0] = sum(residual);
-    hessian[0] = sum(weight);
-    for (let f = 0; f < p; f++) {
-      gradient[f + 1] = dot(residual, columns[f]);
-      hessian[f + 1] = dot(weight, columns[f]);
-      for (let g = f; g < p; g++) hessian[(f + 1) * d + g + 1] = dot3(weight, columns[f], columns[g]);
-    }
+  gradient[0] = sum(residual);
+  hessian[0] = sum(weight);
+  for (let f = 0; f < p; f++) {
+    gradient[f + 1] = dot(residual, columns[f]);
+    hessian[f + 1] = dot(weight, columns[f]);
+    for (let g = f; g < p; g++) hessian[(f + 1) * d + g + 1] = dot3(weight, columns[f], columns[g]);
   }
   let penalty = 0;
   for (let a = 0; a < d; a++) {
@@ -260,10 +260,15 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings,
     const sampleColumns = columns.map((column) => Float64Array.from({ length: m }, (_, i) => column[i * stride]));
     const sampleTarget = Uint8Array.from({ length: m }, (_, i) => data.target[i * stride]);
     if (sampleTarget.some((label) => label === 1) && sampleTarget.some((label) => label === 0)) {
-      start = newton(sampleColumns, sampleTarget, (settings.C * n) / m, penalizeIntercept, start, settings).theta;
+      const sample = makeProblem(sampleColumns, sampleTarget, (settings.C * n) / m, penalizeIntercept);
+      start = newton(sample, start, settings).theta;
     }
   }
-  const { theta, current, converged, iterations } = newton(columns, data.target, settings.C, penalizeIntercept, start, settings);
+  const { theta, current, converged, iterations } = newton(
+    makeProblem(columns, data.target, settings.C, penalizeIntercept),
+    start,
+    settings,
+  );
   const gradientMax = current.gradient.reduce((max, g) => Math.max(max, Math.abs(g)), 0);
   if (!theta.every(Number.isFinite)) throw new UserError('training produced non-finite coefficients; check the data for extreme values');
   return {
@@ -278,20 +283,27 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings,
 /** Rows of the subsample a large fit is warm-started from. */
 const WARM_START_ROWS = 50_000;
 
+/** A problem with its scratch arrays allocated. */
+function makeProblem(columns: Float64Array[], y: Uint8Array, C: number, penalizeIntercept: boolean): Problem {
+  const n = y.length;
+  return {
+    columns,
+    y,
+    C,
+    penalizeIntercept,
+    scratch: { eta: new Float64Array(n), residual: new Float64Array(n), weight: new Float64Array(n) },
+  };
+}
+
 /** Damped Newton iterations from `start` until half the Newton decrement is below tol (relative). */
 function newton(
-  columns: Float64Array[],
-  y: Uint8Array,
-  C: number,
-  penalizeIntercept: boolean,
+  problem: Problem,
   start: Float64Array,
   settings: FitSettings,
 ): { theta: Float64Array; current: PassResult; converged: boolean; iterations: number } {
-  const n = y.length;
-  const d = columns.length + 1;
-  const scratch: Scratch = { eta: new Float64Array(n), residual: new Float64Array(n), weight: new Float64Array(n) };
+  const d = problem.columns.length + 1;
   let theta = Float64Array.from(start);
-  let current = evaluate(columns, y, theta, C, penalizeIntercept, true, scratch);
+  let current = evaluate(problem, theta);
   let converged = false;
   let iterations = 0;
   while (iterations < settings.max_iter) {
@@ -306,7 +318,7 @@ function newton(
     let candidate = theta;
     for (let halvings = 0; halvings < 50; halvings++) {
       candidate = theta.map((t, a) => t + size * step[a]);
-      const trial = evaluate(columns, y, candidate, C, penalizeIntercept, true, scratch);
+      const trial = evaluate(problem, candidate);
       // Armijo condition, with room for the rounding error of a sum over many rows.
       if (trial.value <= current.value + 1e-4 * size * slope + 1e-13 * Math.abs(current.value)) {
         accepted = trial;
@@ -426,7 +438,7 @@ export function validateModelFile(value: unknown, label: string): ModelFile {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
     throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
   }
-  const model = parsed.data as ModelFile;
+  const model: ModelFile = parsed.data;
   const p = model.features.length;
   const problems: string[] = [];
   if (model.coefficients.length !== p) problems.push(`coefficients has ${model.coefficients.length} values for ${p} features`);
@@ -436,6 +448,11 @@ export function validateModelFile(value: unknown, label: string): ModelFile {
   for (const feature of model.features) if (!(feature in model.imputation)) problems.push(`imputation has no median for "${feature}"`);
   if (problems.length > 0) throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
   return model;
+}
+
+/** The data schema a model reads: the config's id column with the model's own features and target. */
+export function schemaForModel(schema: DataSchema, model: Pick<ModelFile, 'features' | 'target'>): DataSchema {
+  return { ...schema, features: [...model.features], target: model.target };
 }
 
 /** Reads and validates a model file from disk. */

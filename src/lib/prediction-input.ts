@@ -41,7 +41,7 @@ export function columnsFromRecords(records: unknown, features: readonly string[]
   if (!Array.isArray(records)) throw new UserError(`"${field}" must be a list of objects`);
   if (records.length === 0) throw new UserError(`"${field}" is empty: send at least one record`);
   const columns = emptyColumns(features, records.length);
-  records.forEach((record, row) => {
+  records.forEach((record: unknown, row) => {
     if (typeof record !== 'object' || record === null || Array.isArray(record))
       throw new UserError(`${field}[${row}] must be an object of feature values`);
     features.forEach((feature, f) => {
@@ -122,7 +122,7 @@ export function columnsFromMlflow(body: unknown, features: readonly string[]): F
     const { columns, data } = value as { columns?: unknown; data?: unknown };
     if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))
       throw new UserError('"dataframe_split.columns" must be a list of column names');
-    return columnsFromRows(data, columns as string[], features, 'dataframe_split.data');
+    return columnsFromRows(data, columns, features, 'dataframe_split.data');
   }
   // instances / inputs: records, rows in feature order, or a map of columns.
   if (Array.isArray(value)) {

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './log.js';
+import { FILE_NAMES } from './layout.js';
 import { silentLogger } from './log.js';
-
-export const RUN_HISTORY = 'runhistory.jsonl';
 
 /** What a tick decided. */
 export type Outcome = 'bootstrapped' | 'no-new-data' | 'no-drift' | 'redeployed' | 'rejected' | 'locked' | 'failed';
@@ -74,7 +73,7 @@ export interface RunRecord {
  */
 export function appendRun(store: string, record: RunRecord): void {
   fs.mkdirSync(store, { recursive: true });
-  const fd = fs.openSync(path.join(store, RUN_HISTORY), 'a+');
+  const fd = fs.openSync(path.join(store, FILE_NAMES.runHistory), 'a+');
   try {
     const { size } = fs.fstatSync(fd);
     const last = Buffer.alloc(1);
@@ -90,7 +89,7 @@ export function appendRun(store: string, record: RunRecord): void {
 export function readRuns(store: string, log: Logger = silentLogger): RunRecord[] {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(store, RUN_HISTORY), 'utf8');
+    text = fs.readFileSync(path.join(store, FILE_NAMES.runHistory), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
@@ -103,7 +102,7 @@ export function readRuns(store: string, log: Logger = silentLogger): RunRecord[]
       if (typeof value !== 'object' || value === null || typeof value.outcome !== 'string') throw new Error('not a run record');
       runs.push(value);
     } catch (error) {
-      log.warn(`${RUN_HISTORY}:${index + 1}: skipped a corrupt line (${(error as Error).message})`);
+      log.warn(`${FILE_NAMES.runHistory}:${index + 1}: skipped a corrupt line (${(error as Error).message})`);
     }
   });
   return runs;

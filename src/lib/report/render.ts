@@ -52,7 +52,7 @@ export async function renderChart(spec: TopLevelSpec, measure: TextMeasurer, war
   const previous = metrics.width;
   metrics.width = (item, text) => {
     const value = text ?? item.text;
-    const line = Array.isArray(value) ? value.join(' ') : value == null ? '' : String(value);
+    const line = Array.isArray(value) ? value.join(' ') : value == null ? '' : `${value as string | number}`;
     return measure(line, item.fontSize ?? 11, isBold(item.fontWeight));
   };
   try {

@@ -5,12 +5,10 @@
  */
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { DiagnosticsResult } from '../../diagnostics.js';
-import type { IngestionRecord } from '../../ingestion.js';
-import type { ScoringResult } from '../../scoring.js';
 import type { VersionRecord } from '../deploy-store.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelFile } from '../model.js';
+import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from '../records.js';
 import type { RunRecord } from '../run-history.js';
 import {
   CLASS_LABELS,
@@ -60,8 +58,8 @@ export interface ReportInputs {
   model: ModelInUse;
   evaluation: Evaluation;
   /** The scoring record of this model on this test data, when one exists. */
-  score: { file: string; record: ScoringResult } | null;
-  diagnostics: DiagnosticsResult | null;
+  score: { file: string; record: ScoreRecord } | null;
+  diagnostics: DiagnosticsRecord | null;
   ingestion: IngestionRecord | null;
   clients: ScoredClients | null;
   runs: RunRecord[];
@@ -355,7 +353,7 @@ function driftBlocks(runs: RunRecord[], thresholds: ReportInputs['drift']): Bloc
 
 const MISSING_DIAGNOSTICS = 'No diagnostics record (diagnostics.json) could be read; run `npm run diagnostics` to fill this section.';
 
-function dataBlocks(diagnostics: DiagnosticsResult | null): Block[] {
+function dataBlocks(diagnostics: DiagnosticsRecord | null): Block[] {
   if (!diagnostics)
     return [
       { kind: 'heading', text: 'Ingested data' },
@@ -431,7 +429,7 @@ function timingBlocks(inputs: ReportInputs): Block[] {
   return blocks;
 }
 
-function dependencyBlocks(diagnostics: DiagnosticsResult | null): Block[] {
+function dependencyBlocks(diagnostics: DiagnosticsRecord | null): Block[] {
   const blocks: Block[] = [{ kind: 'heading', text: 'Dependency status' }];
   if (!diagnostics) return [...blocks, { kind: 'note', text: MISSING_DIAGNOSTICS }];
   const report = diagnostics.dependencies;

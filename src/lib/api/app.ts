@@ -1,0 +1,68 @@
+/**
+ * The HTTP API as an Express app built by `createApp`; it never listens by
+ * itself (src/app.ts does). The routers are wired here in one place, followed
+ * by a JSON 404/405 and one error handler that turns errors into `{ "error": ... }`.
+ *
+ *   prediction-routes   POST /prediction, POST /invocations
+ *   health-routes       GET /health
+ *   report-routes       GET /scoring, /summarystats, /diagnostics, /runs, /drift
+ *   metrics-routes      GET /metrics (and the per-request counters)
+ */
+import express from 'express';
+import helmet from 'helmet';
+import { Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import type { DependencyReport } from '../dependencies.js';
+import { artefactPaths } from '../layout.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { ModelWatcher } from '../model-watcher.js';
+import { healthRoutes } from './health-routes.js';
+import { createApiMetrics, metricsRoutes } from './metrics-routes.js';
+import { errorHandler, noRoute, requireToken } from './middleware.js';
+import { predictionRoutes } from './prediction-routes.js';
+import { pathRedactor } from './redact.js';
+import { reportRoutes } from './report-routes.js';
+import type { ApiContext, RouteTable } from './routes.js';
+import { childProcessTimings, type TimingProvider } from './timings.js';
+
+/** What the app needs; everything with I/O is passed in so tests can replace it. */
+export interface AppDeps {
+  config: Config;
+  watcher: ModelWatcher;
+  log?: Logger;
+  /** Defaults to running the diagnostics stage in a child process. */
+  timings?: TimingProvider;
+  /** Dependency status; defaults to `npm outdated` (slow, needs the registry), cached. */
+  dependencies?: () => Promise<DependencyReport>;
+  /** Metrics registry (one per app by default). */
+  registry?: Registry;
+}
+
+/** Endpoints answered without the bearer token. */
+const OPEN_ENDPOINTS = ['/health'];
+
+/** Builds the Express app. */
+export function createApp(deps: AppDeps): express.Express {
+  const { config, watcher } = deps;
+  const log = deps.log ?? silentLogger;
+  const context: ApiContext = { config, paths: artefactPaths(config), watcher, log, redact: pathRedactor(config) };
+  const metrics = createApiMetrics(deps.registry ?? new Registry(), watcher);
+  const tables: RouteTable[] = [
+    predictionRoutes(context, metrics.predictedRows),
+    healthRoutes(context),
+    reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
+    metricsRoutes(metrics),
+  ];
+  const allowed = new Map(tables.flatMap((table) => [...table.allowed]));
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(helmet());
+  app.use(metrics.observe(allowed));
+  app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
+  for (const table of tables) app.use(table.router);
+  app.use(noRoute(allowed));
+  app.use(errorHandler(log, config.api.body_limit, context.redact));
+  return app;
+}

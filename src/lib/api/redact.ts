@@ -1,0 +1,49 @@
+/** Keeps the server's absolute paths out of HTTP answers (logs keep them). */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { PROJECT_ROOT } from '../project.js';
+
+/** Turns a text meant for an HTTP answer into one without absolute server paths. */
+export type Redactor = (text: string) => string;
+
+/**
+ * Rewrites the server's absolute paths in a message: the config's folders
+ * become their names relative to the config file, other absolute paths their
+ * last component.
+ */
+export function pathRedactor(config: Config): Redactor {
+  const base = config.baseFolder;
+  const pairs = new Map<string, string>();
+  const add = (absolute: string, shown: string): void => {
+    pairs.set(absolute, shown);
+    try {
+      pairs.set(fs.realpathSync(absolute), shown);
+    } catch {
+      // A folder that does not exist yet can only appear as written.
+    }
+  };
+  const folders = [
+    config.input_folder_path,
+    config.output_folder_path,
+    config.test_data_path,
+    config.output_model_path,
+    config.prod_deployment_path,
+  ];
+  for (const folder of folders) {
+    const relative = path.relative(base, folder);
+    const outside = relative === '..' || relative.startsWith('..' + path.sep) || path.isAbsolute(relative);
+    add(folder, relative === '' ? '.' : outside ? path.basename(folder) : relative);
+  }
+  add(config.configFile, path.basename(config.configFile));
+  add(base, '.');
+  add(PROJECT_ROOT, '.');
+  const known = [...pairs].filter(([absolute]) => absolute.length > 1).sort((a, b) => b[0].length - a[0].length);
+  // Whatever absolute path is left (a scratch folder, a home folder): keep only its last component.
+  const leftover = /(?<![\w.~-])\/(?:[^\s"'`()<>,;:/]+\/)+([^\s"'`()<>,;:/]*)/g;
+  return (text) => {
+    let out = text;
+    for (const [absolute, shown] of known) out = out.split(absolute).join(shown);
+    return out.replace(leftover, (_match, last: string) => last || '.');
+  };
+}

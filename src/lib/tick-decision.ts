@@ -1,0 +1,97 @@
+/**
+ * The rules of a fullprocess tick, as one pure function. A tick observes step
+ * by step (the input folder, then drift, then the retrained candidate's score)
+ * and after each observation asks `decideTick` what comes next; the real tick
+ * and `--dry-run` follow the same answers and differ only in where they write
+ * and whether they deploy.
+ *
+ *   nothing deployed:   files ready -> bootstrap -> deploy ("bootstrapped")
+ *                       none        -> "no-new-data"
+ *   deployed:           no new file -> "no-new-data"
+ *                       new files   -> check drift
+ *   drift checked:      no trigger  -> "no-drift"
+ *                       trigger     -> retrain
+ *   candidate scored:   gate on and candidate below deployed -> "rejected"
+ *                       otherwise                           -> deploy ("redeployed")
+ */
+import type { ModelDrift, Outcome } from './run-history.js';
+
+/** What a tick has seen so far; each step adds to it. */
+export interface TickObservation {
+  /** Version current when the tick started; null when nothing is deployed. */
+  deployedVersion: number | null;
+  /** *.csv files of the input folder that are not still being written. */
+  readyFiles: number;
+  /** Files modified too recently: left for the next tick. */
+  settlingFiles: number;
+  /** Ready files new to the deployed model and to earlier ticks. */
+  newFiles: number;
+  /** After the drift check: the model-drift decision and the features whose data drifted. */
+  drift?: { model: ModelDrift; driftedFeatures: string[] };
+  /** After a bootstrap fit: the first model's F1 on the test data. */
+  bootstrapF1?: number;
+  /** After retraining: the candidate's and the deployed model's F1 on the same test data. */
+  gate?: { candidateF1: number; deployedF1: number };
+}
+
+/** The configured rules a tick applies. */
+export interface TickRules {
+  /** Refuse a candidate that scores below the deployed model (automation.gate). */
+  gate: boolean;
+  /** Data drift alone triggers a retrain (drift.data_drift_trigger). */
+  dataDriftTrigger: boolean;
+  /** automation.settle_seconds, for the wording of a waiting tick. */
+  settleSeconds: number;
+}
+
+/** What the tick does next. */
+export type TickStep =
+  | { kind: 'bootstrap' }
+  | { kind: 'check-drift' }
+  | { kind: 'retrain'; reason: string }
+  | { kind: 'deploy'; outcome: 'bootstrapped' | 'redeployed'; reason: string }
+  | { kind: 'finish'; outcome: Extract<Outcome, 'no-new-data' | 'no-drift' | 'rejected'>; decision: string };
+
+function f4(value: number): string {
+  return value.toFixed(4);
+}
+
+/** Decides the next step of a tick from what it observed. Pure. */
+export function decideTick(seen: TickObservation, rules: TickRules): TickStep {
+  if (seen.deployedVersion === null) {
+    if (seen.bootstrapF1 !== undefined) {
+      const reason = `no model was deployed: trained on ${seen.readyFiles} file(s), test F1 ${f4(seen.bootstrapF1)}`;
+      return { kind: 'deploy', outcome: 'bootstrapped', reason };
+    }
+    if (seen.readyFiles > 0) return { kind: 'bootstrap' };
+    const decision =
+      seen.settlingFiles > 0
+        ? `nothing is deployed yet and every *.csv file was modified in the last ${rules.settleSeconds} s ` +
+          '(automation.settle_seconds); the next tick bootstraps from them'
+        : 'nothing is deployed and the input folder has no *.csv file to bootstrap from';
+    return { kind: 'finish', outcome: 'no-new-data', decision };
+  }
+  if (seen.newFiles === 0) return { kind: 'finish', outcome: 'no-new-data', decision: 'no new or changed file in the input folder' };
+  if (!seen.drift) return { kind: 'check-drift' };
+
+  const { model, driftedFeatures } = seen.drift;
+  const dataTriggered = rules.dataDriftTrigger && driftedFeatures.length > 0;
+  if (!model.drifted && !dataTriggered) {
+    const dataNote = driftedFeatures.length > 0 ? `; data drift in ${driftedFeatures.join(', ')} (not a trigger)` : '';
+    return { kind: 'finish', outcome: 'no-drift', decision: `no model drift (${model.rule}): ${model.explanation}${dataNote}` };
+  }
+  const reason = model.drifted ? `model drift (${model.rule}): ${model.explanation}` : `data drift in ${driftedFeatures.join(', ')}`;
+  if (!seen.gate) return { kind: 'retrain', reason };
+
+  const { candidateF1, deployedF1 } = seen.gate;
+  if (rules.gate && candidateF1 < deployedF1) {
+    return {
+      kind: 'finish',
+      outcome: 'rejected',
+      decision:
+        `${reason}; retrained, but the candidate's test F1 ${f4(candidateF1)} is below the deployed model's ` +
+        `${f4(deployedF1)} on the same test data: kept version ${seen.deployedVersion} (the candidate stays in output_model_path)`,
+    };
+  }
+  return { kind: 'deploy', outcome: 'redeployed', reason: `${reason}; candidate test F1 ${f4(candidateF1)} vs deployed ${f4(deployedF1)}` };
+}
