@@ -1,6 +1,6 @@
 /**
  * apicalls: calls every endpoint of a running API and writes the consolidated
- * answers to `output_model_path/apireturns.txt`. An unreachable API or a
+ * answers to the API-returns file in `output_model_path`. An unreachable API or a
  * non-2xx answer is an error (exit 1) and nothing is written.
  */
 import path from 'node:path';
@@ -10,10 +10,10 @@ import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
 import { ensureFolder, writeJsonAtomic } from './lib/files.js';
-import { artefactPaths } from './lib/layout.js';
+import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 
-/** Result of apicalls (also the content of apireturns.txt). */
+/** Result of apicalls (also the content of the API-returns file). */
 export interface ApiCallsResult {
   base_url: string;
   called_at: string;
@@ -21,7 +21,7 @@ export interface ApiCallsResult {
   output_file?: string;
 }
 
-/** Calls every endpoint and writes apireturns.txt. */
+/** Calls every endpoint and writes the API-returns file. */
 export async function runApiCalls(
   config: Config,
   options: { url?: string; write?: boolean } = {},
@@ -57,7 +57,7 @@ export async function runApiCalls(
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ url?: string }>({
     name: 'apicalls',
-    description: 'Call every endpoint of the running API and write the answers to apireturns.txt',
+    description: `Call every endpoint of the running API and write the answers to ${FILE_NAMES.apiReturns}`,
     options: (program) => program.option('--url <url>', 'base URL of the API (default: api.url, else http://api.host:api.port)'),
     run: async (config, options, log) => {
       if (options.url !== undefined && !/^https?:\/\/[^\s]+$/.test(options.url))

@@ -85,7 +85,7 @@ export async function runDeployment(
     }
     sources[FILE_NAMES.scoreRecord] = paths.scoreRecord;
   } else {
-    log.warn(`${paths.scoreRecord} not found; deploying latestscore.txt alone`);
+    log.warn(`${paths.scoreRecord} not found; deploying ${FILE_NAMES.scoreText} alone`);
   }
   const ingestion = readJsonIfExists(paths.ingestionRecord) as IngestionRecord;
   const previous = currentVersion(config.prod_deployment_path);
@@ -128,7 +128,7 @@ export function rollbackDeployment(config: Config, version?: number, log: Logger
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ list?: boolean; rollback?: string | true }>({
     name: 'deployment',
-    description: 'Publish trainedmodel.json, latestscore.txt, ingestedfiles.txt and the ingestion record as a new production version',
+    description: `Publish ${FILE_NAMES.model}, ${FILE_NAMES.scoreText}, ${FILE_NAMES.ingestedFiles} and the ingestion record as a new production version`,
     options: (program) =>
       program
         .option('--list', 'print every deployed version as JSON')

@@ -1,8 +1,8 @@
 /**
  * diagnostics: the deployed model's predictions on the test data, summary
- * statistics and missing data of `finaldata.csv`, wall times of ingestion and
+ * statistics and missing data of the ingested data, wall times of ingestion and
  * training (run into a scratch folder that touches no real output) and the
- * dependency status. Writes `output_model_path/diagnostics.json`.
+ * dependency status. Writes the diagnostics record into `output_model_path`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,7 +28,7 @@ export type DiagnosticsResult = DiagnosticsRecord;
 
 /** Options of the diagnostics stage. */
 export interface DiagnosticsOptions {
-  /** Skip writing diagnostics.json (the API asks for fresh figures). */
+  /** Skip writing the diagnostics record (the API asks for fresh figures). */
   write?: boolean;
   /** Skip the ingestion/training timing runs. */
   timings?: boolean;
@@ -122,7 +122,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     description: 'Deployed-model predictions, summary statistics, missing data, stage timings and dependency status',
     options: (program) =>
       program
-        .option('--no-write', 'print without writing diagnostics.json')
+        .option('--no-write', `print without writing ${FILE_NAMES.diagnostics}`)
         .option('--no-timings', 'skip the ingestion/training timing runs')
         .option('--no-dependencies', 'skip the npm outdated check')
         .option('--timings-only', 'only time ingestion and training (used by the API)'),

@@ -1,8 +1,8 @@
 /**
  * ingestion: merges every *.csv of the input folder (sorted by name) into
- * `finaldata.csv`, dropping exact duplicate rows (whole row, first kept, as
- * pandas `drop_duplicates()`), and records what it read in `ingestedfiles.txt`
- * and `ingestionrecord.json`.
+ * the final data file, dropping exact duplicate rows (whole row, first kept, as
+ * pandas `drop_duplicates()`), and records what it read in the ingested-files
+ * list and the ingestion record (names and paths: lib/layout.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,7 @@ import {
 import { DataError, UserError } from './lib/errors.js';
 import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
 import { listCsvFiles } from './lib/input-folder.js';
-import { artefactPaths } from './lib/layout.js';
+import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { startProgress } from './lib/progress.js';
 import type { IngestedFile, IngestionRecord } from './lib/records.js';
@@ -135,7 +135,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   const paths = artefactPaths(config);
   ensureFolder(config.output_folder_path);
   const outputFile = paths.finalData;
-  // Kept rows stream into a temporary file that replaces finaldata.csv only when every file was read.
+  // Kept rows stream into a temporary file that replaces the final data only when every file was read.
   const output = new AtomicFileWriter(outputFile);
   let finalSha: string;
   const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
@@ -299,7 +299,7 @@ function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand({
     name: 'ingestion',
-    description: 'Merge every *.csv of input_folder_path into finaldata.csv, dropping exact duplicate rows',
+    description: `Merge every *.csv of input_folder_path into ${FILE_NAMES.finalData}, dropping exact duplicate rows`,
     run: (config, _options, log) => runIngestion(config, {}, log),
   });
 }

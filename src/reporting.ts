@@ -1,7 +1,7 @@
 /**
- * reporting: `output_model_path/confusionmatrix.png` and
- * `output_model_path/report.pdf` for the deployed model (or, with a warning,
- * the undeployed trainedmodel.json), built from the records the other stages
+ * reporting: the confusion-matrix PNG and the PDF report in `output_model_path`
+ * for the deployed model (or, with a warning, the undeployed trained model),
+ * built from the records the other stages
  * wrote. A missing record becomes a note in the report and a warning; a missing
  * model or test data is an error (exit 2): there is nothing to report on.
  */
@@ -66,7 +66,7 @@ export interface ReportingResult {
   duration_ms: number;
 }
 
-/** The deployed model, else output_model_path/trainedmodel.json (with a warning), else a UserError. */
+/** The deployed model, else the trained model of output_model_path (with a warning), else a UserError. */
 function locateModel(config: Config, warn: (message: string) => void): ModelInUse {
   const current = readCurrentDeployment(config.prod_deployment_path);
   if (current) {
@@ -310,7 +310,7 @@ export async function runReporting(config: Config, options: ReportingOptions = {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ top: number }>({
     name: 'reporting',
-    description: 'Write confusionmatrix.png and report.pdf for the deployed model into output_model_path',
+    description: `Write ${FILE_NAMES.confusionMatrix} and ${FILE_NAMES.report} for the deployed model into output_model_path`,
     options: (program) => program.option('--top <n>', 'clients in the top-risk table', parseIntegerOption('--top'), 20),
     run: (config, options, log) => runReporting(config, { topClients: options.top }, log),
   });

@@ -1,7 +1,7 @@
 /**
- * scoring: scores a model on `test_data_path/testdata.csv`. Writes the F1 to
- * `output_model_path/latestscore.txt` (as the original) and every metric to
- * `latestscore.json`.
+ * scoring: scores a model on the test data. Writes the F1 to the score text
+ * file of `output_model_path` (as the original) and every metric to the
+ * scoring record beside it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,18 +11,18 @@ import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
 import { evaluateModel, readDataForModel } from './lib/evaluation.js';
 import { ensureFolder, sha256, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
-import { artefactPaths } from './lib/layout.js';
+import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { loadModelFile } from './lib/model.js';
 import type { ScoreRecord } from './lib/records.js';
 
 /** Options of the scoring stage. */
 export interface ScoringOptions {
-  /** Score this model file instead of `output_model_path/trainedmodel.json`. */
+  /** Score this model file instead of the trained model of `output_model_path`. */
   model?: string;
-  /** Score on this CSV instead of `test_data_path/testdata.csv`. */
+  /** Score on this CSV instead of the test data. */
   data?: string;
-  /** Write latestscore.txt/json (default true). */
+  /** Write the score text file and the scoring record (default true). */
   write?: boolean;
 }
 
@@ -63,12 +63,12 @@ export async function runScoring(config: Config, options: ScoringOptions = {}, l
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ model?: string; data?: string; write: boolean }>({
     name: 'scoring',
-    description: 'Score the trained model on the test data: F1 to latestscore.txt, every metric to latestscore.json',
+    description: `Score the trained model on the test data: F1 to ${FILE_NAMES.scoreText}, every metric to ${FILE_NAMES.scoreRecord}`,
     options: (program) =>
       program
-        .option('--model <file>', 'score this model file instead of output_model_path/trainedmodel.json')
-        .option('--data <csv>', 'score on this CSV instead of test_data_path/testdata.csv')
-        .option('--no-write', 'print the metrics without writing latestscore.txt/json'),
+        .option('--model <file>', `score this model file instead of output_model_path/${FILE_NAMES.model}`)
+        .option('--data <csv>', `score on this CSV instead of test_data_path/${FILE_NAMES.testData}`)
+        .option('--no-write', `print the metrics without writing ${FILE_NAMES.scoreText} and ${FILE_NAMES.scoreRecord}`),
     run: (config, options, log) =>
       runScoring(
         config,

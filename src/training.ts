@@ -1,6 +1,6 @@
 /**
- * training: fits the logistic-regression model on `finaldata.csv` and writes
- * `output_model_path/trainedmodel.json`.
+ * training: fits the logistic-regression model on the ingested data and writes
+ * the model file into `output_model_path`.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +9,7 @@ import type { Config } from './lib/config.js';
 import { readDataset } from './lib/dataset.js';
 import { UserError } from './lib/errors.js';
 import { ensureFolder, exists, writeJsonAtomic } from './lib/files.js';
-import { artefactPaths } from './lib/layout.js';
+import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { buildModelFile, fitLogisticRegression, type Convergence } from './lib/model.js';
 import { PACKAGE_VERSION } from './lib/project.js';
@@ -18,9 +18,9 @@ import { startProgress } from './lib/progress.js';
 
 /** Options of the training stage. */
 export interface TrainingOptions {
-  /** Train on this CSV instead of `output_folder_path/finaldata.csv`. */
+  /** Train on this CSV instead of the ingested data. */
   data?: string;
-  /** Write the model here instead of `output_model_path/trainedmodel.json`. */
+  /** Write the model here instead of into `output_model_path`. */
   output?: string;
 }
 
@@ -94,11 +94,11 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ data?: string; output?: string }>({
     name: 'training',
-    description: 'Fit the logistic-regression model on finaldata.csv and write trainedmodel.json',
+    description: `Fit the logistic-regression model on ${FILE_NAMES.finalData} and write ${FILE_NAMES.model}`,
     options: (program) =>
       program
-        .option('--data <csv>', 'train on this CSV instead of output_folder_path/finaldata.csv')
-        .option('--output <file>', 'write the model here instead of output_model_path/trainedmodel.json'),
+        .option('--data <csv>', `train on this CSV instead of output_folder_path/${FILE_NAMES.finalData}`)
+        .option('--output <file>', `write the model here instead of output_model_path/${FILE_NAMES.model}`),
     run: (config, options, log) =>
       runTraining(
         config,

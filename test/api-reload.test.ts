@@ -1,5 +1,5 @@
 /**
- * SPEC section 7: a running API "picks up a new deployment within 2 seconds,
+ * The promise: a running API "picks up a new deployment within 2 seconds,
  * without a restart and without dropping a request". A real server (default
  * reload interval) takes a steady load of predictions while a retrained model
  * is deployed and then rolled back.
@@ -97,7 +97,7 @@ function startLoad(url: string, concurrency: number) {
 test('a running server follows a deployment and a rollback within 2 s without dropping a request', async () => {
   const project = makeProject();
   assert.equal(await deploy(project), 1);
-  assert.equal(project.config.api.reload_interval_ms, 500, 'the default interval, as the SPEC promises 2 s with defaults');
+  assert.equal(project.config.api.reload_interval_ms, 500, 'the default interval, as 2 s is promised with the defaults');
   const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
   const load = startLoad(server.url, 8);
   try {

@@ -1,5 +1,5 @@
 /**
- * SPEC section 7, the HTTP API, driven in-process with supertest: every
+ * The HTTP API, driven in-process with supertest: every
  * endpoint's answer, bad input as tables (each a JSON 4xx naming the problem,
  * no stack trace, no server path, and the next good request still served),
  * the bearer token and the security headers. Hot reload is in

@@ -1,5 +1,5 @@
 /**
- * SPEC section 5, apicalls: calls every endpoint of a running API and writes
+ * apicalls: calls every endpoint of a running API and writes
  * the consolidated answers to `output_model_path/apireturns.txt`; an
  * unreachable API or a non-2xx answer is a clear error, exit 1, and nothing is
  * written.

@@ -1,5 +1,5 @@
 /**
- * Drift rules (SPEC section 8, step 3): the model-drift rules raw,
+ * Drift rules (step 3 of a tick): the model-drift rules raw,
  * parametric and nonparametric with hand-computed thresholds; the two-sample
  * KS test against scipy's `ks_2samp`; PSI on a hand-computed example; and the
  * original project's reference data run through a tick under each rule.

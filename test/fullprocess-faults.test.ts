@@ -1,5 +1,5 @@
 /**
- * fullprocess under faults (SPEC section 8): bad new files, concurrent ticks,
+ * fullprocess under faults: bad new files, concurrent ticks,
  * a lock left by a killed tick, ticks killed at random instants, a corrupt run
  * history, a file still being written, and --dry-run. Ticks run as processes
  * (`node dist/src/fullprocess.js --config <file>`) where exit codes, locks

@@ -1,5 +1,5 @@
 /**
- * The automation loop end to end (SPEC section 8) in a temporary project:
+ * The automation loop end to end in a temporary project:
  * bootstrap -> no new data (nothing written but the run record) -> a new file
  * without drift (remembered) -> drifted data (redeployed, and the API serves
  * the new version) -> a candidate the gate rejects -> rollback. The API runs
@@ -56,7 +56,7 @@ function withoutRunHistory(root: string): Record<string, string> {
   return files;
 }
 
-/** Resolves once the watcher serves `version` (the 2 s of SPEC section 7 are api-reload's to time; this only bounds the wait). */
+/** Resolves once the watcher serves `version` (the 2 s promise is api-reload's to time; this only bounds the wait). */
 function served(watcher: ModelWatcher, version: number): Promise<void> {
   return new Promise((resolve, reject) => {
     // This timer also keeps the event loop alive: the watcher's own poll timer is unref'd.

@@ -3,7 +3,7 @@
  *
  *   versions/<n>/            one folder per deployment, never modified once complete
  *   current -> versions/<n>  the one symlink that says which version is live
- *   trainedmodel.json -> current/trainedmodel.json   (same for every published file)
+ *   <published file> -> current/<published file>   (every name of layout.PUBLISHED_FILES)
  *   deployments.jsonl        every switch (deploy or rollback), appended
  *
  * A version folder is filled under a temporary name and renamed into place, and
@@ -27,11 +27,11 @@ const LOG = 'deployments.jsonl';
 export interface VersionRecord {
   version: number;
   deployed_at: string;
-  /** SHA-256 of trainedmodel.json. */
+  /** SHA-256 of the model file. */
   model_sha256: string;
   trained_at: string | null;
   objective: string | null;
-  /** F1 on the test data, from latestscore.txt. */
+  /** F1 on the test data, from the score text file. */
   f1: number | null;
   /** The data the model was trained on. */
   data: { files: { name: string; sha256: string; rows_read: number }[]; rows: number | null };

@@ -1,7 +1,7 @@
 /**
  * Which input files are new: a file is new when its name and SHA-256 pair is
  * neither in the deployed model's ingestion record nor among the files earlier
- * ticks already checked (`checkedfiles.json` in the deployment store). Hashes
+ * ticks already checked (the checked-files record in the deployment store). Hashes
  * are cached by name, size and mtime so an idle tick reads no data.
  */
 import fs from 'node:fs';
@@ -17,13 +17,13 @@ export interface TrackedFile {
   sha256: string;
 }
 
-/** `checkedfiles.json`: files judged by earlier ticks, plus the hash cache. */
+/** The checked-files record: files judged by earlier ticks, plus the hash cache. */
 export interface CheckedRecord {
   checked: { name: string; sha256: string; checked_at: string; outcome: string }[];
   hashes: TrackedFile[];
 }
 
-/** Reads checkedfiles.json (empty when missing or unreadable). */
+/** Reads the checked-files record (empty when missing or unreadable). */
 export function readChecked(store: string): CheckedRecord {
   try {
     const value = readJsonIfExists(path.join(store, FILE_NAMES.checkedFiles)) as CheckedRecord | undefined;
@@ -34,7 +34,7 @@ export function readChecked(store: string): CheckedRecord {
   return { checked: [], hashes: [] };
 }
 
-/** Writes checkedfiles.json atomically. */
+/** Writes the checked-files record atomically. */
 export function writeChecked(store: string, record: CheckedRecord): void {
   writeJsonAtomic(path.join(store, FILE_NAMES.checkedFiles), record);
 }

@@ -4,9 +4,9 @@
  * new version completely before swapping it in. Requests that already hold the
  * old model finish with it, so a switch drops nothing.
  */
-import path from 'node:path';
 import { currentVersion, readCurrentDeployment, type VersionRecord } from './deploy-store.js';
 import { messageOf, UnavailableError } from './errors.js';
+import { deployedFile, FILE_NAMES } from './layout.js';
 import { silentLogger, type Logger } from './log.js';
 import { loadModelFile, type ModelFile } from './model.js';
 
@@ -47,7 +47,7 @@ export class ModelWatcher {
     try {
       const current = readCurrentDeployment(this.store);
       if (!current) return this.served;
-      const model = loadModelFile(path.join(current.folder, 'trainedmodel.json'));
+      const model = loadModelFile(deployedFile(current.folder, FILE_NAMES.model));
       const next: ServedModel = { version: current.version, model, record: current.record, loadedAt: new Date().toISOString() };
       const previous = this.served?.version ?? null;
       this.served = next;

@@ -49,7 +49,7 @@ export interface Provenance {
   duration_ms: number;
 }
 
-/** The contents of `trainedmodel.json`. */
+/** The contents of the model file. */
 export interface ModelFile {
   kind: 'logistic-regression';
   format_version: 1;
@@ -369,7 +369,7 @@ export function classify(probabilities: ArrayLike<number>): Uint8Array {
   return out;
 }
 
-/** Assembles `trainedmodel.json` from a fit. */
+/** Assembles the model file's contents from a fit. */
 export function buildModelFile(
   fit: FitResult,
   features: string[],

@@ -22,7 +22,7 @@ export interface IngestedFile {
   note?: string;
 }
 
-/** The machine-readable record of one ingestion (`ingestionrecord.json`). */
+/** The machine-readable record of one ingestion. */
 export interface IngestionRecord {
   format_version: 1;
   ingested_at: string;
@@ -35,7 +35,7 @@ export interface IngestionRecord {
   duration_ms: number;
 }
 
-/** The scoring record (`latestscore.json`): a model's metrics on a data file, and which model and file. */
+/** The scoring record: a model's metrics on a data file, and which model and file. */
 export interface ScoreRecord extends Metrics {
   model_file: string;
   model_sha256: string;
@@ -54,7 +54,7 @@ export type PredictionsReport =
 export type TimingReport =
   { status: 'ok'; ingestion_seconds: number; training_seconds: number; rows: number } | { status: 'unavailable'; reason: string };
 
-/** The diagnostics record (`diagnostics.json`). */
+/** The diagnostics record. */
 export interface DiagnosticsRecord {
   generated_at: string;
   model_version: number | null;

@@ -1,6 +1,6 @@
 /**
  * The run history: one JSON line per fullprocess tick in
- * `prod_deployment_path/runhistory.jsonl`, appended and fsynced. The report and
+ * the run-history file of `prod_deployment_path`, appended and fsynced. The report and
  * `GET /runs` read it; a corrupt line is skipped with a warning.
  */
 import fs from 'node:fs';

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { VersionRecord } from '../deploy-store.js';
+import { FILE_NAMES } from '../layout.js';
 import type { Metrics } from '../metrics.js';
 import type { ModelFile } from '../model.js';
 import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from '../records.js';
@@ -23,7 +24,7 @@ import {
 import type { Block, ReportDocument, TableColumn } from './pdf.js';
 import type { Chart } from './render.js';
 
-/** The model the report is about: the deployed one, or trainedmodel.json when nothing is deployed. */
+/** The model the report is about: the deployed one, or the trained model when nothing is deployed. */
 export interface ModelInUse {
   model: ModelFile;
   file: string;
@@ -213,7 +214,7 @@ export function f1History(runs: RunRecord[], versions: VersionRecord[], maxRuns 
 
 /** How chart subtitles name the model. */
 function modelLabel(model: ModelInUse): string {
-  return model.deployment ? `model version ${model.deployment.version}` : 'model not deployed (trainedmodel.json)';
+  return model.deployment ? `model version ${model.deployment.version}` : `model not deployed (${FILE_NAMES.model})`;
 }
 
 /** Vega-Lite specs of every chart the inputs allow; null where the data is missing. */
@@ -291,7 +292,10 @@ function provenanceFacts(inputs: ReportInputs): [string, string][] {
     const when = ingestion ? `, ingested ${formatTime(ingestion.ingested_at)}` : '';
     facts.push(['Newest ingested data', `${path.basename(clients.file)}: ${plural(clients.ids.length, 'client')}${when}`]);
   }
-  facts.push(['Diagnostics', diagnostics ? `diagnostics.json, generated ${formatTime(diagnostics.generated_at)}` : 'not available']);
+  facts.push([
+    'Diagnostics',
+    diagnostics ? `${FILE_NAMES.diagnostics}, generated ${formatTime(diagnostics.generated_at)}` : 'not available',
+  ]);
   facts.push(['Report generated', formatTime(inputs.generatedAt)]);
   return facts;
 }
@@ -351,7 +355,7 @@ function driftBlocks(runs: RunRecord[], thresholds: ReportInputs['drift']): Bloc
   ];
 }
 
-const MISSING_DIAGNOSTICS = 'No diagnostics record (diagnostics.json) could be read; run `npm run diagnostics` to fill this section.';
+const MISSING_DIAGNOSTICS = `No diagnostics record (${FILE_NAMES.diagnostics}) could be read; run \`npm run diagnostics\` to fill this section.`;
 
 function dataBlocks(diagnostics: DiagnosticsRecord | null): Block[] {
   if (!diagnostics)
@@ -409,12 +413,12 @@ function timingBlocks(inputs: ReportInputs): Block[] {
     rows.push([
       'ingestion (last run)',
       (inputs.ingestion.duration_ms / 1000).toFixed(3),
-      `ingestionrecord.json, ${formatTime(inputs.ingestion.ingested_at)}`,
+      `${FILE_NAMES.ingestionRecord}, ${formatTime(inputs.ingestion.ingested_at)}`,
     ]);
   rows.push([
     'training (this model)',
     (inputs.model.model.training.duration_ms / 1000).toFixed(3),
-    `trainedmodel.json, ${formatTime(inputs.model.model.training.trained_at)}`,
+    `${FILE_NAMES.model}, ${formatTime(inputs.model.model.training.trained_at)}`,
   ]);
   const lastRun = inputs.runs.at(-1);
   if (lastRun) {
@@ -528,7 +532,7 @@ export function buildReportDocument(inputs: ReportInputs, charts: ReportCharts):
   } else {
     blocks.push({
       kind: 'note',
-      text: 'No ingested data (finaldata.csv) was found, so no clients can be ranked; run `npm run ingestion`.',
+      text: `No ingested data (${FILE_NAMES.finalData}) was found, so no clients can be ranked; run \`npm run ingestion\`.`,
     });
   }
   if (charts.risk) blocks.push({ kind: 'charts', charts: [charts.risk] });
