@@ -9,10 +9,11 @@ import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { listVersions, currentVersion, publishVersion, rollbackTo, type VersionRecord, type PublishSources } from './lib/deploy-store.js';
-import { UserError } from './lib/errors.js';
+import { BusyError, UserError } from './lib/errors.js';
 import { readJsonIfExists, sha256 } from './lib/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
+import { isHeld, tryLock, type HeldLock } from './lib/lock.js';
 import { loadModelFile } from './lib/model.js';
 import type { IngestionRecord, ScoreRecord } from './lib/records.js';
 
@@ -118,11 +119,37 @@ export function listDeployments(config: Config): VersionList {
   return { versions: listVersions(config.prod_deployment_path).map((v) => ({ ...v, current: v.version === current })), current };
 }
 
-/** Rolls back to `version`, or to the previously current version. */
+/**
+ * Takes the tick lock, so a deployment or rollback never interleaves with a
+ * fullprocess tick; a held lock is a BusyError (exit 1).
+ */
+function holdTickLock(config: Config): HeldLock {
+  const lock = tryLock(config.prod_deployment_path, config.automation.lock_stale_seconds);
+  if (!isHeld(lock))
+    throw new BusyError(`a fullprocess tick or another deployment is running (lock ${lock.reason}); try again when it ends`);
+  return lock;
+}
+
+/** Rolls back to `version`, or to the previously current version, under the tick lock. */
 export function rollbackDeployment(config: Config, version?: number, log: Logger = silentLogger): RollbackResult {
-  const result = rollbackTo(config.prod_deployment_path, version);
-  log.info(`version ${result.version} is current again (was ${result.previous})`);
-  return { action: 'rollback', ...result };
+  const lock = holdTickLock(config);
+  try {
+    const result = rollbackTo(config.prod_deployment_path, version);
+    log.info(`version ${result.version} is current again (was ${result.previous})`);
+    return { action: 'rollback', ...result };
+  } finally {
+    lock.release();
+  }
+}
+
+/** The deployment command: fullprocess calls runDeployment while it holds the lock, the command takes it here. */
+async function deployUnderLock(config: Config, log: Logger): Promise<DeploymentResult> {
+  const lock = holdTickLock(config);
+  try {
+    return await runDeployment(config, {}, log);
+  } finally {
+    lock.release();
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -141,7 +168,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         if (!/^[1-9]\d*$/.test(options.rollback)) throw new UserError(`--rollback: "${options.rollback}" is not a version number`);
         return rollbackDeployment(config, Number(options.rollback), log);
       }
-      return runDeployment(config, {}, log);
+      return deployUnderLock(config, log);
     },
   });
 }

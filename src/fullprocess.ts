@@ -23,7 +23,7 @@ import { evaluateModel, readDataForModel } from './lib/evaluation.js';
 import { classifyFiles, readChecked, trackFiles, writeChecked, type TrackedFile } from './lib/file-tracker.js';
 import { listCsvFiles } from './lib/input-folder.js';
 import { deployedFile, FILE_NAMES } from './lib/layout.js';
-import { tryLock } from './lib/lock.js';
+import { isHeld, tryLock } from './lib/lock.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { loadModelFile, type ModelFile } from './lib/model.js';
 import type { IngestionRecord } from './lib/records.js';
@@ -313,26 +313,26 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
   const tick = new Tick(config);
   if (options.dryRun) return dryRun(config, tick, log);
   const store = config.prod_deployment_path;
-  let release: (() => Promise<void>) | null;
+  let lock: ReturnType<typeof tryLock>;
   try {
-    release = await tryLock(store, config.automation.lock_stale_seconds, log);
+    lock = tryLock(store, config.automation.lock_stale_seconds);
   } catch (error) {
     return publish(config, tick.finish('failed', 'could not take the tick lock'), error, log);
   }
-  if (!release) {
+  if (!isHeld(lock)) {
     try {
       tick.record.version_before = currentVersion(store);
     } catch {
       // only informative here
     }
-    return publish(config, tick.finish('locked', 'another tick is running; this one did nothing'), undefined, log);
+    return publish(config, tick.finish('locked', `another tick is running (lock ${lock.reason}); this one did nothing`), undefined, log);
   }
   try {
     return publish(config, await runTick(config, tick, { work: config, commit: true }, log), undefined, log);
   } catch (error) {
     return publish(config, tick.finish('failed', `the tick failed: ${messageOf(error)}`), error, log);
   } finally {
-    await release().catch(() => undefined);
+    lock.release();
   }
 }
 

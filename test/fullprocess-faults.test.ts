@@ -23,8 +23,8 @@ import { readCurrentDeployment, VERSION_RECORD } from '../src/lib/deploy-store.j
 import { FILE_NAMES, PUBLISHED_FILES } from '../src/lib/layout.js';
 import { sha256 } from '../src/lib/files.js';
 import { Random } from '../src/lib/generator.js';
-import { tryLock } from '../src/lib/lock.js';
-import { silentLogger, type Logger } from '../src/lib/log.js';
+import { isHeld, tryLock } from '../src/lib/lock.js';
+import type { Logger } from '../src/lib/log.js';
 import { loadModelFile } from '../src/lib/model.js';
 import { readRuns } from '../src/lib/run-history.js';
 
@@ -128,14 +128,6 @@ function assertWhole(store: string, what: string): number {
   return current.version;
 }
 
-/** Waits until a lock left in `store` is older than `staleSeconds` (returns at once when there is none). */
-async function waitForStaleLock(store: string, staleSeconds: number): Promise<void> {
-  const stat = fs.statSync(path.join(store, LOCK_NAME), { throwIfNoEntry: false });
-  if (!stat) return;
-  const wait = stat.mtimeMs + staleSeconds * 1000 + 200 - Date.now();
-  if (wait > 0) await sleep(wait);
-}
-
 /** A logger that keeps warnings and errors. */
 function recordingLogger(lines: string[]): Logger {
   const log: Logger = { debug: () => {}, info: () => {}, warn: (m) => lines.push(m), error: (m) => lines.push(m), child: () => log };
@@ -210,8 +202,8 @@ test('a tick while another holds the lock returns `locked` at once (exit 0) and 
   const project = await bootstrapped();
   fs.copyFileSync(DRIFTED, path.join(project.input, 'dataset4.csv'));
   const before = production(project.store);
-  const release = await tryLock(project.store, 2, silentLogger);
-  assert.ok(release, 'the test holds the lock');
+  const lock = tryLock(project.store, 2);
+  assert.ok(isHeld(lock), 'the test holds the lock');
   try {
     const blocked = await tickProcess(project.configFile);
     assert.equal(blocked.code, 0);
@@ -219,14 +211,16 @@ test('a tick while another holds the lock returns `locked` at once (exit 0) and 
     assert.equal(blocked.result.version_before, 1);
     assert.ok(blocked.result.duration_ms < 1000, `a locked tick returns at once (${blocked.result.duration_ms} ms inside the process)`);
     assert.ok(blocked.ms < 5000, `the process took ${Math.round(blocked.ms)} ms`);
-    const lockStat = fs.statSync(path.join(project.store, LOCK_NAME));
+    const lockStat = fs.lstatSync(path.join(project.store, LOCK_NAME));
     const withoutLock = production(project.store);
     for (const name of Object.keys(withoutLock)) if (name.startsWith(LOCK_NAME)) delete withoutLock[name];
     assert.deepEqual(withoutLock, before, 'nothing deployed or checked');
-    assert.ok(lockStat.isDirectory());
-    assert.equal(readRuns(project.store).at(-1)!.outcome, 'locked');
+    assert.ok(lockStat.isSymbolicLink());
+    const locked = readRuns(project.store).at(-1)!;
+    assert.equal(locked.outcome, 'locked');
+    assert.match(locked.decision, new RegExp(`held by pid ${process.pid} on this host`), 'the locked tick says who holds the lock');
   } finally {
-    await release();
+    lock.release();
   }
   const free = await runFullprocess(project.config);
   assert.equal(free.outcome, 'redeployed', free.error ?? free.decision);
@@ -253,39 +247,32 @@ test('two ticks started at once: one does the work, the other is locked (or find
   assert.equal(readRuns(project.store).filter((r) => r.outcome === 'redeployed').length, 1);
 });
 
-test('a lock left by a killed tick blocks until lock_stale_seconds after the kill, then the next tick proceeds', async () => {
-  const staleSeconds = 4;
-  const project = await bootstrapped({ automation: { lock_stale_seconds: staleSeconds } });
-  // The holder takes the lock just after a whole second: the worst case for proper-lockfile,
-  // which stamps a new lock with the next whole second + 5 ms, ~1 s in the future.
+test('a lock left by a killed tick does not block the next tick, which takes it over and releases it', async () => {
+  const project = await bootstrapped();
   const holder = spawn(
     process.execPath,
     [
       '--input-type=module',
       '-e',
       `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'lock.js'))});
-     await new Promise((resolve) => setTimeout(resolve, 1002 - (Date.now() % 1000)));
-     const release = await tryLock(${JSON.stringify(project.store)}, ${staleSeconds}, { error() {} });
-     process.stdout.write(release ? 'held\\n' : 'busy\\n');
+     const lock = tryLock(${JSON.stringify(project.store)}, 15);
+     process.stdout.write('release' in lock ? 'held\\n' : 'busy\\n');
      setInterval(() => {}, 1000);`,
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const [first] = (await once(holder.stdout, 'data')) as [Buffer];
   assert.equal(first.toString().trim(), 'held');
+  const whileAlive = await tickProcess(project.configFile);
+  assert.equal(whileAlive.result.outcome, 'locked', 'a live holder keeps its lock');
   holder.kill('SIGKILL');
   await once(holder, 'exit');
-  const killedAt = Date.now();
-  assert.ok(fs.existsSync(path.join(project.store, LOCK_NAME)), 'the killed holder left its lock');
+  assert.ok(fs.lstatSync(path.join(project.store, LOCK_NAME), { throwIfNoEntry: false }), 'the killed holder left its lock');
 
-  const early = await tickProcess(project.configFile);
-  assert.equal(early.result.outcome, 'locked', 'a fresh lock of a killed holder still blocks');
-
-  await sleep(Math.max(0, killedAt + staleSeconds * 1000 - Date.now()));
-  const late = await tickProcess(project.configFile);
-  assert.equal(late.code, 0);
-  assert.equal(late.result.outcome, 'no-new-data', `a tick ${staleSeconds} s after the kill proceeds (${late.result.decision})`);
-  assert.equal(fs.existsSync(path.join(project.store, LOCK_NAME)), false, 'the stale lock was taken over and released');
+  const next = await tickProcess(project.configFile);
+  assert.equal(next.code, 0);
+  assert.equal(next.result.outcome, 'no-new-data', `the tick after the kill proceeds (${next.result.decision})`);
+  assert.equal(fs.lstatSync(path.join(project.store, LOCK_NAME), { throwIfNoEntry: false }), undefined, 'taken over and released');
 });
 
 test('ticks killed (SIGKILL) at random instants leave one whole version; the next tick completes', async () => {
@@ -306,7 +293,6 @@ test('ticks killed (SIGKILL) at random instants leave one whole version; the nex
       `${delay} ms: ${signal ?? `exit ${code}`}, version ${version} current, lock ${fs.existsSync(path.join(project.store, LOCK_NAME)) ? 'left' : 'free'}, ${runs.length} run record(s)`,
     );
 
-    await waitForStaleLock(project.store, 2);
     const next = await runFullprocess(project.config);
     assert.ok(
       ['redeployed', 'no-new-data'].includes(next.outcome),

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from './config.js';
-import { exitCodeOf, messageOf, ServiceError, UserError } from './errors.js';
+import { exitCodeOf, isExpected, messageOf, UserError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 
 /** What a stage's command-line wrapper declares. */
@@ -73,7 +73,7 @@ export async function runCommand<Options extends object>(spec: CommandSpec<Optio
     process.exitCode = spec.exitCodeFor?.(result) ?? 0;
   } catch (error) {
     const exitCode = exitCodeOf(error);
-    if (error instanceof UserError || error instanceof ServiceError) log.error(messageOf(error));
+    if (isExpected(error)) log.error(messageOf(error));
     else log.error(`unexpected failure: ${messageOf(error)}`, { stack: (error as Error)?.stack });
     process.stdout.write(JSON.stringify({ error: messageOf(error), exit_code: exitCode }, null, 2) + '\n');
     process.exitCode = exitCode;

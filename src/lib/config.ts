@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { asFileSystemError, ConfigError } from './errors.js';
 
 /** Default data schema, as in the original project's files. */
 export const DEFAULT_SCHEMA = {
@@ -165,19 +165,64 @@ function parsePort(text: string): number {
   return port;
 }
 
-/** Input folders must exist; output folders must be folders when they exist (they are created on demand). */
+function statFolder(folderPath: string): fs.Stats | undefined {
+  return fs.statSync(folderPath, { throwIfNoEntry: false });
+}
+
+/** The problem with a folder path, in words, or undefined when it is fine. */
+function folderProblem(folderPath: string, mustExist: boolean): string | undefined {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = statFolder(folderPath);
+  } catch (error) {
+    return (asFileSystemError(error)?.message ?? String(error)).replace(/^cannot read /, 'cannot use ');
+  }
+  if (!stat) return mustExist ? `folder not found: ${folderPath}` : undefined;
+  if (!stat.isDirectory()) return `not a folder: ${folderPath}`;
+  return undefined;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative === '' || (relative !== '..' && !relative.startsWith('..' + path.sep) && !path.isAbsolute(relative));
+}
+
+/** The real path of a folder (or of its nearest existing ancestor, with the rest appended). */
+function realFolder(folderPath: string): string {
+  let existing = folderPath;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return path.join(fs.realpathSync(existing), ...rest);
+    } catch {
+      const parent = path.dirname(existing);
+      if (parent === existing) return folderPath;
+      rest.unshift(path.basename(existing));
+      existing = parent;
+    }
+  }
+}
+
+/**
+ * Input folders must exist; output folders must be folders when they exist
+ * (they are created on demand) and lie outside the input folder, whose every
+ * *.csv is read as client data.
+ */
 function checkConfigFolders(config: Config): void {
   const problems: string[] = [];
   for (const key of INPUT_KEYS) {
-    const folderPath = config[key];
-    const stat = fs.statSync(folderPath, { throwIfNoEntry: false });
-    if (!stat) problems.push(`  ${key}: folder not found: ${folderPath}`);
-    else if (!stat.isDirectory()) problems.push(`  ${key}: not a folder: ${folderPath}`);
+    const problem = folderProblem(config[key], true);
+    if (problem) problems.push(`  ${key}: ${problem}`);
   }
+  const input = realFolder(config.input_folder_path);
   for (const key of OUTPUT_KEYS) {
-    const folderPath = config[key];
-    const stat = fs.statSync(folderPath, { throwIfNoEntry: false });
-    if (stat && !stat.isDirectory()) problems.push(`  ${key}: not a folder: ${folderPath}`);
+    const problem = folderProblem(config[key], false);
+    if (problem) problems.push(`  ${key}: ${problem}`);
+    else if (isInside(realFolder(config[key]), input)) {
+      problems.push(
+        `  ${key}: ${config[key]} is the input folder or inside it (input_folder_path: ${config.input_folder_path}); outputs must live elsewhere`,
+      );
+    }
   }
   if (problems.length > 0) throw new ConfigError(`invalid config ${config.configFile}:\n${problems.join('\n')}`);
 }

@@ -72,6 +72,82 @@ export class ServiceError extends Error {
   }
 }
 
+/** The work is refused for now because other work holds the lock it needs (exit 1, HTTP 409); try again later. */
+export class BusyError extends Error {
+  readonly exitCode = 1;
+  readonly status = 409;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BusyError';
+  }
+}
+
+/** A file-system fault on a named path: a link loop, a permission error, a path under a regular file (exit 2). */
+export class FileSystemError extends UserError {
+  readonly code: string;
+  readonly path: string;
+  constructor(code: string, filePath: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.path = filePath;
+  }
+}
+
+const FILE_SYSTEM_REASONS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ELOOP: 'too many levels of symbolic links (a link loop?)',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder, not a file',
+  ENAMETOOLONG: 'the name is too long',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EMFILE: 'too many open files',
+  EEXIST: 'it already exists',
+  ENOTEMPTY: 'the folder is not empty',
+  EBUSY: 'the resource is busy',
+  EIO: 'an input/output error',
+  EXDEV: 'the paths are on different file systems',
+};
+
+const VERBS: Record<string, string> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  stat: 'read',
+  lstat: 'read',
+  scandir: 'list the folder',
+  opendir: 'list the folder',
+  mkdir: 'create the folder',
+  rename: 'rename',
+  unlink: 'remove',
+  rmdir: 'remove',
+  rm: 'remove',
+  symlink: 'create the link',
+  readlink: 'read the link',
+  realpath: 'resolve',
+  copyfile: 'copy',
+  access: 'access',
+  fsync: 'write',
+};
+
+/**
+ * The FileSystemError for an operating-system error that names a path (every
+ * `fs` error does), naming the path and the reason in words; undefined for
+ * anything else. One place, so every stage reports these faults alike.
+ */
+export function asFileSystemError(error: unknown): FileSystemError | undefined {
+  if (error instanceof FileSystemError) return error;
+  const fault = error as NodeJS.ErrnoException & { dest?: string };
+  if (!(fault instanceof Error) || typeof fault.code !== 'string' || typeof fault.path !== 'string') return undefined;
+  const reason = FILE_SYSTEM_REASONS[fault.code] ?? fault.code;
+  const verb = VERBS[fault.syscall ?? ''] ?? 'use';
+  const target = fault.dest ? `${fault.path} -> ${fault.dest}` : fault.path;
+  return new FileSystemError(fault.code, fault.path, `cannot ${verb} ${target}: ${reason} (${fault.code})`, { cause: error });
+}
+
 /** Formats `file:line, column "name"` for messages. */
 export function formatLocation({ file, line, column }: DataLocation): string {
   let text = file;
@@ -82,11 +158,20 @@ export function formatLocation({ file, line, column }: DataLocation): string {
 
 /** Exit code for any thrown value: the error's own code, else 1 (unexpected failure). */
 export function exitCodeOf(error: unknown): number {
-  return error instanceof UserError || error instanceof ServiceError ? error.exitCode : 1;
+  const known = asFileSystemError(error) ?? error;
+  return known instanceof UserError || known instanceof ServiceError || known instanceof BusyError ? known.exitCode : 1;
+}
+
+/** True for the errors the system raises on purpose (no stack trace needed in a log). */
+export function isExpected(error: unknown): boolean {
+  const known = asFileSystemError(error) ?? error;
+  return known instanceof UserError || known instanceof ServiceError || known instanceof BusyError;
 }
 
 /** Message text of any thrown value. */
 export function messageOf(error: unknown): string {
+  const fileSystem = asFileSystemError(error);
+  if (fileSystem) return fileSystem.message;
   if (error instanceof Error) return error.message;
   return String(error);
 }
