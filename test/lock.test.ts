@@ -34,7 +34,7 @@ function lockHolder(folder: string, then = ''): { child: ChildProcess; answer: P
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const answer = once(child.stdout!, 'data').then(([chunk]) => (chunk as Buffer).toString().trim());
+  const answer = once(child.stdout, 'data').then(([chunk]) => (chunk as Buffer).toString().trim());
   return { child, answer };
 }
 
