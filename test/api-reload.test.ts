@@ -146,6 +146,50 @@ test('a running server follows a deployment and a rollback within 2 s without dr
   }
 });
 
+test('a store deleted and rebuilt under the same version number: the server follows within 2 s, scores included', async () => {
+  const project = makeProject();
+  assert.equal(await deploy(project), 1);
+  const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
+  const load = startLoad(server.url, 2);
+  try {
+    const before = await load.next((o) => o.version === 1, SWITCH_LIMIT_MS, 'answer from the first version 1');
+    const oldScore = (await (await fetch(`${server.url}/scoring`)).json()) as { f1: number };
+    await load.stop();
+
+    // Remove the whole store; while it is gone the server says no model is deployed.
+    fs.rmSync(project.config.prod_deployment_path, { recursive: true });
+    await waitFor(async () => (await fetch(`${server.url}/health`)).status === 503, 'a 503 while nothing is deployed');
+
+    // Rebuild it from other data: a different model, again version 1.
+    for (const name of fs.readdirSync(path.join(FIXTURES, 'generated', 'sourcedata'))) {
+      fs.copyFileSync(path.join(FIXTURES, 'generated', 'sourcedata', name), path.join(project.input, name));
+    }
+    assert.equal(await deploy(project), 1);
+    const rebuiltAt = performance.now();
+    const again = startLoad(server.url, 2);
+    const after = await again.next((o) => o.version === 1 && o.probability !== before.probability, SWITCH_LIMIT_MS, 'the rebuilt model');
+    await again.stop();
+    assert.ok(after.finished - rebuiltAt < SWITCH_LIMIT_MS);
+    const newScore = (await (await fetch(`${server.url}/scoring`)).json()) as { f1: number; model_version: number };
+    const expected = await runScoring(project.config, { write: false });
+    assert.equal(newScore.model_version, 1);
+    assert.equal(newScore.f1, expected.f1, '/scoring answers for the rebuilt model');
+    assert.notEqual(newScore.f1, oldScore.f1, 'not the cached score of the deleted model');
+  } finally {
+    await load.stop();
+    await server.close();
+  }
+});
+
+/** Polls `check` every 50 ms until it is true, failing after 2 s. */
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = performance.now() + SWITCH_LIMIT_MS;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`no ${what} within ${SWITCH_LIMIT_MS} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 test('startServer rejects when the port is taken, and the server it started closes', async () => {
   const project = makeProject();
   const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, UnavailableError, UserError } from './errors.js';
 import { syncFolder, temporaryPathFor } from './files.js';
-import { PUBLISHED_FILES, type PublishedFile } from './layout.js';
+import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from './layout.js';
 
 export const VERSION_RECORD = 'deployment.json';
 const VERSIONS = 'versions';
@@ -68,6 +68,23 @@ export function currentVersion(store: string): number | null {
   }
   const version = Number(path.basename(target));
   return Number.isInteger(version) && version > 0 ? version : null;
+}
+
+/**
+ * A cheap identity of the live deployment (one readlink and two stats): it
+ * changes with every switch, and also when the store is deleted and rebuilt
+ * under the same version numbers. Null when nothing is deployed.
+ */
+export function deploymentFingerprint(store: string): string | null {
+  const version = currentVersion(store);
+  if (version === null) return null;
+  const folder = versionFolder(store, version);
+  const parts = [String(version)];
+  for (const file of [path.join(folder, VERSION_RECORD), deployedFile(folder, FILE_NAMES.model)]) {
+    const stat = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+    parts.push(stat ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}` : 'missing');
+  }
+  return parts.join('|');
 }
 
 /** Folder of a version. */

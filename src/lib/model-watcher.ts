@@ -1,10 +1,12 @@
 /**
  * Keeps the deployed model in memory and follows deployments: it polls the
- * store's `current` link (one readlink, cheap) and, when it changes, loads the
- * new version completely before swapping it in. Requests that already hold the
- * old model finish with it, so a switch drops nothing.
+ * store's deployment fingerprint (one readlink and two stats, cheap) and, when
+ * it changes, loads the new deployment completely before swapping it in. The
+ * fingerprint changes with any change of the live deployment (a switch, a
+ * rollback, a store deleted and rebuilt under the same numbers). Requests that
+ * already hold the old model finish with it, so a switch drops nothing.
  */
-import { currentVersion, readCurrentDeployment, type VersionRecord } from './deploy-store.js';
+import { deploymentFingerprint, readCurrentDeployment, type VersionRecord } from './deploy-store.js';
 import { messageOf, UnavailableError } from './errors.js';
 import { deployedFile, FILE_NAMES } from './layout.js';
 import { silentLogger, type Logger } from './log.js';
@@ -16,6 +18,8 @@ export interface ServedModel {
   model: ModelFile;
   record: VersionRecord;
   loadedAt: string;
+  /** The deployment fingerprint this was loaded for: caches of per-model answers key on it. */
+  fingerprint: string;
 }
 
 /** Follows the deployment store; see the module comment. */
@@ -30,25 +34,34 @@ export class ModelWatcher {
     private readonly log: Logger = silentLogger,
   ) {}
 
-  /** Checks the store now and loads a new version when `current` moved. */
+  /** Checks the store now and loads the live deployment when it changed. */
   refresh(): ServedModel | null {
-    let version: number | null;
+    let fingerprint: string | null;
     try {
-      version = currentVersion(this.store);
+      fingerprint = deploymentFingerprint(this.store);
     } catch (error) {
       this.lastError = `cannot read ${this.store}: ${messageOf(error)}`;
       return this.served;
     }
-    if (version === null) {
-      if (this.served === null) this.lastError = `no model is deployed in ${this.store} (run deployment, or fullprocess to bootstrap one)`;
+    if (fingerprint === null) {
+      if (this.served !== null) this.log.warn(`the deployment of version ${this.served.version} was removed; no model is served`);
+      this.served = null;
+      this.lastError = `no model is deployed in ${this.store} (run deployment, or fullprocess to bootstrap one)`;
       return this.served;
     }
-    if (this.served?.version === version) return this.served;
+    if (this.served?.fingerprint === fingerprint) return this.served;
+    const version = Number(fingerprint.split('|')[0]);
     try {
       const current = readCurrentDeployment(this.store);
       if (!current) return this.served;
       const model = loadModelFile(deployedFile(current.folder, FILE_NAMES.model));
-      const next: ServedModel = { version: current.version, model, record: current.record, loadedAt: new Date().toISOString() };
+      const next: ServedModel = {
+        version: current.version,
+        model,
+        record: current.record,
+        loadedAt: new Date().toISOString(),
+        fingerprint,
+      };
       const previous = this.served?.version ?? null;
       this.served = next;
       this.lastError = null;

@@ -40,13 +40,13 @@ export function reportRoutes(context: ApiContext, sources: ReportSources): Route
     const metrics = computeMetrics(data.target!, classify(probabilities), probabilities);
     return { ...metrics, model_version: served.version, data_file: testDataName };
   };
-  // Keyed by the version it was computed for, so a switch in between cannot pair one version's number with another's score.
+  // Keyed by the deployment it was computed for, so a switch in between cannot pair one model with another's score.
   const scoreCache = fileCache(scoreServedModel, `put the test data in ${path.basename(config.test_data_path)}`);
 
   return new RouteTable()
     .get('/scoring', (_req: Request, res: Response) => {
       const served = watcher.require();
-      res.json(scoreCache(paths.testData, served, String(served.version)));
+      res.json(scoreCache(paths.testData, served, served.fingerprint));
     })
     .get('/summarystats', (_req: Request, res: Response) => {
       res.json(summaryCache(paths.finalData, undefined));
