@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config, DataSchema } from './lib/config.js';
-import { formatCsvRecord, parseCsvText, readCsvFile } from './lib/csv.js';
+import { formatCsvRecord, readCsvFile, readCsvHeader } from './lib/csv.js';
 import {
   invalidFeature,
   invalidTarget,
@@ -20,7 +20,7 @@ import {
   resolveHeader,
   type ColumnLayout,
 } from './lib/dataset.js';
-import { DataError, UserError } from './lib/errors.js';
+import { UserError } from './lib/errors.js';
 import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
 import { listCsvFiles } from './lib/input-folder.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
@@ -38,44 +38,6 @@ export interface IngestionResult {
   duplicates_dropped: number;
   columns: string[];
   duration_ms: number;
-}
-
-/** Reads only the header record of a CSV file (undefined when the file has none). */
-function readHeader(file: string, label: string): string[] | undefined {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buffer = Buffer.alloc(64 * 1024);
-    let bytes: Buffer = Buffer.alloc(0);
-    for (;;) {
-      const count = fs.readSync(fd, buffer, 0, buffer.length, null);
-      bytes = Buffer.concat([bytes, buffer.subarray(0, count)]);
-      const atEnd = count === 0;
-      if (!atEnd && bytes.indexOf(10) === -1) continue;
-      try {
-        return firstRecord(bytes.toString('utf8'), label);
-      } catch (error) {
-        // A quoted header name with a line break may need more text.
-        if (atEnd || !(error instanceof DataError)) throw error;
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-class StopReading extends Error {}
-
-function firstRecord(text: string, label: string): string[] | undefined {
-  let header: string[] | undefined;
-  try {
-    parseCsvText(text, label, (fields) => {
-      header = fields;
-      throw new StopReading();
-    });
-  } catch (error) {
-    if (!(error instanceof StopReading)) throw error;
-  }
-  return header;
 }
 
 /** Text of a numeric cell as compared for duplicates: `1.0` and `1` are the same value, as in pandas. */
@@ -121,7 +83,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   const schema = config.schema;
   const plans: FilePlan[] = names.map((name) => {
     const filePath = path.join(inputFolder, name);
-    const header = readHeader(filePath, name);
+    const header = readCsvHeader(filePath, name);
     const layout = header ? resolveHeader(header, schema, name) : undefined;
     return { name, path: filePath, header, layout, mapping: [], sameOrder: false };
   });

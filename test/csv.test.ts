@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { formatCsvRecord, parseCsvText, readCsvFile } from '../src/lib/csv.js';
+import { decodeUtf8, formatCsvRecord, parseCsvText, readCsvFile, readCsvHeader } from '../src/lib/csv.js';
 import { DataError } from '../src/lib/errors.js';
 import { tempFolder } from './helpers.js';
 
@@ -80,4 +80,40 @@ test('formatting quotes only what needs quoting and round-trips', () => {
   const line = formatCsvRecord(fields);
   assert.equal(line, 'plain,"a,b","say ""hi""","two\nlines",');
   assert.deepEqual(tokenize(line)[0].fields, fields);
+});
+
+test('bytes that are not UTF-8 are an error naming the line, whatever the chunk size', () => {
+  const folder = tempFolder();
+  const file = path.join(folder, 'latin1.csv');
+  const text = 'a,b\n1,2\n"two\nlines",3\nzürich,4\n';
+  fs.writeFileSync(file, Buffer.concat([Buffer.from(text), Buffer.from('Soci\xe9t\xe9,5\n', 'latin1')]));
+  for (const chunkBytes of [3, 7, 64, 1 << 20]) {
+    assert.throws(
+      () => readCsvFile(file, 'latin1.csv', () => {}, { chunkBytes }),
+      (error: unknown) => error instanceof DataError && error.line === 6 && /0xE9, byte 5 of the line/.test(error.message),
+      `chunk size ${chunkBytes}`,
+    );
+  }
+  assert.equal(decodeUtf8(Buffer.from(text), 'body'), text);
+  assert.throws(
+    () => decodeUtf8(Buffer.from('a,b\n1,\xff\n', 'latin1'), 'request body'),
+    (error: unknown) => error instanceof DataError && error.file === 'request body' && error.line === 2,
+  );
+});
+
+test('lone CR line endings are named at line 1, and the header read stops early however long the file', () => {
+  const folder = tempFolder();
+  const file = path.join(folder, 'mac.csv');
+  fs.writeFileSync(file, 'a,b\r' + '1,2\r'.repeat(200_000));
+  let records = 0;
+  assert.throws(
+    () => readCsvFile(file, 'mac.csv', () => records++, { chunkBytes: 64 << 10 }),
+    (error: unknown) => error instanceof DataError && error.line === 1 && /lone CR/.test(error.message),
+  );
+  assert.equal(records, 0, 'nothing was read as a record');
+  assert.throws(() => readCsvHeader(file, 'mac.csv'), /mac\.csv:1: lines end with a lone CR/);
+  // CRLF files and a CR inside quotes are fine.
+  const crlf = path.join(folder, 'crlf.csv');
+  fs.writeFileSync(crlf, 'a,b\r\n"x\ry",2\r\n');
+  assert.deepEqual(readCsvHeader(crlf, 'crlf.csv'), ['a', 'b']);
 });

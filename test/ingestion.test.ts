@@ -88,8 +88,10 @@ test('the ingestion record names every file with size, SHA-256 and row counts', 
 
 const HEADER = 'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited';
 
+const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+
 /** Bad files: [case, file content, expected message pattern, line, column]. */
-const BAD: [string, string, RegExp, number | undefined, string | undefined][] = [
+const BAD: [string, string | Buffer, RegExp, number | undefined, string | undefined][] = [
   [
     'missing required column',
     'corporation,lastmonth_activity,lastyear_activity,exited\nabcd,1,2,0\n',
@@ -112,6 +114,43 @@ const BAD: [string, string, RegExp, number | undefined, string | undefined][] = 
     1,
     'lastmonth_activity',
   ],
+  // Bytes that are not UTF-8 are never replaced: Soci\xe9t\xe9 and Soci\xe8t\xe8 would both become Soci\ufffdt\ufffd.
+  [
+    'Latin-1 bytes in a row',
+    latin1(`${HEADER}\nSoci\xe9t\xe9,1,2,3,0\nSoci\xe8t\xe8,1,2,3,0\n`),
+    /not valid UTF-8 \(0xE9, byte 5 of the line\)/,
+    2,
+    undefined,
+  ],
+  [
+    'Latin-1 bytes in the header',
+    latin1(`corpora\xe7ion,lastmonth_activity,lastyear_activity,number_of_employees,exited\na,1,2,3,0\n`),
+    /not valid UTF-8/,
+    1,
+    undefined,
+  ],
+  [
+    'a multi-byte character cut at the end',
+    Buffer.concat([Buffer.from(`${HEADER}\nabcd,1,2,3,0\n`), Buffer.from([0xc3])]),
+    /not valid UTF-8 \(0xC3/,
+    3,
+    undefined,
+  ],
+  [
+    'an overlong encoding',
+    Buffer.concat([Buffer.from(`${HEADER}\n`), Buffer.from([0xc0, 0xaf]), Buffer.from(',1,2,3,0\n')]),
+    /not valid UTF-8/,
+    2,
+    undefined,
+  ],
+  [
+    'lone CR line endings (classic Mac OS)',
+    `${HEADER}\rabcd,1,2,3,0\refgh,4,5,6,1\r`,
+    /lone CR \(classic Mac OS line endings\)/,
+    1,
+    undefined,
+  ],
+  ['lone CR line endings, no CR at the end', `${HEADER}\rabcd,1,2,3,0`, /lone CR/, 1, undefined],
 ];
 
 for (const [name, content, message, line, column] of BAD) {
@@ -132,7 +171,7 @@ for (const [name, content, message, line, column] of BAD) {
       return true;
     });
     assert.deepEqual(snapshot(project.config.output_folder_path), before);
-    assert.deepEqual(snapshot(project.input), { ...inputBefore, 'zz-bad.csv': content });
+    assert.deepEqual(snapshot(project.input), { ...inputBefore, 'zz-bad.csv': content.toString() });
   });
 }
 

@@ -9,10 +9,13 @@
  * Accepted: quoted fields with embedded commas, quotes ("") and line breaks,
  * CRLF or LF, a UTF-8 BOM, a last line with or without a newline. Blank lines
  * are skipped (as pandas does). An unterminated quote, or text after a closing
- * quote, is an error naming the file and line.
+ * quote, is an error naming the file and line; so are bytes that are not valid
+ * UTF-8 (never replaced: two distinct rows could collapse into one) and lines
+ * ended by a lone CR (classic Mac OS), found before the first line is read.
  */
-import fs from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { DataError } from './errors.js';
 
 /** Receives one record: its fields, the 1-based line it starts on, and its raw text (without line break). */
@@ -175,6 +178,48 @@ export function parseCsvText(text: string, label: string, onRecord: RecordHandle
   tokenize(body, 0, 1, true, label, onRecord as LazyRecordHandler, lazy);
 }
 
+const LONE_CR = 'lines end with a lone CR (classic Mac OS line endings); save the file with LF or CRLF line endings';
+
+/** The error for bytes that are not UTF-8, naming the line and the byte. */
+function invalidUtf8(label: string, bytes: Uint8Array, line: number): DataError {
+  // Only on the error path: find the first bad byte with a fatal decoder, one line at a time.
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let lineStart = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== LF) continue;
+    try {
+      decoder.decode(bytes.subarray(lineStart, i));
+    } catch {
+      let bad = lineStart;
+      while (bad < i && isUtf8(bytes.subarray(lineStart, bad + 1))) bad++;
+      // `bad` may sit inside a multi-byte sequence that starts earlier; report the byte that broke it.
+      const hex = bytes[bad].toString(16).toUpperCase().padStart(2, '0');
+      return new DataError(
+        { file: label, line },
+        `bytes that are not valid UTF-8 (0x${hex}, byte ${bad - lineStart + 1} of the line); save the file as UTF-8`,
+      );
+    }
+    lineStart = i + 1;
+    line++;
+  }
+  return new DataError({ file: label }, 'bytes that are not valid UTF-8; save the file as UTF-8');
+}
+
+/** Decodes UTF-8 bytes (a request body, a small file) or throws a DataError naming the line of the first bad byte. */
+export function decodeUtf8(bytes: Uint8Array, label: string): string {
+  if (!isUtf8(bytes)) throw invalidUtf8(label, bytes, 1);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** True when `bytes` hold a CR that is not part of a CRLF (a CR at the very end may still be followed by LF). */
+function hasLoneCr(bytes: Uint8Array, final: boolean): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== CR) continue;
+    if (i + 1 < bytes.length ? bytes[i + 1] !== LF : final) return true;
+  }
+  return false;
+}
+
 /** Size and SHA-256 of a file read by `readCsvFile`. */
 export interface FileDigest {
   size: number;
@@ -227,12 +272,22 @@ export function readCsvFile(
       const end = carried + bytesRead;
       const cut = final ? end : buffer.lastIndexOf(10, end - 1) + 1;
       if (cut <= 0 && !final) {
+        // No line break yet: a file whose lines end with lone CRs would be read whole as one line.
+        // Only the bytes new to this read are scanned, so a long line costs linear time.
+        if (first && hasLoneCr(buffer.subarray(Math.max(0, carried - 1), end), false))
+          throw new DataError({ file: label, line: 1 }, LONE_CR);
         carried = end;
         continue;
       }
       let start = 0;
       if (first && end >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) start = 3;
+      if (first) {
+        const firstLf = buffer.indexOf(LF, start);
+        if (hasLoneCr(buffer.subarray(start, firstLf === -1 ? cut : firstLf + 1), final))
+          throw new DataError({ file: label, line: 1 }, LONE_CR);
+      }
       first = false;
+      if (!isUtf8(buffer.subarray(start, cut))) throw invalidUtf8(label, buffer.subarray(start, cut), line);
       const text = buffer.toString('utf8', start, cut);
       const result = tokenize(text, 0, line, final, label, onRecord as LazyRecordHandler, lazy);
       line = result.line;
@@ -247,6 +302,31 @@ export function readCsvFile(
     fs.closeSync(fd);
   }
   return { size, sha256: hash.digest('hex') };
+}
+
+class StopReading extends Error {}
+
+/**
+ * Reads only the header record of a CSV file (undefined for an empty file), in
+ * 64 KiB reads and with the same checks as a whole read; linear in the length
+ * of the header whatever the file holds.
+ */
+export function readCsvHeader(file: string, label: string): string[] | undefined {
+  let header: string[] | undefined;
+  try {
+    readCsvFile(
+      file,
+      label,
+      (fields) => {
+        header = fields;
+        throw new StopReading();
+      },
+      { chunkBytes: 64 << 10 },
+    );
+  } catch (error) {
+    if (!(error instanceof StopReading)) throw error;
+  }
+  return header;
 }
 
 /** Quotes a field when it holds a comma, quote or line break (RFC 4180). */
