@@ -5,7 +5,6 @@
  * dependency status. Writes the diagnostics record into `output_model_path`.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
@@ -15,7 +14,7 @@ import { readDataset } from './lib/dataset.js';
 import { cachedDependencies, type DependencyReport } from './lib/dependencies.js';
 import { readCurrentDeployment } from './lib/deploy-store.js';
 import { UserError, messageOf } from './lib/errors.js';
-import { ensureFolder, exists, writeJsonAtomic } from './lib/files.js';
+import { ensureFolder, exists, makeScratchFolder, writeJsonAtomic } from './lib/files.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { classify, loadModelFile, predictProbabilities, schemaForModel } from './lib/model.js';
@@ -57,7 +56,7 @@ function deployedPredictions(config: Config): PredictionsReport {
 
 /** Times ingestion and training as they run on the real inputs, writing only into a scratch folder. */
 export async function timeStages(config: Config): Promise<TimingReport> {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'risk-timing-'));
+  const scratch = makeScratchFolder('timing');
   try {
     const scratchConfig = withScratchOutputs(config, scratch);
     let started = performance.now();

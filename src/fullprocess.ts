@@ -11,7 +11,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
@@ -20,7 +19,8 @@ import { currentVersion, listVersions, readCurrentDeployment, type CurrentDeploy
 import { decideModelDrift, measureDataDrift } from './lib/drift.js';
 import { exitCodeOf, messageOf } from './lib/errors.js';
 import { evaluateModel, readDataForModel } from './lib/evaluation.js';
-import { classifyFiles, readChecked, trackFiles, writeChecked, type TrackedFile } from './lib/file-tracker.js';
+import { makeScratchFolder } from './lib/files.js';
+import { classifyFiles, readChecked, trackFiles, writeChecked, type CacheEntry, type TrackedFile } from './lib/file-tracker.js';
 import { listCsvFiles } from './lib/input-folder.js';
 import { deployedFile, FILE_NAMES } from './lib/layout.js';
 import { isHeld, tryLock } from './lib/lock.js';
@@ -99,10 +99,10 @@ function readDeployedFiles(deployed: CurrentDeployment | null): IngestionRecord[
   return (JSON.parse(fs.readFileSync(deployedFile(deployed.folder, FILE_NAMES.ingestionRecord), 'utf8')) as IngestionRecord).files ?? [];
 }
 
-/** Hash-cache entries from an ingestion record (records written before mtime_ms was kept give none). */
-function hashCacheOf(files: IngestionRecord['files']): TrackedFile[] {
+/** Hash-cache entries from an ingestion record (records written before stat identities were kept give none). */
+function hashCacheOf(files: IngestionRecord['files']): CacheEntry[] {
   return files.flatMap((file) =>
-    typeof file.mtime_ms === 'number' ? [{ name: file.name, size: file.size, mtimeMs: file.mtime_ms, sha256: file.sha256 }] : [],
+    typeof file.stat_identity === 'string' ? [{ name: file.name, identity: file.stat_identity, sha256: file.sha256 }] : [],
   );
 }
 
@@ -236,7 +236,8 @@ async function runTick(config: Config, tick: Tick, mode: TickMode, log: Logger):
   const { checked, deployed, tracked, fresh, settling } = await tick.step('detect', () => surveyInput(config, tick));
   tick.settling = settling.map((file) => file.name);
   if (settling.length > 0) tick.record.notes.push(`still being written, left for the next tick: ${tick.settling.join(', ')}`);
-  const ready = tracked.filter((file) => !settling.includes(file));
+  const waiting = new Set(settling);
+  const ready = tracked.filter((file) => !waiting.has(file));
   tick.record.new_files = fresh.map(({ name, sha256 }) => ({ name, sha256 }));
   const seen: TickObservation = {
     deployedVersion: deployed?.version ?? null,
@@ -353,7 +354,7 @@ function publish(config: Config, record: RunRecord, error: unknown, log: Logger)
 
 /** What a tick would do, decided by the same steps in a scratch folder; writes nothing of the project's. */
 async function dryRun(config: Config, tick: Tick, log: Logger): Promise<TickResult> {
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'risk-dryrun-'));
+  const scratch = makeScratchFolder('dryrun');
   try {
     const record = await runTick(config, tick, { work: withScratchOutputs(config, scratch), commit: false }, log);
     const { config_file: _configFile, ...result } = record;

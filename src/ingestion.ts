@@ -20,8 +20,10 @@ import {
   resolveHeader,
   type ColumnLayout,
 } from './lib/dataset.js';
-import { UserError } from './lib/errors.js';
+import { DataError, UserError } from './lib/errors.js';
 import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
+import { statIdentity } from './lib/file-tracker.js';
+import { Generation } from './lib/generations.js';
 import { listCsvFiles } from './lib/input-folder.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
@@ -77,8 +79,17 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   const started = performance.now();
   const inputFolder = config.input_folder_path;
   const listed = listCsvFiles(inputFolder);
-  const names = options.files ? listed.filter((name) => options.files!.includes(name)) : listed;
+  const wanted = options.files ? new Set(options.files) : undefined;
+  const names = wanted ? listed.filter((name) => wanted.has(name)) : listed;
   if (names.length === 0) throw new UserError(`no *.csv file in input folder ${inputFolder} (input_folder_path)`);
+  // The list of ingested files is one name a line, as the original's: a name with a line break cannot be listed.
+  const broken = names.find((name) => /[\r\n]/.test(name));
+  if (broken !== undefined) {
+    throw new DataError(
+      { file: JSON.stringify(broken) },
+      'the file name holds a line break; rename the file (one name a line is kept of what was ingested)',
+    );
+  }
 
   const schema = config.schema;
   const plans: FilePlan[] = names.map((name) => {
@@ -96,70 +107,78 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
 
   const paths = artefactPaths(config);
   ensureFolder(config.output_folder_path);
-  const outputFile = paths.finalData;
-  // Kept rows stream into a temporary file that replaces the final data only when every file was read.
-  const output = new AtomicFileWriter(outputFile);
-  let finalSha: string;
-  const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
-  const mergeTarget: MergeTarget = {
-    schema,
-    outputColumns,
-    numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
-    seen,
-    emit: (line) => output.write(line + '\n'),
-  };
-  const files: IngestedFile[] = [];
-  let rowsRead = 0;
+  // The three outputs are written into one generation and switched in together, or not at all.
+  const generation = new Generation(config.output_folder_path, FILE_NAMES.ingestionGenerations, [
+    FILE_NAMES.finalData,
+    FILE_NAMES.ingestedFiles,
+    FILE_NAMES.ingestionRecord,
+  ]);
   const progress = startProgress('ingestion');
   try {
-    output.write(formatCsvRecord(outputColumns) + '\n');
-    for (const [index, plan] of plans.entries()) {
-      progress.update(`${plan.name} (${index + 1}/${plans.length}), ${rowsRead.toLocaleString('en')} rows so far`);
-      const stats = mergeFile(plan, mergeTarget);
-      rowsRead += stats.rows_read;
-      files.push(stats);
-      if (stats.note) log.warn(`${plan.name}: ${stats.note}`);
+    const output = new AtomicFileWriter(path.join(generation.folder, FILE_NAMES.finalData));
+    const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
+    const mergeTarget: MergeTarget = {
+      schema,
+      outputColumns,
+      numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
+      seen,
+      emit: (line) => output.write(line + '\n'),
+    };
+    const files: IngestedFile[] = [];
+    let rowsRead = 0;
+    let finalSha: string;
+    try {
+      output.write(formatCsvRecord(outputColumns) + '\n');
+      for (const [index, plan] of plans.entries()) {
+        progress.update(`${plan.name} (${index + 1}/${plans.length}), ${rowsRead.toLocaleString('en')} rows so far`);
+        const stats = mergeFile(plan, mergeTarget);
+        rowsRead += stats.rows_read;
+        files.push(stats);
+        if (stats.note) log.warn(`${plan.name}: ${stats.note}`);
+      }
+      finalSha = output.commit();
+    } finally {
+      output.abort();
     }
-    finalSha = output.commit();
-  } finally {
-    output.abort();
-    progress.done();
-  }
-  const rowsKept = seen.size;
-  writeFileAtomic(paths.ingestedFiles, names.map((name) => name + '\n').join(''));
-
-  const missingTotals = Object.fromEntries(
-    schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]),
-  );
-  const durationMs = Math.round(performance.now() - started);
-  const record: IngestionRecord = {
-    format_version: 1,
-    ingested_at: new Date().toISOString(),
-    input_folder: inputFolder,
-    output_file: outputFile,
-    columns: outputColumns,
-    files,
-    totals: {
-      files: files.length,
+    const rowsKept = seen.size;
+    writeFileAtomic(path.join(generation.folder, FILE_NAMES.ingestedFiles), names.map((name) => name + '\n').join(''));
+    const missingTotals = Object.fromEntries(
+      schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]),
+    );
+    const durationMs = Math.round(performance.now() - started);
+    const record: IngestionRecord = {
+      format_version: 1,
+      ingested_at: new Date().toISOString(),
+      input_folder: inputFolder,
+      output_file: paths.finalData,
+      columns: outputColumns,
+      files,
+      totals: {
+        files: files.length,
+        rows_read: rowsRead,
+        rows_kept: rowsKept,
+        duplicates_dropped: rowsRead - rowsKept,
+        missing: missingTotals,
+      },
+      finaldata_sha256: finalSha,
+      duration_ms: durationMs,
+    };
+    writeJsonAtomic(path.join(generation.folder, FILE_NAMES.ingestionRecord), record);
+    generation.publish();
+    log.info(`ingested ${names.length} file(s): ${rowsRead} rows read, ${rowsKept} kept`, { output: paths.finalData });
+    return {
+      output_file: paths.finalData,
+      files: files.map(({ name, rows_read, rows_kept, note }) => ({ name, rows_read, rows_kept, ...(note ? { note } : {}) })),
       rows_read: rowsRead,
       rows_kept: rowsKept,
       duplicates_dropped: rowsRead - rowsKept,
-      missing: missingTotals,
-    },
-    finaldata_sha256: finalSha,
-    duration_ms: durationMs,
-  };
-  writeJsonAtomic(paths.ingestionRecord, record);
-  log.info(`ingested ${names.length} file(s): ${rowsRead} rows read, ${rowsKept} kept`, { output: outputFile });
-  return {
-    output_file: outputFile,
-    files: files.map(({ name, rows_read, rows_kept, note }) => ({ name, rows_read, rows_kept, ...(note ? { note } : {}) })),
-    rows_read: rowsRead,
-    rows_kept: rowsKept,
-    duplicates_dropped: rowsRead - rowsKept,
-    columns: outputColumns,
-    duration_ms: durationMs,
-  };
+      columns: outputColumns,
+      duration_ms: durationMs,
+    };
+  } finally {
+    generation.abort();
+    progress.done();
+  }
 }
 
 /** Output columns: the schema's columns in the order of the first file, then any extra columns as they first appear. */
@@ -223,7 +242,8 @@ function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
     emit(sameOrder ? raw : formatCsvRecord(mapping.map((index) => (index === -1 ? '' : fields[index]))));
   };
 
-  const mtimeMs = fs.statSync(plan.path).mtimeMs;
+  // Taken before reading: a file changed while it is read then looks changed to the next tick.
+  const stat = fs.statSync(plan.path, { bigint: true });
   const digest = readCsvFile(
     plan.path,
     name,
@@ -249,7 +269,8 @@ function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
   return {
     name,
     size: digest.size,
-    mtime_ms: mtimeMs,
+    mtime_ms: Number(stat.mtimeNs) / 1e6,
+    stat_identity: statIdentity(stat),
     sha256: digest.sha256,
     rows_read: rowsRead,
     rows_kept: rowsKept,

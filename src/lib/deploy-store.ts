@@ -13,15 +13,15 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { NotFoundError, UnavailableError, UserError } from './errors.js';
-import { syncFolder, temporaryPathFor } from './files.js';
+import { ensureLinks, ownedSuffix, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
 import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from './layout.js';
 
 export const VERSION_RECORD = 'deployment.json';
 const VERSIONS = 'versions';
 const CURRENT = 'current';
 const LOG = 'deployments.jsonl';
+const STAGING = '.staging-';
 
 /** Metadata stored with each version (`deployment.json`). */
 export interface VersionRecord {
@@ -155,16 +155,6 @@ function copyInto(folder: string, sources: PublishSources): void {
   }
 }
 
-/** Removes staging folders left by killed deployments (older than a minute). */
-function removeStaleStaging(versions: string): void {
-  for (const name of fs.readdirSync(versions)) {
-    if (!name.startsWith('.staging-')) continue;
-    const full = path.join(versions, name);
-    const age = Date.now() - fs.statSync(full).mtimeMs;
-    if (age > 60_000) fs.rmSync(full, { recursive: true, force: true });
-  }
-}
-
 /**
  * Publishes the files as a new version and makes it current. Returns the new
  * version's record. `makeRecord` receives the version number.
@@ -172,8 +162,9 @@ function removeStaleStaging(versions: string): void {
 export function publishVersion(store: string, sources: PublishSources, makeRecord: (version: number) => VersionRecord): VersionRecord {
   const versions = path.join(store, VERSIONS);
   fs.mkdirSync(versions, { recursive: true });
-  removeStaleStaging(versions);
-  const staging = path.join(versions, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // Staging folders of killed deployments go; a live deployment's stays.
+  sweepDeadEntries(versions, STAGING);
+  const staging = path.join(versions, `${STAGING}${ownedSuffix()}`);
   fs.mkdirSync(staging);
   try {
     copyInto(staging, sources);
@@ -211,32 +202,11 @@ function switchTo(store: string, version: number, action: SwitchRecord['action']
   const previous = currentVersion(store);
   // The top-level links go first (dangling until the first switch), so a kill
   // right after the switch cannot leave the store without them.
-  ensureTopLevelLinks(store);
-  const link = path.join(store, CURRENT);
-  const temporary = temporaryPathFor(link);
-  fs.symlinkSync(path.join(VERSIONS, String(version)), temporary);
-  fs.renameSync(temporary, link);
+  ensureLinks(store, [...PUBLISHED_FILES, VERSION_RECORD], CURRENT);
+  replaceWithLink(path.join(store, CURRENT), path.join(VERSIONS, String(version)));
   syncFolder(store);
   const entry: SwitchRecord = { time: new Date().toISOString(), action, version, previous };
   fs.appendFileSync(path.join(store, LOG), JSON.stringify(entry) + '\n');
-}
-
-/** Top-level names resolve through `current`, so they always show the live version. */
-function ensureTopLevelLinks(store: string): void {
-  for (const name of [...PUBLISHED_FILES, VERSION_RECORD]) {
-    const link = path.join(store, name);
-    const wanted = path.join(CURRENT, name);
-    let actual: string | undefined;
-    try {
-      actual = fs.readlinkSync(link);
-    } catch {
-      actual = undefined;
-    }
-    if (actual === wanted) continue;
-    const temporary = temporaryPathFor(link);
-    fs.symlinkSync(wanted, temporary);
-    fs.renameSync(temporary, link);
-  }
 }
 
 /**

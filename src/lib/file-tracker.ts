@@ -1,8 +1,11 @@
 /**
  * Which input files are new: a file is new when its name and SHA-256 pair is
  * neither in the deployed model's ingestion record nor among the files earlier
- * ticks already checked (the checked-files record in the deployment store). Hashes
- * are cached by name, size and mtime so an idle tick reads no data.
+ * ticks already checked (the checked-files record in the deployment store).
+ * Hashes are cached by name and stat identity (device, inode, size, and mtime
+ * and ctime to the nanosecond), so an idle tick reads no data, and a file
+ * rewritten in place is hashed again even with its size and mtime restored:
+ * restoring the mtime moves the ctime, which no call can set back.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,7 +17,14 @@ export interface TrackedFile {
   name: string;
   size: number;
   mtimeMs: number;
+  /** statIdentity of the file when it was hashed. */
+  identity: string;
   sha256: string;
+}
+
+/** What a rewrite of a file cannot keep: device, inode, size, and mtime and ctime in nanoseconds. */
+export function statIdentity(stat: fs.BigIntStats): string {
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
 }
 
 /** The checked-files record: files judged by earlier ticks, plus the hash cache. */
@@ -39,12 +49,19 @@ export function writeChecked(store: string, record: CheckedRecord): void {
   writeJsonAtomic(path.join(store, FILE_NAMES.checkedFiles), record);
 }
 
-/** Stats and hashes (cached) the given files of a folder. */
-export function trackFiles(folder: string, names: string[], cache: TrackedFile[]): TrackedFile[] {
+/** A hash-cache entry as the cache keys it. */
+export type CacheEntry = Pick<TrackedFile, 'name' | 'identity' | 'sha256'>;
+
+/** Stats and hashes (cached) the given files of a folder; linear in the number of files. */
+export function trackFiles(folder: string, names: string[], cache: CacheEntry[]): TrackedFile[] {
+  const byKey = new Map<string, string>();
+  for (const entry of cache) if (typeof entry.identity === 'string') byKey.set(`${entry.name}\0${entry.identity}`, entry.sha256);
   return names.map((name) => {
-    const stat = fs.statSync(path.join(folder, name));
-    const hit = cache.find((entry) => entry.name === name && entry.size === stat.size && entry.mtimeMs === stat.mtimeMs);
-    return { name, size: stat.size, mtimeMs: stat.mtimeMs, sha256: hit?.sha256 ?? sha256File(path.join(folder, name)) };
+    const file = path.join(folder, name);
+    const stat = fs.statSync(file, { bigint: true });
+    const identity = statIdentity(stat);
+    const sha256 = byKey.get(`${name}\0${identity}`) ?? sha256File(file);
+    return { name, size: Number(stat.size), mtimeMs: Number(stat.mtimeNs) / 1e6, identity, sha256 };
   });
 }
 
@@ -73,5 +90,6 @@ export function classifyFiles(
   const known = new Set(seen.map((file) => `${file.name}\0${file.sha256}`));
   const unseen = files.filter((file) => !known.has(`${file.name}\0${file.sha256}`));
   const settling = unseen.filter((file) => isSettling(file.mtimeMs, settleSeconds, now));
-  return { fresh: unseen.filter((file) => !settling.includes(file)), settling };
+  const waiting = new Set(settling);
+  return { fresh: unseen.filter((file) => !waiting.has(file)), settling };
 }

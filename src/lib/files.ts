@@ -1,15 +1,93 @@
 /**
  * File-system helpers shared by every stage: atomic writes (temporary file in the
- * same folder, fsync, rename), hashing and small JSON readers.
+ * same folder, fsync, rename), atomic links, hashing and small JSON readers.
+ *
+ * Every temporary name carries the writer's process id
+ * (`.<target>.tmp-<pid>-<random>`), so whoever writes the same target next
+ * removes what a killed writer left, and never what a live one is writing.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+/** True while a process with this id runs on this host. */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A unique name part owned by this process: `<pid>-<random>`. */
+export function ownedSuffix(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The process id in a name made with ownedSuffix after `prefix`, or undefined. */
+export function ownerOf(name: string, prefix: string): number | undefined {
+  if (!name.startsWith(prefix)) return undefined;
+  const match = /^(\d+)-/.exec(name.slice(prefix.length));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * Removes the entries of `folder` named `<prefix><pid>-...` whose process no
+ * longer runs: what killed writers left. Best effort: an entry that cannot be
+ * removed is left for the next sweep.
+ */
+export function sweepDeadEntries(folder: string, prefix: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(folder);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = ownerOf(name, prefix);
+    if (pid === undefined || pid === process.pid || isProcessAlive(pid)) continue;
+    try {
+      fs.rmSync(path.join(folder, name), { recursive: true, force: true });
+    } catch {
+      // left for the next sweep
+    }
+  }
+}
+
+/**
+ * A new scratch folder in the system's temporary folder (`risk-<kind>-<pid>-<random>`),
+ * after removing those that killed processes left. The caller removes its own.
+ */
+export function makeScratchFolder(kind: string): string {
+  const prefix = `risk-${kind}-`;
+  sweepDeadEntries(os.tmpdir(), prefix);
+  const folder = path.join(os.tmpdir(), `${prefix}${ownedSuffix()}`);
+  fs.mkdirSync(folder, { mode: 0o700 });
+  return folder;
+}
 
 /** Name of a temporary sibling of `target`; dot-prefixed so folder scans skip it. */
 export function temporaryPathFor(target: string): string {
-  const suffix = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${suffix}`);
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${ownedSuffix()}`);
+}
+
+/** Removes the temporary siblings of `target` that killed writers left. */
+export function sweepTemporaries(target: string): void {
+  sweepDeadEntries(path.dirname(target), `.${path.basename(target)}.tmp-`);
+}
+
+/** Points `link` at `target` atomically (a new link renamed over the old name, whatever it was). */
+export function replaceWithLink(link: string, target: string): void {
+  const temporary = temporaryPathFor(link);
+  fs.symlinkSync(target, temporary);
+  try {
+    fs.renameSync(temporary, link);
+  } catch (error) {
+    fs.rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 /** fsyncs a folder so a rename inside it survives a crash. */
@@ -30,6 +108,7 @@ export function syncFolder(folder: string): void {
  * new one, never a part. The folder must exist.
  */
 export function writeFileAtomic(target: string, content: string | Uint8Array | Iterable<string>): void {
+  sweepTemporaries(target);
   const temporary = temporaryPathFor(target);
   const fd = fs.openSync(temporary, 'w');
   try {
@@ -52,6 +131,24 @@ export function writeFileAtomic(target: string, content: string | Uint8Array | I
     throw error;
   }
   syncFolder(path.dirname(target));
+}
+
+/**
+ * Makes each `names` entry of `folder` a link to `<via>/<name>` (relative), so
+ * the names always show what `via` points at. Links already right are left alone.
+ */
+export function ensureLinks(folder: string, names: readonly string[], via: string): void {
+  for (const name of names) {
+    const link = path.join(folder, name);
+    const wanted = path.join(via, name);
+    let actual: string | undefined;
+    try {
+      actual = fs.readlinkSync(link);
+    } catch {
+      actual = undefined;
+    }
+    if (actual !== wanted) replaceWithLink(link, wanted);
+  }
 }
 
 /** Writes string chunks as they come (large CSV outputs stay out of memory). */
@@ -109,6 +206,7 @@ export class AtomicFileWriter {
   private done = false;
 
   constructor(private readonly target: string) {
+    sweepTemporaries(target);
     this.temporary = temporaryPathFor(target);
     this.fd = fs.openSync(this.temporary, 'w');
   }

@@ -7,6 +7,7 @@
  *   output_folder_path/     finaldata.csv            merged, deduplicated rows
  *                           ingestedfiles.txt        one file name a line (as the original)
  *                           ingestionrecord.json     per-file size, SHA-256, rows; totals
+ *                           .ingestion/              the three above are links into one generation (generations.ts)
  *   output_model_path/      trainedmodel.json        the fitted model
  *                           latestscore.txt          F1 on the test data (as the original)
  *                           latestscore.json         every metric of that scoring
@@ -26,6 +27,8 @@ export const FILE_NAMES = {
   finalData: 'finaldata.csv',
   ingestedFiles: 'ingestedfiles.txt',
   ingestionRecord: 'ingestionrecord.json',
+  /** Hidden folder under output_folder_path holding the generations of the three ingestion outputs. */
+  ingestionGenerations: '.ingestion',
   testData: 'testdata.csv',
   model: 'trainedmodel.json',
   scoreText: 'latestscore.txt',

@@ -10,8 +10,10 @@ import type { Metrics } from './metrics.js';
 export interface IngestedFile {
   name: string;
   size: number;
-  /** Modification time when read (lets fullprocess skip re-hashing an unchanged file). */
+  /** Modification time when read. */
   mtime_ms: number;
+  /** Stat identity when read (device, inode, size, mtime and ctime in ns): lets a tick skip re-hashing an unchanged file. */
+  stat_identity?: string;
   sha256: string;
   rows_read: number;
   /** Rows of this file kept after dropping duplicates. */
