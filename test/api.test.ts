@@ -858,3 +858,37 @@ describe('pathRedactor', () => {
   ];
   for (const [input, output] of cases) test(JSON.stringify(output), () => assert.equal(redact(input), output));
 });
+
+describe('no answer carries an absolute server path, whatever the records hold', () => {
+  test('GET /runs and /drift repeat decisions, errors and notes of ticks with their paths redacted', async () => {
+    const project = makeProject();
+    const store = project.config.prod_deployment_path;
+    fs.mkdirSync(store, { recursive: true });
+    const secret = '/srv/secret/folder/candidate.json';
+    const base = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'api', 'runhistory.jsonl'), 'utf8').split('\n')[0]);
+    const records = [
+      {
+        ...base,
+        outcome: 'failed',
+        error: `data file not found: ${path.join(project.config.test_data_path, 'testdata.csv')}`,
+        decision: `the tick failed: cannot open ${secret}`,
+        notes: [`apicalls failed: ${project.root}/models/apireturns.txt`],
+        config_file: project.configFile,
+      },
+      { ...base, outcome: 'rejected', decision: `candidate left in ${project.config.output_model_path}`, config_file: project.configFile },
+    ];
+    fs.writeFileSync(path.join(store, 'runhistory.jsonl'), records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const app = serve(project.config);
+    for (const endpoint of ['/runs', '/drift', '/health', '/diagnostics', '/no-such-endpoint']) {
+      const answer = await request(app).get(endpoint);
+      const text = JSON.stringify(answer.body);
+      for (const absolute of [project.root, REPO, '/srv/secret']) {
+        assert.ok(!text.includes(absolute), `${endpoint} answered a server path (${absolute}): ${text.slice(0, 400)}`);
+      }
+    }
+    const runs = (await request(app).get('/runs')).body.runs;
+    assert.match(runs[0].error, /data file not found: testdata\/testdata\.csv/);
+    assert.match(runs[0].decision, /cannot open candidate\.json/);
+    assert.match(runs[1].decision, /candidate left in models/);
+  });
+});

@@ -20,7 +20,7 @@ import { healthRoutes } from './health-routes.js';
 import { createApiMetrics, metricsRoutes } from './metrics-routes.js';
 import { errorHandler, noRoute, requireToken } from './middleware.js';
 import { predictionRoutes } from './prediction-routes.js';
-import { pathRedactor } from './redact.js';
+import { pathRedactor, redactAnswers } from './redact.js';
 import { reportRoutes } from './report-routes.js';
 import type { ApiContext, RouteTable } from './routes.js';
 import { childProcessTimings, type TimingProvider } from './timings.js';
@@ -59,6 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(helmet());
+  app.use(redactAnswers(context.redact));
   app.use(metrics.observe(allowed));
   app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   for (const table of tables) app.use(table.router);

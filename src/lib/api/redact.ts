@@ -1,6 +1,7 @@
 /** Keeps the server's absolute paths out of HTTP answers (logs keep them). */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { NextFunction, Request, Response } from 'express';
 import type { Config } from '../config.js';
 import { PROJECT_ROOT } from '../project.js';
 
@@ -45,5 +46,31 @@ export function pathRedactor(config: Config): Redactor {
     let out = text;
     for (const [absolute, shown] of known) out = out.split(absolute).join(shown);
     return out.replace(leftover, (_match, last: string) => last || '.');
+  };
+}
+
+/** A copy of a JSON value with every string redacted (numbers, arrays of numbers and the rest pass as they are). */
+export function redactDeep(value: unknown, redact: Redactor): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) {
+    // Answers carry long arrays of numbers (predictions): leave those untouched and uncopied.
+    if (value.every((item) => typeof item === 'number')) return value;
+    return value.map((item) => redactDeep(item, redact));
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactDeep(item, redact)]));
+  }
+  return value;
+}
+
+/**
+ * Middleware: every JSON answer goes out without absolute server paths, whichever
+ * route made it and whatever records it repeats (run history, drift, errors).
+ */
+export function redactAnswers(redact: Redactor) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    const send = res.json.bind(res);
+    res.json = (body: unknown) => send(redactDeep(body, redact));
+    next();
   };
 }
