@@ -14,7 +14,7 @@ import { readDataset } from './lib/dataset.js';
 import { cachedDependencies, type DependencyReport } from './lib/dependencies.js';
 import { readCurrentDeployment } from './lib/deploy-store.js';
 import { UserError, messageOf } from './lib/errors.js';
-import { ensureFolder, exists, makeScratchFolder, writeJsonAtomic } from './lib/files.js';
+import { ensureFolder, exists, makeScratchFolder, readJsonIfExists, writeJsonAtomic } from './lib/files.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { classify, loadModelFile, predictProbabilities, schemaForModel } from './lib/model.js';
@@ -30,7 +30,7 @@ export interface DiagnosticsOptions {
   /** Skip writing the diagnostics record (the API asks for fresh figures). */
   write?: boolean;
   /** Skip the ingestion/training timing runs. */
-  timings?: boolean;
+  timings?: boolean | 'reuse';
   /** Skip the dependency check. */
   dependencies?: boolean;
 }
@@ -73,6 +73,16 @@ export async function timeStages(config: Config): Promise<TimingReport> {
   }
 }
 
+/** The timings of the diagnostics record already written, when they were measured. */
+function earlierTimings(config: Config): TimingReport | undefined {
+  try {
+    const earlier = readJsonIfExists(artefactPaths(config).diagnostics) as DiagnosticsRecord | undefined;
+    return earlier?.timings?.status === 'ok' ? earlier.timings : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs diagnostics with the given config. */
 export async function runDiagnostics(
   config: Config,
@@ -95,7 +105,9 @@ export async function runDiagnostics(
   const summary = summarizeData(finalData, config.schema);
   const missing = countMissing(finalData);
   const timings: TimingReport =
-    options.timings === false ? { status: 'unavailable', reason: 'skipped (--no-timings)' } : await timeStages(config);
+    options.timings === false
+      ? { status: 'unavailable', reason: 'skipped (--no-timings)' }
+      : ((options.timings === 'reuse' ? earlierTimings(config) : undefined) ?? (await timeStages(config)));
   const dependencies = await dependencyCheck;
   if (dependencies.status !== 'ok') log.warn(`dependency status unavailable: ${dependencies.reason}`);
   const result: DiagnosticsResult = {

@@ -15,20 +15,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import { withScratchOutputs, type Config } from './lib/config.js';
-import { currentVersion, listVersions, readCurrentDeployment, type CurrentDeployment } from './lib/deploy-store.js';
+import { currentVersion, listVersions, readCurrentDeployment, switchedAt, type CurrentDeployment } from './lib/deploy-store.js';
 import { decideModelDrift, measureDataDrift } from './lib/drift.js';
 import { exitCodeOf, messageOf } from './lib/errors.js';
 import { evaluateModel, readDataForModel } from './lib/evaluation.js';
 import { makeScratchFolder } from './lib/files.js';
 import { classifyFiles, readChecked, trackFiles, writeChecked, type CacheEntry, type TrackedFile } from './lib/file-tracker.js';
 import { listCsvFiles } from './lib/input-folder.js';
-import { deployedFile, FILE_NAMES } from './lib/layout.js';
+import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { isHeld, tryLock } from './lib/lock.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { loadModelFile, type ModelFile } from './lib/model.js';
 import type { IngestionRecord } from './lib/records.js';
 import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/run-history.js';
-import { decideTick, type TickObservation } from './lib/tick-decision.js';
+import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/tick-decision.js';
 import { runDeployment } from './deployment.js';
 import { runIngestion } from './ingestion.js';
 import { runScoring } from './scoring.js';
@@ -50,6 +50,8 @@ class Tick {
   readonly record: RunRecord;
   /** The outcome the tick is heading for, shown in a report made before the tick ends. */
   pendingOutcome: Outcome = 'failed';
+  /** The decision the tick is heading for, for the same report. */
+  pendingDecision = '';
   /** Names of the files left for the next tick because they are still being written. */
   settling: string[] = [];
   private readonly started = performance.now();
@@ -71,6 +73,7 @@ class Tick {
       durations: {},
       error: null,
       notes: [],
+      refreshed: [],
     };
   }
   /** Runs one step and records its wall time. */
@@ -185,23 +188,46 @@ function checkDrift(
   return { modelDrift, dataDrift };
 }
 
-/** After a deployment: diagnostics, reporting and apicalls; their failures are notes, not a failed tick. */
-async function refreshOutputs(config: Config, tick: Tick, version: number, log: Logger): Promise<void> {
+/** Outputs missing or older than the last switch or the newest data: what a killed tick left out of date. */
+function findStaleOutputs(config: Config): OutputName[] {
+  const paths = artefactPaths(config);
+  const mtime = (file: string): number | undefined => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+  const since = Math.max(switchedAt(config.prod_deployment_path) ?? 0, mtime(paths.finalData) ?? 0);
+  const files: Record<OutputName, string[]> = { diagnostics: [paths.diagnostics], report: [paths.report, paths.confusionMatrix] };
+  return OUTPUTS.filter((output) => files[output].some((file) => (mtime(file) ?? -1) < since));
+}
+
+/**
+ * Refreshes outputs after the model or the data changed; their failures are
+ * notes, not a failed tick. After a deployment, apicalls follow (once the API
+ * serves `deployedVersion`); otherwise the stage timings of the diagnostics are
+ * reused rather than measured again.
+ */
+async function refreshOutputs(config: Config, tick: Tick, outputs: readonly OutputName[], deployedVersion: number | null, log: Logger): Promise<void> {
   // These stages are loaded on demand (see the imports); a module that fails to
   // load is a note like any other failure of theirs: the deployment stands.
-  try {
-    const { runDiagnostics } = await import('./diagnostics.js');
-    await tick.step('diagnostics', () => runDiagnostics(config, {}, log.child('diagnostics')));
-  } catch (error) {
-    tick.record.notes.push(`diagnostics failed: ${messageOf(error)}`);
+  const refreshed = (tick.record.refreshed ??= []);
+  if (outputs.includes('diagnostics')) {
+    try {
+      const { runDiagnostics } = await import('./diagnostics.js');
+      const timings = deployedVersion === null ? 'reuse' : true;
+      await tick.step('diagnostics', () => runDiagnostics(config, { timings }, log.child('diagnostics')));
+      refreshed.push('diagnostics');
+    } catch (error) {
+      tick.record.notes.push(`diagnostics failed: ${messageOf(error)}`);
+    }
   }
-  try {
-    const { runReporting } = await import('./reporting.js');
-    const pendingRun = { ...tick.record, finished_at: new Date().toISOString(), outcome: tick.pendingOutcome };
-    await tick.step('reporting', () => runReporting(config, { pendingRun }, log.child('reporting')));
-  } catch (error) {
-    tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
+  if (outputs.includes('report')) {
+    try {
+      const { runReporting } = await import('./reporting.js');
+      const pendingRun = { ...tick.record, finished_at: new Date().toISOString(), outcome: tick.pendingOutcome, decision: tick.pendingDecision };
+      await tick.step('reporting', () => runReporting(config, { pendingRun }, log.child('reporting')));
+      refreshed.push('report');
+    } catch (error) {
+      tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
+    }
   }
+  if (deployedVersion === null) return;
   try {
     const { apiBaseUrl, isApiUp, waitForApiVersion } = await import('./lib/api-client.js');
     if (!(await isApiUp(config))) {
@@ -210,7 +236,7 @@ async function refreshOutputs(config: Config, tick: Tick, version: number, log: 
     }
     const { runApiCalls } = await import('./apicalls.js');
     await tick.step('apicalls', async () => {
-      await waitForApiVersion(config, version, 3000);
+      await waitForApiVersion(config, deployedVersion, 3000);
       return runApiCalls(config, {}, log.child('apicalls'));
     });
   } catch (error) {
@@ -244,6 +270,7 @@ async function runTick(config: Config, tick: Tick, mode: TickMode, log: Logger):
     readyFiles: ready.length,
     settlingFiles: settling.length,
     newFiles: fresh.length,
+    staleOutputs: deployed ? findStaleOutputs(config) : [],
   };
   const rules = {
     gate: config.automation.gate,
@@ -270,6 +297,11 @@ async function runTick(config: Config, tick: Tick, mode: TickMode, log: Logger):
     switch (step.kind) {
       case 'finish':
         if (step.outcome !== 'no-new-data') remember(step.outcome);
+        if (commit && step.refresh.length > 0) {
+          tick.pendingOutcome = step.outcome;
+          tick.pendingDecision = step.decision;
+          await refreshOutputs(config, tick, step.refresh, null, log);
+        }
         return tick.finish(step.outcome, step.decision);
       case 'bootstrap':
         await ingest();
@@ -302,7 +334,8 @@ async function runTick(config: Config, tick: Tick, mode: TickMode, log: Logger):
         if (step.outcome === 'bootstrapped') writeChecked(store, { checked: checked.checked, hashes: tracked });
         else remember(step.outcome);
         tick.pendingOutcome = step.outcome;
-        await refreshOutputs(config, tick, result.version, log);
+        tick.pendingDecision = `${step.reason}: deployed version ${result.version}`;
+        await refreshOutputs(config, tick, OUTPUTS, result.version, log);
         return tick.finish(step.outcome, `${step.reason}: deployed version ${result.version}`);
       }
     }

@@ -68,7 +68,8 @@ async function bootstrapped(overrides: Record<string, Record<string, unknown>> =
     assert.equal(boot.outcome, 'bootstrapped', boot.error ?? boot.decision);
   }
   const root = fs.mkdtempSync(path.join(copies, 'project-'));
-  fs.cpSync(template.root, root, { recursive: true, verbatimSymlinks: true });
+  // Times kept, as a tick compares its outputs' times with the data's.
+  fs.cpSync(template.root, root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
   const raw = JSON.parse(fs.readFileSync(template.configFile, 'utf8')) as Record<string, unknown>;
   for (const [section, values] of Object.entries(overrides)) raw[section] = { ...(raw[section] as object), ...values };
   const configFile = path.join(root, 'config.json');
@@ -401,4 +402,35 @@ test('--dry-run writes nothing and reports the outcome the tick would have', asy
     assert.equal(real.scores.new_data_f1, dry.result.scores.new_data_f1);
     if (c.outcome === 'redeployed') assert.equal(real.scores.candidate_f1, dry.result.scores.candidate_f1);
   }
+});
+
+test('a tick killed after deploying but before reporting: the next tick refreshes diagnostics and report, once', async () => {
+  const project = await bootstrapped();
+  // The state such a kill leaves: version 2 deployed, the outputs still those of version 1.
+  fs.copyFileSync(DRIFTED, path.join(project.input, 'dataset4.csv'));
+  const { runIngestion } = await import('../src/ingestion.js');
+  const { runTraining } = await import('../src/training.js');
+  const { runScoring } = await import('../src/scoring.js');
+  const { runDeployment } = await import('../src/deployment.js');
+  await runIngestion(project.config);
+  await runTraining(project.config);
+  await runScoring(project.config);
+  assert.equal((await runDeployment(project.config)).version, 2);
+  const diagnosticsFile = path.join(project.config.output_model_path, FILE_NAMES.diagnostics);
+  assert.equal(JSON.parse(fs.readFileSync(diagnosticsFile, 'utf8')).model_version, 1, 'outputs of version 1 left');
+
+  const repair = await runFullprocess(project.config);
+  assert.equal(repair.outcome, 'no-new-data', repair.error ?? repair.decision);
+  assert.deepEqual(repair.refreshed, ['diagnostics', 'report'], repair.notes.join('; '));
+  assert.match(repair.decision, /refreshed the diagnostics and report/);
+  assert.equal(JSON.parse(fs.readFileSync(diagnosticsFile, 'utf8')).model_version, 2);
+
+  // Only the missing report next time; then nothing.
+  fs.rmSync(path.join(project.config.output_model_path, FILE_NAMES.report));
+  const missing = await runFullprocess(project.config);
+  assert.deepEqual(missing.refreshed, ['report']);
+  assert.ok(fs.existsSync(path.join(project.config.output_model_path, FILE_NAMES.report)));
+  const quiet = await runFullprocess(project.config);
+  assert.deepEqual(quiet.refreshed, []);
+  assert.equal(quiet.decision, 'no new or changed file in the input folder');
 });

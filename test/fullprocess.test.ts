@@ -214,6 +214,7 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
         );
       }
       assert.equal(readCurrentDeployment(store)!.version, 1, 'no-drift deploys nothing');
+      assert.deepEqual(calm.refreshed, ['diagnostics', 'report'], 'the outputs describe the new data');
       const remembered = withoutRunHistory(project.root);
       const again = await tick();
       assertTick(again, 'no-new-data', 1, 1);
@@ -267,6 +268,7 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
       );
       assert.match(reversed.decision, /kept version 2/);
       assert.equal(readCurrentDeployment(store)!.version, 2, 'the rejected candidate is not deployed');
+      assert.deepEqual(reversed.refreshed, ['diagnostics', 'report'], 'a rejected tick refreshes the outputs too');
       assert.notEqual(
         sha256(fs.readFileSync(path.join(config.output_model_path, 'trainedmodel.json'))),
         v2.record.model_sha256,

@@ -87,6 +87,13 @@ export function deploymentFingerprint(store: string): string | null {
   return parts.join('|');
 }
 
+/** When `current` was last switched (a deploy or a rollback), from the switch log, in ms; null when never. */
+export function switchedAt(store: string): number | null {
+  const last = readSwitchLog(store).at(-1);
+  const time = last ? Date.parse(last.time) : NaN;
+  return Number.isFinite(time) ? time : null;
+}
+
 /** Folder of a version. */
 export function versionFolder(store: string, version: number): string {
   return path.join(store, VERSIONS, String(version));

@@ -65,6 +65,8 @@ export interface RunRecord {
   durations: Record<string, number>;
   error: string | null;
   notes: string[];
+  /** Outputs this tick refreshed (diagnostics, report); absent in records of older versions. */
+  refreshed?: string[];
 }
 
 /**

@@ -7,14 +7,24 @@
  *
  *   nothing deployed:   files ready -> bootstrap -> deploy ("bootstrapped")
  *                       none        -> "no-new-data"
- *   deployed:           no new file -> "no-new-data"
+ *   deployed:           no new file -> "no-new-data" (refreshing outputs a killed tick left stale)
  *                       new files   -> check drift
  *   drift checked:      no trigger  -> "no-drift"
  *                       trigger     -> retrain
  *   candidate scored:   gate on and candidate below deployed -> "rejected"
  *                       otherwise                           -> deploy ("redeployed")
+ *
+ * Every tick that ingested new data refreshes the diagnostics and the report
+ * (with the call list), so they always describe the newest data; a deploy
+ * refreshes them after the switch.
  */
 import type { ModelDrift, Outcome } from './run-history.js';
+
+/** Outputs that describe the deployed model and the newest data. */
+export type OutputName = 'diagnostics' | 'report';
+
+/** Every output, in the order they are refreshed (the report reads the diagnostics). */
+export const OUTPUTS: readonly OutputName[] = ['diagnostics', 'report'];
 
 /** What a tick has seen so far; each step adds to it. */
 export interface TickObservation {
@@ -26,6 +36,8 @@ export interface TickObservation {
   settlingFiles: number;
   /** Ready files new to the deployed model and to earlier ticks. */
   newFiles: number;
+  /** Outputs missing or older than the last switch or the newest data (a tick killed before refreshing them). */
+  staleOutputs: OutputName[];
   /** After the drift check: the model-drift decision and the features whose data drifted. */
   drift?: { model: ModelDrift; driftedFeatures: string[] };
   /** After a bootstrap fit: the first model's F1 on the test data. */
@@ -50,7 +62,13 @@ export type TickStep =
   | { kind: 'check-drift' }
   | { kind: 'retrain'; reason: string }
   | { kind: 'deploy'; outcome: 'bootstrapped' | 'redeployed'; reason: string }
-  | { kind: 'finish'; outcome: Extract<Outcome, 'no-new-data' | 'no-drift' | 'rejected'>; decision: string };
+  | {
+      kind: 'finish';
+      outcome: Extract<Outcome, 'no-new-data' | 'no-drift' | 'rejected'>;
+      decision: string;
+      /** Outputs to refresh before the tick ends. */
+      refresh: OutputName[];
+    };
 
 function f4(value: number): string {
   return value.toFixed(4);
@@ -69,16 +87,21 @@ export function decideTick(seen: TickObservation, rules: TickRules): TickStep {
         ? `nothing is deployed yet and every *.csv file was modified in the last ${rules.settleSeconds} s ` +
           '(automation.settle_seconds); the next tick bootstraps from them'
         : 'nothing is deployed and the input folder has no *.csv file to bootstrap from';
-    return { kind: 'finish', outcome: 'no-new-data', decision };
+    return { kind: 'finish', outcome: 'no-new-data', decision, refresh: [] };
   }
-  if (seen.newFiles === 0) return { kind: 'finish', outcome: 'no-new-data', decision: 'no new or changed file in the input folder' };
+  if (seen.newFiles === 0) {
+    const stale = OUTPUTS.filter((output) => seen.staleOutputs.includes(output));
+    const repair = stale.length > 0 ? `; refreshed the ${stale.join(' and ')} an earlier tick left out of date` : '';
+    return { kind: 'finish', outcome: 'no-new-data', decision: `no new or changed file in the input folder${repair}`, refresh: stale };
+  }
   if (!seen.drift) return { kind: 'check-drift' };
 
   const { model, driftedFeatures } = seen.drift;
   const dataTriggered = rules.dataDriftTrigger && driftedFeatures.length > 0;
   if (!model.drifted && !dataTriggered) {
     const dataNote = driftedFeatures.length > 0 ? `; data drift in ${driftedFeatures.join(', ')} (not a trigger)` : '';
-    return { kind: 'finish', outcome: 'no-drift', decision: `no model drift (${model.rule}): ${model.explanation}${dataNote}` };
+    const decision = `no model drift (${model.rule}): ${model.explanation}${dataNote}`;
+    return { kind: 'finish', outcome: 'no-drift', decision, refresh: [...OUTPUTS] };
   }
   const reason = model.drifted ? `model drift (${model.rule}): ${model.explanation}` : `data drift in ${driftedFeatures.join(', ')}`;
   if (!seen.gate) return { kind: 'retrain', reason };
@@ -91,6 +114,7 @@ export function decideTick(seen: TickObservation, rules: TickRules): TickStep {
       decision:
         `${reason}; retrained, but the candidate's test F1 ${f4(candidateF1)} is below the deployed model's ` +
         `${f4(deployedF1)} on the same test data: kept version ${seen.deployedVersion} (the candidate stays in output_model_path)`,
+      refresh: [...OUTPUTS],
     };
   }
   return { kind: 'deploy', outcome: 'redeployed', reason: `${reason}; candidate test F1 ${f4(candidateF1)} vs deployed ${f4(deployedF1)}` };
