@@ -184,6 +184,10 @@ const ODD: [string, string | Buffer, number, number][] = [
   ['missing feature cells', `${HEADER}\nabcd,,2,3,0\nefgh,4,,,1\n`, 2, 2],
   ['duplicates inside one file', `${HEADER}\nabcd,1,2,3,0\nabcd,1,2,3,0\nabcd,1,2,3,1\n`, 3, 2],
   ['same values written differently (1 and 1.0)', `${HEADER}\nabcd,1,2,3,0\nabcd,1.0,2,3,0\n`, 2, 1],
+  // Columns the model does not use compare as written (pandas would read an all-digit id column as
+  // integers and call 007 and 7 the same client): the id and extra columns are text.
+  ['ids 007 and 7 are different clients', `${HEADER}\n007,1,2,3,0\n7,1,2,3,0\n`, 2, 2],
+  ['an extra column compares as written (1 and 1.0 are two values)', `${HEADER},tier\nabcd,1,2,3,0,1\nabcd,1,2,3,0,1.0\n`, 2, 2],
   [
     'columns in another order plus an extra column',
     'exited,number_of_employees,note,lastyear_activity,lastmonth_activity,corporation\n0,3,hello,2,1,abcd\n',
