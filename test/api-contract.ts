@@ -13,8 +13,10 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import type { Express } from 'express';
 import request from 'supertest';
+import { REPO } from './helpers.js';
 
 type Json = Record<string, any>;
 
@@ -35,7 +37,7 @@ const violations: string[] = [];
 
 /** The document's expectations, compiled once per document. */
 export class ApiContract {
-  private readonly ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+  private readonly ajv = addFormats.default(new Ajv2020({ strict: false, allErrors: true }));
   private readonly validators = new Map<string, ValidateFunction>();
   private readonly paths: { pattern: RegExp; template: string }[];
 
@@ -111,9 +113,18 @@ export async function contractOf(app: Express | TestApp | string, token: string 
   return new ApiContract(res.body as Json);
 }
 
-/** A request listener that serves through `app` and checks every answer against the app's own document. */
-export function contractChecked(app: Express, token: string | null = null): TestApp {
-  const contract = contractOf(app, token);
+/**
+ * A request listener that serves through `app` and checks every answer against
+ * the app's own document (or `options.document`), keeping violations in
+ * `options.violations` (by default the list assertNoContractViolations reads).
+ */
+export function contractChecked(
+  app: Express,
+  token: string | null = null,
+  options: { document?: Json; violations?: string[] } = {},
+): TestApp {
+  const contract = options.document ? Promise.resolve(new ApiContract(options.document)) : contractOf(app, token);
+  const seen = options.violations ?? violations;
   return (req, res) => {
     const chunks: Buffer[] = [];
     const write = res.write.bind(res) as (...args: unknown[]) => boolean;
@@ -136,8 +147,8 @@ export function contractChecked(app: Express, token: string | null = null): Test
           contentType: res.getHeader('content-type') as string | undefined,
           body: Buffer.concat(chunks).toString('utf8'),
         });
+        seen.push(...problems);
         if (problems.length > 0 && !res.headersSent) {
-          violations.push(...problems);
           const body = JSON.stringify({ error: `answer breaks the OpenAPI document: ${problems.join(' | ')}` });
           res.statusCode = 599;
           res.setHeader('content-type', 'application/json');
@@ -145,7 +156,6 @@ export function contractChecked(app: Express, token: string | null = null): Test
           end(body);
           return;
         }
-        violations.push(...problems);
         end(chunk, ...rest);
       });
       return res;
@@ -158,4 +168,27 @@ export function contractChecked(app: Express, token: string | null = null): Test
 /** Fails when any answer in this process broke the document. */
 export function assertNoContractViolations(): void {
   assert.deepEqual(violations, [], 'every answer matches the OpenAPI document');
+}
+
+/** An answer as supertest gives it, or as read off the wire. */
+interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  text: string;
+}
+
+/**
+ * Asserts a JSON error answer: the status, `{error}` (MLflow's `{error_code, message}`
+ * on /invocations) naming the problem, no stack trace or server path (`root`, the repository).
+ */
+export function assertError(res: ErrorAnswer, status: number, pattern: RegExp, root: string): void {
+  assert.equal(res.status, status, `status of ${res.text.slice(0, 300)}`);
+  assert.match(res.headers['content-type'] ?? '', /^application\/json/);
+  const body = JSON.parse(res.text) as { error?: unknown; message?: unknown };
+  const message = body.error ?? body.message;
+  assert.equal(typeof message, 'string');
+  assert.match(message as string, pattern);
+  assert.doesNotMatch(res.text, /\n\s+at |\.(ts|js):\d+/, 'no stack trace');
+  assert.ok(!res.text.includes(root), `no temp folder path in ${res.text}`);
+  assert.ok(!res.text.includes(REPO), `no repository path in ${res.text}`);
 }

@@ -24,7 +24,7 @@ import { runDeployment } from '../src/deployment.js';
 import { runIngestion } from '../src/ingestion.js';
 import { runScoring, type ScoringResult } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
-import { assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
+import { assertError, assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
 import { FIXTURES, REPO, assertClose, expected, makeProject, type TempProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
@@ -63,21 +63,6 @@ function raw(app: TestApp, url: string, contentType: string | null, body: string
   const req = request(app).post(url);
   if (contentType !== null) req.set('Content-Type', contentType);
   return req.send(contentType === null ? Buffer.from(body) : body);
-}
-
-/**
- * Asserts a JSON error answer: the status, `{error}` (MLflow's `{error_code, message}`
- * on /invocations) naming the problem, no stack trace or server path.
- */
-function assertError(res: request.Response, status: number, pattern: RegExp, root: string): void {
-  assert.equal(res.status, status, `status of ${JSON.stringify(res.body)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/json/);
-  const message: unknown = res.body.error ?? res.body.message;
-  assert.equal(typeof message, 'string');
-  assert.match(message as string, pattern);
-  assert.doesNotMatch(res.text, /\n\s+at |\.(ts|js):\d+/, 'no stack trace');
-  assert.ok(!res.text.includes(root), `no temp folder path in ${res.text}`);
-  assert.ok(!res.text.includes(REPO), `no repository path in ${res.text}`);
 }
 
 describe('API with a deployed model', () => {

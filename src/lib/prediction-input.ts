@@ -176,9 +176,10 @@ export function unlabelledSchema(schema: DataSchema): DataSchema {
 
 /** Columns from CSV text with a header row naming the features (a target column is allowed and ignored). */
 export function columnsFromCsv(text: string, schema: DataSchema, label = 'request body'): FeatureColumns {
-  if (text.trim() === '') throw new UserError('the CSV body is empty');
+  const what = label === 'request body' ? 'the CSV body' : label;
+  if (text.trim() === '') throw new UserError(`${what} is empty`);
   const data = parseDataset(text, unlabelledSchema(schema), label, false);
-  if (data.rows === 0) throw new UserError('the CSV body has a header but no rows');
+  if (data.rows === 0) throw new UserError(`${what} has a header but no rows`);
   return { columns: data.columns, rows: data.rows };
 }
 

@@ -112,7 +112,7 @@ export function predictionRoutes(context: ApiContext, predictedRows: Counter<'en
   const predictionInput = (req: Request, served: ServedModel): FeatureColumns => {
     // A target column in the input is ignored, not validated: callers predict for clients whose outcome is unknown.
     const schema = unlabelledSchema(schemaForModel(config.schema, served.model));
-    const source = predictionSource(req.query as Record<string, unknown>, predictionBody(req));
+    const source = predictionSource(req.query, predictionBody(req));
     if (source.kind === 'csv') return columnsFromCsv(source.text, schema, source.label);
     if (source.kind === 'records') return columnsFromRecords(source.records, served.model.features);
     const file = resolveInsideFolders(source.location, config.baseFolder, dataFolders, source.field);
