@@ -35,7 +35,7 @@ const json = (schema: Json, description: string): Json => ({ description, conten
 const text = (type: string, description: string): Json => ({ description, content: { [type]: { schema: { type: 'string' } } } });
 const errorResponse = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
 
-function components(features: readonly string[], bodyLimit: string | number): Json {
+function components(features: readonly string[], bodyLimit: string | number, secured: boolean): Json {
   const featureValue = {
     description: 'A finite number; a numeric string; null or "" for a missing value (imputed with the training median)',
     type: ['number', 'string', 'null'],
@@ -124,7 +124,7 @@ function components(features: readonly string[], bodyLimit: string | number): Js
         required: ['predictions', 'probabilities', 'model_version'],
         additionalProperties: false,
         properties: {
-          predictions: { type: 'array', items: { enum: [0, 1] }, description: '1 when the probability is above 0.5' },
+          predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] }, description: '1 when the probability is above 0.5' },
           probabilities: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, description: 'probability of exited = 1' },
           model_version: { type: 'integer', minimum: 1 },
         },
@@ -177,7 +177,7 @@ function components(features: readonly string[], bodyLimit: string | number): Js
         type: 'object',
         required: ['predictions'],
         additionalProperties: false,
-        properties: { predictions: { type: 'array', items: { enum: [0, 1] } } },
+        properties: { predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] } } },
       },
       Scores: {
         type: 'object',
@@ -354,7 +354,7 @@ function components(features: readonly string[], bodyLimit: string | number): Js
       InternalError: errorOf('An unexpected failure (logged on the server; no details here)'),
       Unavailable: errorOf('No model is deployed, or the data it needs is missing or invalid on the server'),
     },
-    securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'api.token of the config, when set' } },
+    ...(secured ? { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'api.token of the config' } } } : {}),
   };
 }
 
@@ -603,6 +603,6 @@ export function buildOpenApi(api: ApiDescription): Json {
     tags: ['Predictions', 'MLflow', 'Model and data', 'Probes', 'Operations', 'Documentation'].map((name) => ({ name })),
     ...(api.secured ? { security: [{ bearerAuth: [] }] } : {}),
     paths,
-    components: components(api.features, api.bodyLimit),
+    components: components(api.features, api.bodyLimit, api.secured),
   };
 }
