@@ -62,7 +62,7 @@ interface WireAnswer {
 function sendRaw(url: string, wire: Wire): Promise<WireAnswer> {
   const { hostname, port } = new URL(url);
   const headers: Record<string, string> = { Host: `${hostname}:${port}`, ...wire.headers };
-  if (wire.body !== undefined) headers['Content-Length'] = String(wire.body.length);
+  if (wire.body !== undefined && headers['Transfer-Encoding'] === undefined) headers['Content-Length'] = String(wire.body.length);
   const head = [`${wire.method} ${wire.path} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname);
@@ -172,6 +172,16 @@ describe('clients of the original project and of MLflow, replayed byte for byte'
         method: 'POST',
         path: '/prediction?filelocation=testdata/testdata.csv',
         headers: { ...REQUESTS_HEADERS, 'Content-Length': '0' },
+      }),
+      expect: { predictions: 'testdata/testdata.csv' },
+    },
+    {
+      client: "Node's http.request(URL + '/prediction?file_location=...', { method: 'POST' }).end() (an empty chunked body)",
+      wire: () => ({
+        method: 'POST',
+        path: '/prediction?file_location=testdata/testdata.csv',
+        headers: { Connection: 'keep-alive', 'Transfer-Encoding': 'chunked' },
+        body: Buffer.from('0\r\n\r\n'),
       }),
       expect: { predictions: 'testdata/testdata.csv' },
     },

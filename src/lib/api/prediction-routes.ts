@@ -28,13 +28,12 @@ import { RouteTable, type ApiContext } from './routes.js';
 const CSV_TYPES = ['text/csv', 'text/plain', 'application/csv'];
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 const MULTIPART_TYPE = 'multipart/form-data';
+const MISSING_TYPE = 'missing Content-Type: send application/json, text/csv or multipart/form-data';
 
 function predict(served: ServedModel, input: FeatureColumns): { probabilities: Float64Array; predictions: Uint8Array } {
   const probabilities = predictProbabilities(served.model, input.columns);
   return { probabilities, predictions: classify(probabilities) };
 }
-
-const MISSING_TYPE = 'missing Content-Type: send application/json, text/csv or multipart/form-data';
 
 /**
  * A /prediction body is optional (the query may name the file); when there is
