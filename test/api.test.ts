@@ -2,14 +2,16 @@
  * The HTTP API, driven in-process with supertest: every
  * endpoint's answer, bad input as tables (each a JSON 4xx naming the problem,
  * no stack trace, no server path, and the next good request still served),
- * the bearer token and the security headers. Hot reload is in
- * api-reload.test.ts, the apicalls stage in apicalls.test.ts.
+ * the bearer token and the security headers. Every answer is checked against
+ * the app's OpenAPI document (api-contract.ts). The original's clients are in
+ * api-clients.test.ts, MLflow's protocol in api-mlflow.test.ts, the document in
+ * api-openapi.test.ts, hot reload in api-reload.test.ts, the apicalls stage in
+ * apicalls.test.ts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Express } from 'express';
 import request from 'supertest';
 import { createApp, type AppDeps } from '../src/lib/api/app.js';
 import { pathRedactor } from '../src/lib/api/redact.js';
@@ -22,6 +24,7 @@ import { runDeployment } from '../src/deployment.js';
 import { runIngestion } from '../src/ingestion.js';
 import { runScoring, type ScoringResult } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
+import { assertError, assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
 import { FIXTURES, REPO, assertClose, expected, makeProject, type TempProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
@@ -36,12 +39,14 @@ const GOOD_RECORD = { lastmonth_activity: 100, lastyear_activity: 1200, number_o
 
 const watchers: ModelWatcher[] = [];
 after(() => watchers.forEach((watcher) => watcher.stop()));
+after(assertNoContractViolations);
 
-/** The app over a config, with fast offline timings and dependency checks. */
-function serve(config: Config, deps: Partial<AppDeps> = {}): Express {
+/** The app over a config, with fast offline timings and dependency checks, its answers checked against its OpenAPI document. */
+function serve(config: Config, deps: Partial<AppDeps> = {}): TestApp {
   const watcher = new ModelWatcher(config.prod_deployment_path).start(50);
   watchers.push(watcher);
-  return createApp({ config, watcher, timings: async () => TIMINGS, dependencies: async () => DEPENDENCIES, ...deps });
+  const app = createApp({ config, watcher, timings: async () => TIMINGS, dependencies: async () => DEPENDENCIES, ...deps });
+  return contractChecked(app, config.api.token);
 }
 
 /** Runs ingestion, training, scoring and deployment in the project; returns the score. */
@@ -54,26 +59,15 @@ async function deploy(project: TempProject): Promise<ScoringResult> {
 }
 
 /** A body sent as raw text with a content type (supertest would otherwise serialize objects). */
-function raw(app: Express, url: string, contentType: string | null, body: string | Buffer) {
+function raw(app: TestApp, url: string, contentType: string | null, body: string | Buffer) {
   const req = request(app).post(url);
   if (contentType !== null) req.set('Content-Type', contentType);
   return req.send(contentType === null ? Buffer.from(body) : body);
 }
 
-/** Asserts a JSON error answer: the status, `{error}` naming the problem, no stack trace or server path. */
-function assertError(res: request.Response, status: number, pattern: RegExp, root: string): void {
-  assert.equal(res.status, status, `status of ${JSON.stringify(res.body)}`);
-  assert.match(res.headers['content-type'] ?? '', /^application\/json/);
-  assert.equal(typeof res.body.error, 'string');
-  assert.match(res.body.error, pattern);
-  assert.doesNotMatch(res.text, /\n\s+at |\.(ts|js):\d+/, 'no stack trace');
-  assert.ok(!res.text.includes(root), `no temp folder path in ${res.text}`);
-  assert.ok(!res.text.includes(REPO), `no repository path in ${res.text}`);
-}
-
 describe('API with a deployed model', () => {
   let project: TempProject;
-  let app: Express;
+  let app: TestApp;
   let score: ScoringResult;
   let model: ModelFile;
   let testData: { columns: Float64Array[]; ids: string[]; rows: number; text: string };
@@ -249,11 +243,26 @@ describe('API with a deployed model', () => {
     assert.equal(calls, 1);
   });
 
-  test('GET /health answers 200 with the model version', async () => {
-    const res = await request(app).get('/health');
+  for (const url of ['/health', '/ping']) {
+    test(`GET ${url} (readiness) answers 200 with the model version`, async () => {
+      const res = await request(app).get(url);
+      assert.equal(res.status, 200);
+      assert.equal(res.body.status, 'ok');
+      assert.equal(res.body.model_version, 1);
+    });
+  }
+
+  test('GET /health/live (liveness) answers 200', async () => {
+    const res = await request(app).get('/health/live');
     assert.equal(res.status, 200);
-    assert.equal(res.body.status, 'ok');
-    assert.equal(res.body.model_version, 1);
+    assert.deepEqual(res.body, { status: 'ok' });
+  });
+
+  test("GET /version answers the package version as plain text, as MLflow's client reads it", async () => {
+    const res = await request(app).get('/version');
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'] ?? '', /^text\/plain/);
+    assert.equal(res.text, JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
   });
 
   describe('POST /invocations in every MLflow format gives the same predictions', () => {
@@ -268,7 +277,6 @@ describe('API with a deployed model', () => {
       },
       { name: 'dataframe_records', body: () => ({ dataframe_records: records(rows) }) },
       { name: 'instances as records', body: () => ({ instances: records(rows) }) },
-      { name: 'instances as lists in feature order', body: () => ({ instances: records(rows).map((r) => FEATURES.map((f) => r[f])) }) },
       {
         name: 'inputs as a column map',
         body: () => ({ inputs: Object.fromEntries(FEATURES.map((f, c) => [f, Array.from(testData.columns[c].subarray(0, rows))])) }),
@@ -386,11 +394,11 @@ describe('API with a deployed model', () => {
   describe('bad requests get a JSON 4xx naming the problem, and the next good request is served', () => {
     const post =
       (body: unknown, url = '/prediction') =>
-      (a: Express) =>
+      (a: TestApp) =>
         request(a)
           .post(url)
           .send(body as object);
-    const cases: { name: string; status: number; error: RegExp; send: (a: Express, p: TempProject) => request.Test }[] = [
+    const cases: { name: string; status: number; error: RegExp; send: (a: TestApp, p: TempProject) => request.Test }[] = [
       {
         name: 'invalid JSON',
         status: 400,
@@ -601,10 +609,10 @@ describe('API with a deployed model', () => {
         send: post({ dataframe_split: { columns: FEATURES.slice(0, 2), data: [[1, 2]] } }, '/invocations'),
       },
       {
-        name: 'invocations instances row of the wrong length',
+        name: 'invocations dataframe_split row of the wrong length',
         status: 400,
-        error: /instances\[0\] has 2 values for 3 columns/,
-        send: post({ instances: [[1, 2]] }, '/invocations'),
+        error: /dataframe_split\.data\[0\] has 2 values for 3 columns/,
+        send: post({ dataframe_split: { columns: FEATURES, data: [[1, 2]] } }, '/invocations'),
       },
       {
         name: 'invocations inputs column of another length',
@@ -626,16 +634,25 @@ describe('API with a deployed model', () => {
         send: post({ records: [GOOD_RECORD] }, '/predict'),
       },
       {
-        name: 'GET on /prediction',
-        status: 405,
-        error: /GET is not allowed on \/prediction \(use POST\)/,
+        name: 'GET on /prediction naming no file',
+        status: 400,
+        error: /names no data file: send \{"records": \[\.\.\.\]\}, CSV or a CSV upload, or \?file_location=<path>/,
         send: (a) => request(a).get('/prediction'),
       },
       {
-        name: 'GET on /Prediction/ (routes match any case, with a trailing slash)',
+        name: 'PUT on /Prediction/ (routes match any case, with a trailing slash)',
         status: 405,
-        error: /GET is not allowed on \/prediction \(use POST\)/,
-        send: (a) => request(a).get('/Prediction/'),
+        error: /PUT is not allowed on \/prediction \(use GET, POST\)/,
+        send: (a) =>
+          request(a)
+            .put('/Prediction/')
+            .send({ records: [GOOD_RECORD] }),
+      },
+      {
+        name: 'GET on /invocations (MLflow shape)',
+        status: 405,
+        error: /GET is not allowed on \/invocations \(use POST\)/,
+        send: (a) => request(a).get('/invocations'),
       },
       { name: 'POST on /scoring', status: 405, error: /POST is not allowed on \/scoring \(use GET\)/, send: post({}, '/scoring') },
       { name: 'DELETE on /health', status: 405, error: /DELETE is not allowed/, send: (a) => request(a).delete('/health') },
@@ -666,13 +683,13 @@ describe('API with a deployed model', () => {
     }
 
     test('405 answers name the allowed methods in Allow', async () => {
-      const res = await request(app).get('/prediction');
-      assert.equal(res.headers.allow, 'POST');
+      const res = await request(app).delete('/prediction');
+      assert.equal(res.headers.allow, 'GET, POST');
     });
   });
 
   describe('a body over api.body_limit gets 413', () => {
-    let small: Express;
+    let small: TestApp;
     let smallProject: TempProject;
     before(async () => {
       smallProject = makeProject({ extra: { api: { body_limit: '1kb' } } });
@@ -680,7 +697,7 @@ describe('API with a deployed model', () => {
       small = serve(smallProject.config);
     });
     const big = Array.from({ length: 40 }, () => GOOD_RECORD);
-    const cases: { name: string; send: (a: Express) => request.Test }[] = [
+    const cases: { name: string; send: (a: TestApp) => request.Test }[] = [
       { name: 'JSON', send: (a) => request(a).post('/prediction').send({ records: big }) },
       { name: 'CSV', send: (a) => raw(a, '/prediction', 'text/csv', FEATURES.join(',') + '\n' + '100,1200,40\n'.repeat(120)) },
       { name: 'JSON to /invocations', send: (a) => request(a).post('/invocations').send({ dataframe_records: big }) },
@@ -697,12 +714,13 @@ describe('API with a deployed model', () => {
   });
 
   describe('bearer token', () => {
-    let secured: Express;
+    let secured: TestApp;
     before(() => {
       secured = serve({ ...project.config, api: { ...project.config.api, token: 'sesame-123' } });
     });
     const endpoints: { method: 'get' | 'post'; url: string; body?: object }[] = [
       { method: 'post', url: '/prediction', body: { records: [GOOD_RECORD] } },
+      { method: 'get', url: '/prediction?filename=testdata/testdata.csv' },
       { method: 'post', url: '/invocations', body: { dataframe_records: [GOOD_RECORD] } },
       { method: 'get', url: '/scoring' },
       { method: 'get', url: '/summarystats' },
@@ -710,6 +728,10 @@ describe('API with a deployed model', () => {
       { method: 'get', url: '/metrics' },
       { method: 'get', url: '/runs' },
       { method: 'get', url: '/drift' },
+      { method: 'get', url: '/version' },
+      { method: 'get', url: '/openapi.json' },
+      { method: 'get', url: '/docs' },
+      { method: 'get', url: '/docs/swagger-ui.css' },
     ];
     const send = (method: 'get' | 'post', url: string, body: object | undefined, authorization?: string) => {
       const req = request(secured)[method](url);
@@ -733,10 +755,16 @@ describe('API with a deployed model', () => {
         assert.equal((await send(method, url, body, 'bearer sesame-123')).status, 200);
       });
     }
-    test('GET /health needs no token', async () => {
-      assert.equal((await request(secured).get('/health')).status, 200);
-      assert.equal((await request(secured).get('/health').set('Authorization', 'Bearer wrong')).status, 200);
+    test("a 401 on /invocations has MLflow's shape", async () => {
+      const res = await send('post', '/invocations', { dataframe_records: [GOOD_RECORD] });
+      assert.deepEqual(res.body, { error_code: 'UNAUTHENTICATED', message: 'missing bearer token (Authorization: Bearer <token>)' });
     });
+    for (const url of ['/health', '/health/live', '/ping', '//ping']) {
+      test(`GET ${url} needs no token (a probe)`, async () => {
+        assert.equal((await request(secured).get(url)).status, 200);
+        assert.equal((await request(secured).get(url).set('Authorization', 'Bearer wrong')).status, 200);
+      });
+    }
   });
 
   test('security headers are set and x-powered-by is not', async () => {
@@ -757,19 +785,25 @@ describe('API with a deployed model', () => {
 
 describe('API with no model deployed', () => {
   let project: TempProject;
-  let app: Express;
+  let app: TestApp;
   before(() => {
     project = makeProject();
     app = serve(project.config);
   });
 
-  test('GET /health answers 503 saying why, without server paths', async () => {
-    const res = await request(app).get('/health');
-    assertError(res, 503, /no model is deployed in production_deployment \(run deployment/, project.root);
-    assert.equal(res.body.status, 'unavailable');
+  for (const url of ['/health', '/ping']) {
+    test(`GET ${url} (readiness) answers 503 saying why, without server paths`, async () => {
+      const res = await request(app).get(url);
+      assertError(res, 503, /no model is deployed in production_deployment \(run deployment/, project.root);
+      assert.equal(res.body.status, 'unavailable');
+    });
+  }
+
+  test('GET /health/live (liveness) answers 200 without a model', async () => {
+    assert.equal((await request(app).get('/health/live')).status, 200);
   });
 
-  const cases: { name: string; send: (a: Express) => request.Test; error: RegExp }[] = [
+  const cases: { name: string; send: (a: TestApp) => request.Test; error: RegExp }[] = [
     {
       name: 'POST /prediction',
       send: (a) =>

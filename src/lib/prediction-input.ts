@@ -1,8 +1,10 @@
 /**
- * Turns request bodies into feature columns: the original `{"records": [...]}`
- * and CSV, and MLflow's scoring formats (`dataframe_split`,
- * `dataframe_records`, `instances`, `inputs`). Pure: takes parsed bodies,
- * returns columns or throws a UserError naming the bad field.
+ * Turns requests into feature columns: which source a /prediction request
+ * names (a data file under one of the original's names, records, CSV, an
+ * upload), the original `{"records": [...]}` and CSV, and MLflow's scoring
+ * formats (`dataframe_split`, `dataframe_records`, `instances`, `inputs`).
+ * Pure: takes parsed requests, returns sources or columns, or throws a
+ * UserError naming the bad field.
  */
 import { UserError } from './errors.js';
 import { parseDataset, parseFeatureValue } from './dataset.js';
@@ -30,6 +32,85 @@ function featureValue(value: unknown, where: string): number {
     return parsed;
   }
   throw new UserError(`${where}: expected a number, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The names under which the original project's clients give the data file:
+ * as a JSON key, a form field or a query parameter.
+ */
+export const FILE_LOCATION_KEYS = ['file_location', 'filelocation', 'filename', 'file_name', 'filepath', 'file_path', 'datapath'] as const;
+
+/** A /prediction body as parsed, by content type. */
+export type PredictionBody =
+  | { type: 'none' }
+  | { type: 'json'; value: unknown }
+  | { type: 'csv'; text: string }
+  /** URL-encoded form fields (what Python's `requests.post(url, data={...})` sends). */
+  | { type: 'form'; fields: Record<string, unknown> }
+  /** A multipart form: its text fields and its uploaded files (name as the client gave it, content as text). */
+  | { type: 'multipart'; fields: Record<string, unknown>; files: { name: string; text: string }[] };
+
+/** Where the rows of a /prediction request come from. */
+export type PredictionSource =
+  /** A data file on the server; `field` says where it was named, for messages (`query parameter "filename"`). */
+  { kind: 'file'; location: unknown; field: string } | { kind: 'records'; records: unknown } | { kind: 'csv'; text: string; label: string };
+
+/** The data files named in `fields` under any of FILE_LOCATION_KEYS. */
+function namedFiles(fields: Record<string, unknown>, where: string): { location: unknown; field: string }[] {
+  return FILE_LOCATION_KEYS.filter((key) => Object.hasOwn(fields, key)).map((key) => {
+    const field = `${where}"${key}"`;
+    const value = fields[key];
+    if (where !== '' && Array.isArray(value)) throw new UserError(`${field} is given ${value.length} times: give it once`);
+    return { location: value, field };
+  });
+}
+
+/** How an uploaded file is named in messages: its base name only, never a path the client made up. */
+function uploadLabel(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const base = (name.split(/[\\/]/).pop() ?? '').replace(/[\u0000-\u001f\u007f"]/g, '').slice(0, 80);
+  return base === '' ? 'uploaded file' : `uploaded file "${base}"`;
+}
+
+/**
+ * The one source a /prediction request names: a data file (by any of
+ * FILE_LOCATION_KEYS, in the query or the body), `{"records"}`, CSV, or one
+ * uploaded CSV file. Naming a file twice, or naming a file and also sending
+ * rows, is a UserError; so is a request that names nothing.
+ */
+export function predictionSource(query: Record<string, unknown>, body: PredictionBody): PredictionSource {
+  const fields =
+    body.type === 'json' ? (isObject(body.value) ? body.value : {}) : body.type === 'form' || body.type === 'multipart' ? body.fields : {};
+  const named = [...namedFiles(query, 'query parameter '), ...namedFiles(fields, body.type === 'json' ? '' : 'form field ')];
+  if (named.length > 1) throw new UserError(`name the data file once: got ${named.map((n) => n.field).join(' and ')}`);
+  const rows: PredictionSource[] = [];
+  if (body.type === 'csv') rows.push({ kind: 'csv', text: body.text, label: 'request body' });
+  if (body.type === 'json' && isObject(body.value) && 'records' in body.value) rows.push({ kind: 'records', records: body.value.records });
+  if (body.type === 'multipart') {
+    if (body.files.length > 1) throw new UserError(`the multipart body has ${body.files.length} files: upload one CSV file`);
+    rows.push(...body.files.map((file): PredictionSource => ({ kind: 'csv', text: file.text, label: uploadLabel(file.name) })));
+  }
+  if (named.length === 1) {
+    if (rows.length > 0)
+      throw new UserError(`${named[0].field} names a data file: send either a file name or rows (records, CSV, an upload), not both`);
+    return { kind: 'file', ...named[0] };
+  }
+  if (rows.length === 1) return rows[0];
+  if (body.type === 'multipart') {
+    throw new UserError(
+      'the multipart body has no file: upload one CSV file (curl -F data=@file.csv) or name one in a "file_location" field',
+    );
+  }
+  if (body.type === 'none') {
+    throw new UserError(
+      'the request body is empty and names no data file: send {"records": [...]}, CSV or a CSV upload, or ?file_location=<path>',
+    );
+  }
+  throw new UserError('expected {"records": [...]}, {"file_location": "<path>"} or a text/csv body');
 }
 
 function emptyColumns(features: readonly string[], rows: number): Float64Array[] {
@@ -95,9 +176,10 @@ export function unlabelledSchema(schema: DataSchema): DataSchema {
 
 /** Columns from CSV text with a header row naming the features (a target column is allowed and ignored). */
 export function columnsFromCsv(text: string, schema: DataSchema, label = 'request body'): FeatureColumns {
-  if (text.trim() === '') throw new UserError('the CSV body is empty');
+  const what = label === 'request body' ? 'the CSV body' : label;
+  if (text.trim() === '') throw new UserError(`${what} is empty`);
   const data = parseDataset(text, unlabelledSchema(schema), label, false);
-  if (data.rows === 0) throw new UserError('the CSV body has a header but no rows');
+  if (data.rows === 0) throw new UserError(`${what} has a header but no rows`);
   return { columns: data.columns, rows: data.rows };
 }
 
@@ -118,17 +200,23 @@ export function columnsFromMlflow(body: unknown, features: readonly string[]): F
   const value = (body as Record<string, unknown>)[key];
   if (key === 'dataframe_records') return columnsFromRecords(value, features, key);
   if (key === 'dataframe_split') {
-    if (typeof value !== 'object' || value === null) throw new UserError('"dataframe_split" must be an object with "columns" and "data"');
+    if (!isObject(value)) throw new UserError('"dataframe_split" must be an object with "columns" and "data"');
     const { columns, data } = value as { columns?: unknown; data?: unknown };
     if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))
       throw new UserError('"dataframe_split.columns" must be a list of column names');
     return columnsFromRows(data, columns, features, 'dataframe_split.data');
   }
-  // instances / inputs: records, rows in feature order, or a map of columns.
+  // instances / inputs: records or a map of columns. Rows as plain lists are refused: they
+  // name no columns, and a silent column order would give wrong predictions.
   if (Array.isArray(value)) {
-    if (value.length > 0 && Array.isArray(value[0])) return columnsFromRows(value, features, features, key);
+    const row = value.findIndex((item) => Array.isArray(item));
+    if (row !== -1) {
+      throw new UserError(
+        `${key}[${row}] is a list of values without column names: send records ({"feature": value, ...}), an object of columns, or dataframe_split with "columns"`,
+      );
+    }
     return columnsFromRecords(value, features, key);
   }
-  if (typeof value === 'object' && value !== null) return columnsFromColumnMap(value as Record<string, unknown>, features, key);
-  throw new UserError(`"${key}" must be a list of records, a list of rows or an object of columns`);
+  if (isObject(value)) return columnsFromColumnMap(value, features, key);
+  throw new UserError(`"${key}" must be a list of records or an object of columns`);
 }

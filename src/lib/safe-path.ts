@@ -15,20 +15,21 @@ function isInside(child: string, parent: string): boolean {
 
 /**
  * Returns the real path of `location` (relative to `base`) when it is a file
- * inside one of `allowedFolders`. Errors never echo the resolved server path.
+ * inside one of `allowedFolders`. `field` names where the caller gave it in
+ * messages (a JSON key, a query parameter). Errors never echo the resolved server path.
  */
-export function resolveInsideFolders(location: unknown, base: string, allowedFolders: string[]): string {
-  if (typeof location !== 'string' || location.trim() === '') throw new UserError('"file_location" must be a non-empty string');
-  if (location.includes('\0')) throw new UserError('"file_location" contains a NUL character');
+export function resolveInsideFolders(location: unknown, base: string, allowedFolders: string[], field = '"file_location"'): string {
+  if (typeof location !== 'string' || location.trim() === '') throw new UserError(`${field} must be a non-empty string`);
+  if (location.includes('\0')) throw new UserError(`${field} contains a NUL character`);
   const requested = path.resolve(base, location);
   if (!allowedFolders.some((folder) => isInside(requested, folder))) {
-    throw new ForbiddenError(`"file_location" must lie inside the input, ingested or test data folders`);
+    throw new ForbiddenError(`${field} must lie inside the input, ingested or test data folders`);
   }
   let real: string;
   try {
     real = fs.realpathSync(requested);
   } catch {
-    throw new NotFoundError(`"file_location" ${JSON.stringify(location)} does not exist`);
+    throw new NotFoundError(`${field} ${JSON.stringify(location)} does not exist`);
   }
   const realFolders = allowedFolders.flatMap((folder) => {
     try {
@@ -38,8 +39,8 @@ export function resolveInsideFolders(location: unknown, base: string, allowedFol
     }
   });
   if (!realFolders.some((folder) => isInside(real, folder))) {
-    throw new ForbiddenError(`"file_location" leads outside the input, ingested or test data folders`);
+    throw new ForbiddenError(`${field} leads outside the input, ingested or test data folders`);
   }
-  if (!fs.statSync(real).isFile()) throw new UserError(`"file_location" ${JSON.stringify(location)} is not a file`);
+  if (!fs.statSync(real).isFile()) throw new UserError(`${field} ${JSON.stringify(location)} is not a file`);
   return real;
 }

@@ -3,10 +3,11 @@
  * itself (src/app.ts does). The routers are wired here in one place, followed
  * by a JSON 404/405 and one error handler that turns errors into `{ "error": ... }`.
  *
- *   prediction-routes   POST /prediction, POST /invocations
- *   health-routes       GET /health
+ *   prediction-routes   GET and POST /prediction, POST /invocations
+ *   health-routes       GET /health, /health/live, /ping, /version
  *   report-routes       GET /scoring, /summarystats, /diagnostics, /runs, /drift
  *   metrics-routes      GET /metrics (and the per-request counters)
+ *   docs-routes         GET /openapi.json (built by openapi.ts from these tables), /docs
  */
 import express from 'express';
 import helmet from 'helmet';
@@ -16,9 +17,12 @@ import type { DependencyReport } from '../dependencies.js';
 import { artefactPaths } from '../layout.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ModelWatcher } from '../model-watcher.js';
+import { PACKAGE_VERSION } from '../project.js';
+import { docsRoutes } from './docs-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { createApiMetrics, metricsRoutes } from './metrics-routes.js';
-import { errorHandler, noRoute, requireToken } from './middleware.js';
+import { errorHandler, mergeSlashes, noRoute, rejectRepeatedQuery, requireToken } from './middleware.js';
+import { buildOpenApi } from './openapi.js';
 import { predictionRoutes } from './prediction-routes.js';
 import { pathRedactor, redactAnswers } from './redact.js';
 import { reportRoutes } from './report-routes.js';
@@ -38,8 +42,12 @@ export interface AppDeps {
   registry?: Registry;
 }
 
-/** Endpoints answered without the bearer token. */
-const OPEN_ENDPOINTS = ['/health'];
+/**
+ * Endpoints answered without the bearer token: the probes, which load
+ * balancers, orchestrators and MLflow's client poll without credentials.
+ * /version and the docs stay behind the token like the data.
+ */
+export const OPEN_ENDPOINTS: readonly string[] = ['/health', '/health/live', '/ping'];
 
 /** Builds the Express app. */
 export function createApp(deps: AppDeps): express.Express {
@@ -53,15 +61,27 @@ export function createApp(deps: AppDeps): express.Express {
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
     metricsRoutes(metrics),
   ];
+  const describe = () =>
+    buildOpenApi({
+      routes: allowed,
+      features: config.schema.features,
+      bodyLimit: config.api.body_limit,
+      secured: config.api.token !== null,
+      open: OPEN_ENDPOINTS,
+      version: PACKAGE_VERSION,
+    });
+  tables.push(docsRoutes(describe));
   const allowed = new Map(tables.flatMap((table) => [...table.allowed]));
 
   const app = express();
+  app.use(mergeSlashes);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(helmet());
   app.use(redactAnswers(context.redact));
   app.use(metrics.observe(allowed));
   app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
+  app.use(rejectRepeatedQuery);
   for (const table of tables) app.use(table.router);
   app.use(noRoute(allowed));
   app.use(errorHandler(log, config.api.body_limit, context.redact));

@@ -1,27 +1,50 @@
-/** The API's middleware: body checks, the bearer token, 404/405 and the one error handler. */
+/** The API's middleware: path and query checks, body checks, the bearer token, 404/405 and the one error handler. */
 import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { messageOf, UnsupportedMediaTypeError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { MLFLOW_PATHS, mlflowErrorCode } from './mlflow.js';
 import type { Redactor } from './redact.js';
 import { routeKey } from './routes.js';
 
-/** Rejects a POST without a body or with a content type no parser reads. */
-export function requireBody(req: Request, _res: Response, next: NextFunction): void {
-  const length = req.headers['content-length'];
-  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) {
-    next(new UserError('the request body is empty: send {"records": [...]}, {"file_location": "..."} or CSV'));
-    return;
-  }
-  if (!req.headers['content-type']) {
-    next(new UnsupportedMediaTypeError('missing Content-Type: send application/json or text/csv'));
-    return;
-  }
-  if (!req.is(['application/json', 'text/csv', 'text/plain', 'application/csv'])) {
-    next(new UnsupportedMediaTypeError(`unsupported Content-Type "${req.headers['content-type']}": send application/json or text/csv`));
+/** The JSON body of an error answer: MLflow's shape on its paths, `{"error": ...}` everywhere else. */
+export function errorBody(requestPath: string, status: number, message: string): Record<string, string> {
+  if (MLFLOW_PATHS.includes(routeKey(requestPath))) return { error_code: mlflowErrorCode(status), message };
+  return { error: message };
+}
+
+/** Merges repeated slashes in the path before routing, as Flask does (`//prediction` reaches /prediction). */
+export function mergeSlashes(req: Request, _res: Response, next: NextFunction): void {
+  const query = req.url.indexOf('?');
+  const pathPart = query === -1 ? req.url : req.url.slice(0, query);
+  if (pathPart.includes('//')) req.url = pathPart.replace(/\/{2,}/g, '/') + (query === -1 ? '' : req.url.slice(query));
+  next();
+}
+
+/** Refuses a query parameter given more than once (which of the values was meant cannot be told). */
+export function rejectRepeatedQuery(req: Request, _res: Response, next: NextFunction): void {
+  const repeated = Object.entries(req.query).find(([, value]) => Array.isArray(value));
+  if (repeated) {
+    const [name, values] = repeated as [string, unknown[]];
+    next(new UserError(`query parameter "${name.slice(0, 40)}" is given ${values.length} times: give it once`));
     return;
   }
   next();
+}
+
+/** Whether a request carries a body (a length above 0, or chunked). */
+export function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Rejects a request without a body (`hint` says what to send) or without a content type. */
+export function requireBody(hint: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    if (!hasBody(req)) next(new UserError(`the request body is empty: ${hint}`));
+    else if (!req.headers['content-type']) next(new UnsupportedMediaTypeError('missing Content-Type'));
+    else next();
+  };
 }
 
 /** Bearer-token check for every endpoint but those in `open` (when a token is configured). */
@@ -36,7 +59,7 @@ export function requireToken(token: string | null, open: readonly string[]) {
     res
       .set('WWW-Authenticate', 'Bearer')
       .status(401)
-      .json({ error: match ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>)' });
+      .json(errorBody(req.path, 401, match ? 'invalid bearer token' : 'missing bearer token (Authorization: Bearer <token>)'));
   };
 }
 
@@ -49,10 +72,10 @@ export function noRoute(allowed: ReadonlyMap<string, readonly string[]>) {
       res
         .set('Allow', methods.join(', '))
         .status(405)
-        .json({ error: `${req.method} is not allowed on ${route} (use ${methods.join(', ')})` });
+        .json(errorBody(req.path, 405, `${req.method} is not allowed on ${route} (use ${methods.join(', ')})`));
       return;
     }
-    res.status(404).json({ error: `no such endpoint: ${req.method} ${req.path}` });
+    res.status(404).json(errorBody(req.path, 404, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
   };
 }
 
@@ -78,6 +101,6 @@ export function errorHandler(log: Logger, limit: string | number, redact: Redact
     if (status === 500) log.error(`${req.method} ${req.path} failed: ${messageOf(error)}`, { stack: (error as Error)?.stack });
     else log.debug(`${req.method} ${req.path}: ${status} ${messageOf(error)}`);
     if (res.headersSent) return;
-    res.status(status).json({ error: redact(message) });
+    res.status(status).json(errorBody(req.path, status, redact(message)));
   };
 }
