@@ -203,7 +203,13 @@ function findStaleOutputs(config: Config): OutputName[] {
  * serves `deployedVersion`); otherwise the stage timings of the diagnostics are
  * reused rather than measured again.
  */
-async function refreshOutputs(config: Config, tick: Tick, outputs: readonly OutputName[], deployedVersion: number | null, log: Logger): Promise<void> {
+async function refreshOutputs(
+  config: Config,
+  tick: Tick,
+  outputs: readonly OutputName[],
+  deployedVersion: number | null,
+  log: Logger,
+): Promise<void> {
   // These stages are loaded on demand (see the imports); a module that fails to
   // load is a note like any other failure of theirs: the deployment stands.
   const refreshed = (tick.record.refreshed ??= []);
@@ -220,7 +226,12 @@ async function refreshOutputs(config: Config, tick: Tick, outputs: readonly Outp
   if (outputs.includes('report')) {
     try {
       const { runReporting } = await import('./reporting.js');
-      const pendingRun = { ...tick.record, finished_at: new Date().toISOString(), outcome: tick.pendingOutcome, decision: tick.pendingDecision };
+      const pendingRun = {
+        ...tick.record,
+        finished_at: new Date().toISOString(),
+        outcome: tick.pendingOutcome,
+        decision: tick.pendingDecision,
+      };
       await tick.step('reporting', () => runReporting(config, { pendingRun }, log.child('reporting')));
       refreshed.push('report');
     } catch (error) {

@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(helmet());
-  app.use(redactAnswers(context.redact));
+  app.use(redactAnswers(context.redact, ['/openapi.json']));
   app.use(metrics.observe(allowed));
   app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   app.use(rejectRepeatedQuery);

@@ -66,9 +66,12 @@ export function redactDeep(value: unknown, redact: Redactor): unknown {
 /**
  * Middleware: every JSON answer goes out without absolute server paths, whichever
  * route made it and whatever records it repeats (run history, drift, errors).
+ * `verbatim` paths serve documents of the API's own making (the OpenAPI
+ * document, whose JSON pointers and route paths look like file paths).
  */
-export function redactAnswers(redact: Redactor) {
-  return (_req: Request, res: Response, next: NextFunction): void => {
+export function redactAnswers(redact: Redactor, verbatim: readonly string[] = []) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (verbatim.includes(req.path.toLowerCase())) return next();
     const send = res.json.bind(res);
     res.json = (body: unknown) => send(redactDeep(body, redact));
     next();
