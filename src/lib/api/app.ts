@@ -6,7 +6,7 @@
  *   prediction-routes   POST /prediction, POST /invocations
  *   health-routes       GET /health
  *   report-routes       GET /scoring, /summarystats, /diagnostics, /runs, /drift
- *   metrics-routes      GET /metrics (and the per-request counters)
+ *   metrics-routes      GET /metrics (and the per-request counters, and the access log of access-log.ts)
  */
 import express from 'express';
 import helmet from 'helmet';
@@ -16,6 +16,7 @@ import type { DependencyReport } from '../dependencies.js';
 import { artefactPaths } from '../layout.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ModelWatcher } from '../model-watcher.js';
+import { accessLog } from './access-log.js';
 import { healthRoutes } from './health-routes.js';
 import { createApiMetrics, metricsRoutes } from './metrics-routes.js';
 import { errorHandler, noRoute, requireToken } from './middleware.js';
@@ -36,6 +37,8 @@ export interface AppDeps {
   dependencies?: () => Promise<DependencyReport>;
   /** Metrics registry (one per app by default). */
   registry?: Registry;
+  /** Answers GET /metrics; defaults to this app's registry (a cluster worker asks the primary for every worker's). */
+  scrapeMetrics?: () => Promise<string>;
 }
 
 /** Endpoints answered without the bearer token. */
@@ -46,12 +49,12 @@ export function createApp(deps: AppDeps): express.Express {
   const { config, watcher } = deps;
   const log = deps.log ?? silentLogger;
   const context: ApiContext = { config, paths: artefactPaths(config), watcher, log, redact: pathRedactor(config) };
-  const metrics = createApiMetrics(deps.registry ?? new Registry(), watcher);
+  const metrics = createApiMetrics(deps.registry ?? new Registry(), context);
   const tables: RouteTable[] = [
     predictionRoutes(context, metrics.predictedRows),
     healthRoutes(context),
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
-    metricsRoutes(metrics),
+    metricsRoutes(metrics, deps.scrapeMetrics),
   ];
   const allowed = new Map(tables.flatMap((table) => [...table.allowed]));
 
@@ -59,7 +62,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(helmet());
-  app.use(metrics.observe(allowed));
+  app.use(metrics.observe(allowed, [accessLog(log)]));
   app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   for (const table of tables) app.use(table.router);
   app.use(noRoute(allowed));
