@@ -73,6 +73,12 @@ function finite(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** Sets a gauge without labels, or leaves it without a sample when the value is unknown (not a made-up 0). */
+function setOrClear(gauge: Gauge, value: unknown): void {
+  if (finite(value)) gauge.set(value);
+  else gauge.remove();
+}
+
 /** Registers the model-health metrics of the context's store and run history in `registry`. */
 export function registerHealthMetrics(registry: Registry, { config, paths, watcher, log }: ApiContext): void {
   const deployedReader = new DeployedModelReader(config.prod_deployment_path);
@@ -124,9 +130,7 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
     registers: [registry],
     async collect() {
       const { deployed } = await snapshot();
-      this.reset();
-      const f1 = deployed?.score?.f1 ?? deployed?.record.f1;
-      if (finite(f1)) this.set(f1);
+      setOrClear(this, deployed?.score?.f1 ?? deployed?.record.f1);
     },
   });
   new Gauge({
@@ -136,9 +140,7 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
     registers: [registry],
     async collect() {
       const { deployed } = await snapshot();
-      this.reset();
-      const auc = deployed?.score?.roc_auc;
-      if (finite(auc)) this.set(auc);
+      setOrClear(this, deployed?.score?.roc_auc);
     },
   });
   new Gauge({
@@ -148,9 +150,7 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
     registers: [registry],
     async collect() {
       const { runs } = await snapshot();
-      this.reset();
-      const f1 = runs?.drift?.new_data_f1;
-      if (finite(f1)) this.set(f1);
+      setOrClear(this, runs?.drift?.new_data_f1);
     },
   });
   const perFeature = (name: string, help: string, pick: (drift: { psi: number; ks_pvalue: number }) => number): void => {
