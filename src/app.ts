@@ -1,16 +1,19 @@
 /**
  * app: serves the deployed model over HTTP (Express 5). Binds 127.0.0.1:8000
  * by default (config `api.host`/`api.port`, or PORT). Follows new deployments
- * without a restart. `--workers N` runs N processes sharing the port.
+ * without a restart. `--workers N` runs N processes sharing the port; a
+ * scrape of GET /metrics on any of them answers for all (cluster-metrics.ts).
  */
 import cluster from 'node:cluster';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { Registry } from 'prom-client';
 import { parseIntegerOption, parsePortOption, runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
 import { createApp, type AppDeps } from './lib/api/app.js';
+import { clusterScrape, serveClusterMetrics } from './lib/api/cluster-metrics.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { ModelWatcher } from './lib/model-watcher.js';
 
@@ -38,7 +41,9 @@ export function startServer(
   deps: ServerDeps = {},
 ): Promise<RunningApp> {
   const watcher = new ModelWatcher(config.prod_deployment_path, log).start(config.api.reload_interval_ms);
-  const app = createApp({ ...deps, config, watcher, log });
+  const registry = deps.registry ?? new Registry();
+  const scrapeMetrics = cluster.isWorker ? clusterScrape([registry]) : undefined;
+  const app = createApp({ ...deps, registry, scrapeMetrics, config, watcher, log });
   const host = options.host ?? config.api.host;
   const port = options.port ?? config.api.port;
   // Responses in flight, so that closing can tell their keep-alive connections to end
@@ -90,6 +95,7 @@ export async function runApp(
   if (workers > 1 && cluster.isPrimary) {
     const host = options.host ?? config.api.host;
     const port = options.port ?? config.api.port;
+    serveClusterMetrics(log);
     for (let i = 0; i < workers; i++) cluster.fork();
     cluster.on('exit', (worker, code, signal) => {
       if (signal !== 'SIGTERM' && code !== 0) {

@@ -2,6 +2,8 @@
  * The one command-line wrapper every entry script uses: declares `--config`,
  * loads the config once, awaits the stage, prints its result as one JSON object
  * on stdout and turns errors into exit codes (0 ok, 1 unexpected, 2 usage/config/data).
+ * The result is indented on a terminal and one line otherwise, so a log that
+ * collects stdout and stderr (cron's) is JSON lines throughout.
  */
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
@@ -37,6 +39,11 @@ export function parseScriptArguments(program: Command, argv = process.argv): Com
   }
 }
 
+/** Writes a command's result: indented JSON on a terminal, one JSON line otherwise (files, pipes, cron). */
+export function printResult(value: unknown, stream: NodeJS.WriteStream = process.stdout): void {
+  stream.write((stream.isTTY ? JSON.stringify(value, null, 2) : JSON.stringify(value)) + '\n');
+}
+
 /** Resolves a path typed by the user against the folder npm was started from. */
 export function resolveUserPath(input: string): string {
   return path.resolve(process.env.INIT_CWD ?? process.cwd(), input);
@@ -69,13 +76,13 @@ export async function runCommand<Options extends object>(spec: CommandSpec<Optio
       program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
     const config = loadConfig(configPath);
     result = await spec.run(config, options, log);
-    if (!spec.quiet) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    if (!spec.quiet) printResult(result);
     process.exitCode = spec.exitCodeFor?.(result) ?? 0;
   } catch (error) {
     const exitCode = exitCodeOf(error);
     if (isExpected(error)) log.error(messageOf(error));
     else log.error(`unexpected failure: ${messageOf(error)}`, { stack: (error as Error)?.stack });
-    process.stdout.write(JSON.stringify({ error: messageOf(error), exit_code: exitCode }, null, 2) + '\n');
+    printResult({ error: messageOf(error), exit_code: exitCode });
     process.exitCode = exitCode;
   }
 }

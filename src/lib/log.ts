@@ -1,7 +1,8 @@
 /**
  * Structured logging to stderr (stdout is reserved for results). One JSON object
  * a line when stderr is not a terminal (cron, CI), a short readable line when it
- * is. `LOG_LEVEL` (debug, info, warn, error, silent) and `LOG_FORMAT` (json, text)
+ * is. A JSON line carries `time`, `level`, `pid` (which worker, under --workers),
+ * `component`, `msg` and the entry's own fields. `LOG_LEVEL` (debug, info, warn, error, silent) and `LOG_FORMAT` (json, text)
  * override the defaults.
  */
 
@@ -36,7 +37,7 @@ export function createLogger(component: string): Logger {
     const time = new Date().toISOString();
     let line: string;
     if (useJson()) {
-      line = JSON.stringify({ time, level, component, msg: message, ...fields });
+      line = JSON.stringify({ time, level, pid: process.pid, component, msg: message, ...fields });
     } else {
       const extra = fields && Object.keys(fields).length > 0 ? ' ' + JSON.stringify(fields) : '';
       line = `${time.slice(11, 19)} ${level.padEnd(5)} [${component}] ${message}${extra}`;

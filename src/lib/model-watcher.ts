@@ -26,6 +26,7 @@ export interface ServedModel {
 export class ModelWatcher {
   private served: ServedModel | null = null;
   private lastError: string | null = null;
+  private failedLoads = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: ((model: ServedModel) => void)[] = [];
 
@@ -70,6 +71,7 @@ export class ModelWatcher {
     } catch (error) {
       // Keep serving the previous version; try again on the next poll, but say so once, not every poll.
       const message = `cannot load deployed version ${version}: ${messageOf(error)}`;
+      this.failedLoads++;
       if (message !== this.lastError) this.log.error(message);
       this.lastError = message;
     }
@@ -104,6 +106,11 @@ export class ModelWatcher {
   require(): ServedModel {
     if (this.served) return this.served;
     throw new UnavailableError(this.lastError ?? `no model is deployed in ${this.store}`);
+  }
+
+  /** Failed attempts to load a deployed version since this watcher was made (one a poll while it fails). */
+  loadFailures(): number {
+    return this.failedLoads;
   }
 
   /** Why no model is served (null when one is). */

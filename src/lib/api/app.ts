@@ -6,7 +6,7 @@
  *   prediction-routes   GET and POST /prediction, POST /invocations
  *   health-routes       GET /health, /health/live, /ping, /version
  *   report-routes       GET /scoring, /summarystats, /diagnostics, /runs, /drift
- *   metrics-routes      GET /metrics (and the per-request counters)
+ *   metrics-routes      GET /metrics (and the per-request counters, and the access log of access-log.ts)
  *   docs-routes         GET /openapi.json (built by openapi.ts from these tables), /docs
  */
 import express from 'express';
@@ -18,6 +18,7 @@ import { artefactPaths } from '../layout.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ModelWatcher } from '../model-watcher.js';
 import { PACKAGE_VERSION } from '../project.js';
+import { accessLog } from './access-log.js';
 import { docsRoutes } from './docs-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { createApiMetrics, metricsRoutes } from './metrics-routes.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
   dependencies?: () => Promise<DependencyReport>;
   /** Metrics registry (one per app by default). */
   registry?: Registry;
+  /** Answers GET /metrics; defaults to this app's registry (a cluster worker asks the primary for every worker's). */
+  scrapeMetrics?: () => Promise<string>;
 }
 
 /**
@@ -54,12 +57,12 @@ export function createApp(deps: AppDeps): express.Express {
   const { config, watcher } = deps;
   const log = deps.log ?? silentLogger;
   const context: ApiContext = { config, paths: artefactPaths(config), watcher, log, redact: pathRedactor(config) };
-  const metrics = createApiMetrics(deps.registry ?? new Registry(), watcher);
+  const metrics = createApiMetrics(deps.registry ?? new Registry(), context);
   const tables: RouteTable[] = [
     predictionRoutes(context, metrics.predictedRows),
     healthRoutes(context),
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
-    metricsRoutes(metrics),
+    metricsRoutes(metrics, deps.scrapeMetrics),
   ];
   const describe = () =>
     buildOpenApi({
@@ -79,7 +82,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.use(helmet());
   app.use(redactAnswers(context.redact, ['/openapi.json']));
-  app.use(metrics.observe(allowed));
+  app.use(metrics.observe(allowed, [accessLog(log)]));
   app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   app.use(rejectRepeatedQuery);
   for (const table of tables) app.use(table.router);

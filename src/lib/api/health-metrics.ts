@@ -1,0 +1,218 @@
+/**
+ * The model-health metrics, read from the deployment store and the run history
+ * when Prometheus scrapes:
+ *
+ *   risk_model_info{version,objective,deployed_at} 1   the deployed version
+ *   risk_model_f1, risk_model_roc_auc                  its scores on the test data (its latestscore.json)
+ *   risk_new_data_f1                                   newest drift check: deployed model on the new data
+ *   risk_feature_psi{feature}, risk_feature_ks_pvalue{feature}   newest drift check, per feature
+ *   risk_ticks_total{outcome}                          ticks in the run history
+ *   risk_last_tick_timestamp_seconds{outcome}          when the newest tick of each outcome finished
+ *   risk_model_reload_failures_total                   failed attempts to load a deployed version
+ *
+ * A scrape costs one readlink and two stats when nothing changed: a version
+ * folder never changes once published, so its records are read once per
+ * version (and again only if the score file's inode, size or mtime moved), and
+ * the run history is read from where the previous scrape stopped (run-tally.ts).
+ * Label values are bounded: the outcomes of a tick, the config's features.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { currentVersion, VERSION_RECORD, versionFolder, type VersionRecord } from '../deploy-store.js';
+import { messageOf } from '../errors.js';
+import { deployedFile, FILE_NAMES } from '../layout.js';
+import type { ScoreRecord } from '../records.js';
+import { OUTCOMES, RunTally, type RunTallySnapshot } from '../run-tally.js';
+import type { ApiContext } from './routes.js';
+
+/** The deployed version's record and test-data scores. */
+interface DeployedModel {
+  version: number;
+  record: VersionRecord;
+  /** Its latestscore.json, or null when the version has none (then F1 comes from the version record). */
+  score: ScoreRecord | null;
+}
+
+/** What one scrape reports. */
+interface HealthSnapshot {
+  deployed: DeployedModel | null;
+  runs: RunTallySnapshot | null;
+}
+
+function statKey(stat: fs.Stats | undefined): string {
+  return stat ? `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}` : 'none';
+}
+
+/** Reads the deployed version's records, once per version and score-file identity. */
+class DeployedModelReader {
+  private cached: { key: string; model: DeployedModel } | null = null;
+
+  constructor(private readonly store: string) {}
+
+  async read(): Promise<DeployedModel | null> {
+    const version = currentVersion(this.store);
+    if (version === null) return null;
+    const folder = versionFolder(this.store, version);
+    const scoreFile = deployedFile(folder, FILE_NAMES.scoreRecord);
+    const stat = await fs.promises.stat(scoreFile).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    const key = `${version}:${statKey(stat)}`;
+    if (this.cached?.key === key) return this.cached.model;
+    const record = JSON.parse(await fs.promises.readFile(path.join(folder, VERSION_RECORD), 'utf8')) as VersionRecord;
+    const score = stat ? (JSON.parse(await fs.promises.readFile(scoreFile, 'utf8')) as ScoreRecord) : null;
+    const model = { version, record, score };
+    this.cached = { key, model };
+    return model;
+  }
+}
+
+function finite(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+/** Sets a gauge without labels, or leaves it without a sample when the value is unknown (not a made-up 0). */
+function setOrClear(gauge: Gauge, value: unknown): void {
+  if (finite(value)) gauge.set(value);
+  else gauge.remove();
+}
+
+/** Registers the model-health metrics of the context's store and run history in `registry`. */
+export function registerHealthMetrics(registry: Registry, { config, paths, watcher, log }: ApiContext): void {
+  const deployedReader = new DeployedModelReader(config.prod_deployment_path);
+  const tally = new RunTally(paths.runHistory);
+  const features = new Set(config.schema.features);
+  const reported = new Set<string>();
+  let inFlight: Promise<HealthSnapshot> | null = null;
+
+  /** Why a part could not be read, said once per distinct reason (a scrape still answers without it). */
+  const unreadable = <T>(what: string) => {
+    return (error: unknown): T | null => {
+      const message = `metrics: cannot read ${what}: ${messageOf(error)}`;
+      if (!reported.has(message)) log.warn(message);
+      reported.add(message);
+      return null;
+    };
+  };
+  /** One read of the store and the history per scrape, however many metrics ask. */
+  const snapshot = (): Promise<HealthSnapshot> => {
+    inFlight ??= Promise.all([
+      deployedReader.read().catch(unreadable<DeployedModel>('the deployed model')),
+      tally.snapshot().catch(unreadable<RunTallySnapshot>('the run history')),
+    ])
+      .then(([deployed, runs]) => ({ deployed, runs }))
+      .finally(() => (inFlight = null));
+    return inFlight;
+  };
+
+  // What every worker reads from the same files is reported once ('first'), not summed.
+  new Gauge({
+    name: 'risk_model_info',
+    help: 'The deployed model version (value 1; its facts are the labels)',
+    labelNames: ['version', 'objective', 'deployed_at'],
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { deployed } = await snapshot();
+      this.reset();
+      if (deployed) {
+        const { version, record } = deployed;
+        this.set({ version: String(version), objective: record.objective ?? 'unknown', deployed_at: record.deployed_at }, 1);
+      }
+    },
+  });
+  new Gauge({
+    name: 'risk_model_f1',
+    help: 'F1 of the deployed model on the test data',
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { deployed } = await snapshot();
+      setOrClear(this, deployed?.score?.f1 ?? deployed?.record.f1);
+    },
+  });
+  new Gauge({
+    name: 'risk_model_roc_auc',
+    help: 'ROC AUC of the deployed model on the test data',
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { deployed } = await snapshot();
+      setOrClear(this, deployed?.score?.roc_auc);
+    },
+  });
+  new Gauge({
+    name: 'risk_new_data_f1',
+    help: 'F1 of the deployed model on the new data of the newest drift check',
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { runs } = await snapshot();
+      setOrClear(this, runs?.drift?.new_data_f1);
+    },
+  });
+  const perFeature = (name: string, help: string, pick: (drift: { psi: number; ks_pvalue: number }) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['feature'],
+      aggregator: 'first',
+      registers: [registry],
+      async collect() {
+        const { runs } = await snapshot();
+        this.reset();
+        for (const [feature, drift] of Object.entries(runs?.drift?.features ?? {})) {
+          if (features.has(feature) && finite(pick(drift))) this.set({ feature }, pick(drift));
+        }
+      },
+    });
+  };
+  perFeature(
+    'risk_feature_psi',
+    'Population stability index of each feature, training data vs new data (newest drift check)',
+    (d) => d.psi,
+  );
+  perFeature(
+    'risk_feature_ks_pvalue',
+    'Two-sample KS test p-value of each feature, training data vs new data (newest drift check)',
+    (d) => d.ks_pvalue,
+  );
+  new Counter({
+    name: 'risk_ticks_total',
+    help: 'fullprocess ticks in the run history, by outcome',
+    labelNames: ['outcome'],
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { runs } = await snapshot();
+      this.reset();
+      if (runs) for (const outcome of OUTCOMES) this.inc({ outcome }, runs.ticks[outcome]);
+    },
+  });
+  new Gauge({
+    name: 'risk_last_tick_timestamp_seconds',
+    help: 'Unix time at which the newest tick of each outcome finished',
+    labelNames: ['outcome'],
+    aggregator: 'max',
+    registers: [registry],
+    async collect() {
+      const { runs } = await snapshot();
+      this.reset();
+      for (const outcome of OUTCOMES) {
+        const time = runs?.lastTick[outcome];
+        if (time !== undefined) this.set({ outcome }, time);
+      }
+    },
+  });
+  new Counter({
+    name: 'risk_model_reload_failures_total',
+    help: 'Failed attempts to load a newly deployed model version (the previous one stays served)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(watcher.loadFailures());
+    },
+  });
+}
