@@ -6,6 +6,7 @@
  *   prediction-routes   POST /prediction, POST /invocations
  *   health-routes       GET /health
  *   report-routes       GET /scoring, /summarystats, /diagnostics, /runs, /drift
+ *   risk-routes         GET /risk
  *   metrics-routes      GET /metrics (and the per-request counters)
  */
 import express from 'express';
@@ -22,6 +23,7 @@ import { errorHandler, noRoute, requireToken } from './middleware.js';
 import { predictionRoutes } from './prediction-routes.js';
 import { pathRedactor } from './redact.js';
 import { reportRoutes } from './report-routes.js';
+import { riskRoutes } from './risk-routes.js';
 import type { ApiContext, RouteTable } from './routes.js';
 import { childProcessTimings, type TimingProvider } from './timings.js';
 
@@ -51,6 +53,7 @@ export function createApp(deps: AppDeps): express.Express {
     predictionRoutes(context, metrics.predictedRows),
     healthRoutes(context),
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
+    riskRoutes(context),
     metricsRoutes(metrics),
   ];
   const allowed = new Map(tables.flatMap((table) => [...table.allowed]));
