@@ -191,7 +191,15 @@ export function gainChartSpec(
             encoding: { x: { field: 'called', ...unit }, y: { field: 'reached', ...unit } },
           },
           {
-            mark: { type: 'text', align: 'left', dx: 7, dy: 10, fontSize: 9, fontWeight: 'bold', color: COLORS.marker },
+            mark: {
+              type: 'text',
+              align: 'left',
+              dx: 7,
+              dy: marked.reached > 0.15 ? 10 : -9,
+              fontSize: 9,
+              fontWeight: 'bold',
+              color: COLORS.marker,
+            },
             encoding: { x: { field: 'called', ...unit }, y: { field: 'reached', ...unit }, text: { field: 'label', type: 'nominal' } },
           },
         ],
@@ -325,7 +333,11 @@ export function driftDistributionSpec(
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...base,
-    padding: { left: 2, right: 4, top: 2, bottom: 2 },
+    // Sized by the plot (pad), not fitted: fit misjudges the height of rotated labels, which then hang below the box.
+    width: size.width - 40,
+    height: size.height - 70,
+    autosize: { type: 'pad' },
+    padding: { left: 2, right: 4, top: 2, bottom: 4 },
     title: { text: title, subtitle, fontSize: 9, subtitleFontSize: 7.5, offset: 6 },
     data: { values: bars },
     mark: { type: 'bar' },

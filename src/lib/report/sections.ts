@@ -296,7 +296,7 @@ function healthBanner(inputs: ReportInputs, summary: HealthSummary): Block {
 function decisionFacts(summary: HealthSummary): [string, string][] {
   const { newest, check, quiet } = summary;
   const facts: [string, string][] = [];
-  if (newest && newest !== check) {
+  if (newest && newest !== check && newest.outcome !== 'bootstrapped') {
     facts.push(['Newest tick', `${formatTime(newest.started_at)} · ${outcomeWords(newest)} · new files: ${fileList(newest.new_files)}`]);
     if (newest.outcome === 'failed') facts.push(['Error', shorten(newest.error ?? 'no error recorded', 400)]);
   }
@@ -583,7 +583,9 @@ function driftBlocks(inputs: ReportInputs, charts: ReportCharts): Block[] {
   const newest = newestDataDrift(inputs.runs);
   if (!newest) {
     const why =
-      inputs.runs.length === 0 ? 'there is no run history yet (fullprocess has not run)' : 'no tick in the history measured data drift';
+      inputs.runs.length === 0
+        ? 'there is no run history yet (fullprocess has not run)'
+        : 'no tick has checked new data against a deployed model yet (the first tick bootstraps the model; the next tick with new files measures drift)';
     blocks.push({ kind: 'note', text: `Per-feature drift is not available: ${why}.` });
     return blocks;
   }
@@ -777,9 +779,8 @@ function dependencyBlocks(diagnostics: DiagnosticsRecord | null): Block[] {
     report.status === 'ok'
       ? `Checked ${formatTime(report.checked_at)}: ${plural(report.packages.length, 'direct dependency', 'direct dependencies')}, ${formatCount(attention.length)} outdated or missing.`
       : 'Installed versions only.';
-  if (upToDate.length > 0)
-    blocks.push({ kind: 'text', text: `${checked} Up to date: ${upToDate.map((p) => `${p.name} ${p.current}`).join(', ')}.`, size: 8 });
-  else blocks.push({ kind: 'text', text: checked, size: 8 });
+  const upToDateText = upToDate.length > 0 ? ` Up to date: ${upToDate.map((p) => `${p.name} ${p.current}`).join(', ')}.` : '';
+  blocks.push({ kind: 'text', text: checked + upToDateText, size: 8, keep: attention.length > 0 });
   if (attention.length > 0)
     blocks.push({
       kind: 'table',
