@@ -1,8 +1,10 @@
 /**
- * reporting: the confusion-matrix PNG and the PDF report in `output_model_path`
- * for the deployed model (or, with a warning, the undeployed trained model),
- * built from the records the other stages
- * wrote. A missing record becomes a note in the report and a warning; a missing
+ * reporting: the PDF report, the confusion-matrix PNG and the risk list
+ * (riskscores.csv) in `output_model_path` for the deployed model (or, with a
+ * warning, the undeployed trained model) and the newest ingested data, built
+ * from the records the other stages wrote. One call refreshes all three, so a
+ * tick that ingests new data can refresh the call list whatever it decided.
+ * A missing record becomes a note in the report and a warning; a missing
  * model or test data is an error (exit 2): there is nothing to report on.
  */
 import fs from 'node:fs';
@@ -11,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parseIntegerOption, runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { readDataset } from './lib/dataset.js';
-import { listVersions, readCurrentDeployment } from './lib/deploy-store.js';
+import { listVersions, readCurrentDeployment, versionFolder } from './lib/deploy-store.js';
 import { UserError, messageOf } from './lib/errors.js';
 import { ensureFolder, exists, readJsonIfExists, sha256, writeFileAtomic } from './lib/files.js';
 import { evaluateModel, readDataForModel } from './lib/evaluation.js';
@@ -19,7 +21,8 @@ import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from './lib/records.js';
 import { rocCurve, type ConfusionMatrix } from './lib/metrics.js';
-import { loadModelFile, predictProbabilities, schemaForModel } from './lib/model.js';
+import { loadModelFile, schemaForModel, type ModelFile } from './lib/model.js';
+import { buildRiskList, riskListCsv } from './lib/risk-list.js';
 import { readRuns, type RunRecord } from './lib/run-history.js';
 import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
 import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
@@ -27,6 +30,8 @@ import { renderChart, renderPng } from './lib/report/render.js';
 import {
   buildChartSpecs,
   buildReportDocument,
+  gainFigure,
+  reportHealth,
   type ModelInUse,
   type ReportCharts,
   type ReportInputs,
@@ -35,7 +40,7 @@ import {
 
 /** Options of the reporting stage. */
 export interface ReportingOptions {
-  /** How many clients the top-risk table lists (default 20). */
+  /** How many clients the report's call list shows (default 20; riskscores.csv holds them all). */
   topClients?: number;
   /** The report's "generated at" time (default now). */
   now?: Date;
@@ -45,7 +50,21 @@ export interface ReportingOptions {
 
 /** The stage result. */
 export interface ReportingResult {
-  written: { report: string; confusion_matrix: string };
+  /** The files written; risk_scores is null when there was no ingested data to list. */
+  written: { report: string; confusion_matrix: string; risk_scores: string | null };
+  /** The health verdict on page 1. */
+  health: string;
+  /** The risk list written, and what it was made from. */
+  risk_list: {
+    clients: number;
+    left: number;
+    ids: number;
+    rows: number;
+    data_file: string;
+    data_sha256: string;
+  } | null;
+  /** Calling the riskiest share of the test clients reaches this share of those who left. */
+  gain: { share: number; reached: number | null };
   pages: number;
   /** Deployed version reported on; null when the report fell back to an undeployed model. */
   model_version: number | null;
@@ -181,9 +200,14 @@ function readInputs(
 
   const ingestion = readRecord<IngestionRecord>(paths.ingestionRecord, looksLikeIngestion, warn) ?? null;
   const clients = readClients(config, model, warn);
+  if (diagnostics && clients && diagnostics.summary_statistics.rows !== clients.list.rows)
+    warn(
+      `${FILE_NAMES.diagnostics} describes ${diagnostics.summary_statistics.rows} rows of ${FILE_NAMES.finalData}, which now holds ${clients.list.rows}; the summary statistics and missing data are older than the call list (run diagnostics)`,
+    );
+  const versions = listVersions(config.prod_deployment_path);
+  const previous = model.deployment ? readPreviousModel(config, model.deployment.version, versions, warn) : null;
 
   const runs = [...readRuns(config.prod_deployment_path, log), ...(options.pendingRun ? [options.pendingRun] : [])];
-  const versions = listVersions(config.prod_deployment_path);
   if (runs.length === 0) {
     const history = versions.length > 0 ? 'the F1 history shows the deployed versions' : 'there is no F1 history';
     warn(`no run history (${paths.runHistory}): ${history} and no drift table (run fullprocess)`);
@@ -191,7 +215,9 @@ function readInputs(
 
   return {
     generatedAt: options.now ?? new Date(),
+    idColumn: config.schema.id_column,
     model,
+    previous,
     evaluation,
     score,
     diagnostics,
@@ -201,30 +227,48 @@ function readInputs(
     versions,
     drift: { psi_threshold: config.drift.psi_threshold, ks_alpha: config.drift.ks_alpha },
     topClients: options.topClients,
+    gainShare: GAIN_SHARE,
   };
 }
 
-/** The newest ingested data scored by the model; null (with a warning) when absent or unreadable. */
+/** The gain figure calls the riskiest 10 % of the test clients. */
+const GAIN_SHARE = 0.1;
+
+/** The model of the highest version below `current`, for the coefficient comparison; null (with a warning) when unreadable. */
+function readPreviousModel(
+  config: Config,
+  current: number,
+  versions: { version: number }[],
+  warn: (message: string) => void,
+): { version: number; model: ModelFile } | null {
+  const earlier = versions.filter((v) => v.version < current).sort((a, b) => b.version - a.version)[0];
+  if (!earlier) return null;
+  const file = deployedFile(versionFolder(config.prod_deployment_path, earlier.version), FILE_NAMES.model);
+  try {
+    return { version: earlier.version, model: loadModelFile(file) };
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    warn(`the model of version ${earlier.version} cannot be read (${error.message}): the coefficients are not compared`);
+    return null;
+  }
+}
+
+/** The risk list of the newest ingested data under the model; null (with a warning) when absent or unreadable. */
 function readClients(config: Config, model: ModelInUse, warn: (message: string) => void): ScoredClients | null {
   const file = artefactPaths(config).finalData;
   if (!exists(file)) {
-    warn(`no ingested data (${file}): the top-clients table is left out (run ingestion)`);
+    warn(`no ingested data (${file}): no call list, and ${FILE_NAMES.riskScores} is not written (run ingestion)`);
     return null;
   }
   try {
-    const data = readDataset(file, schemaForModel(config.schema, model.model), { label: path.basename(file), requireTarget: false });
-    return {
-      file,
-      idColumn: config.schema.id_column,
-      features: data.features,
-      ids: data.ids,
-      columns: data.columns,
-      target: data.target,
-      probabilities: predictProbabilities(model.model, data.columns),
-    };
+    const data = readDataset(file, schemaForModel(config.schema, model.model), { label: path.basename(file) });
+    const list = buildRiskList(data, config.schema, model.model);
+    if (list.unidentified === data.rows && data.rows > 0)
+      warn(`no row of ${path.basename(file)} has a value in the id column "${config.schema.id_column}": the call list is empty`);
+    return { file, list, data, sha256: data.digest.sha256 };
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    warn(`${file} cannot be scored (${error.message}): the top-clients table is left out`);
+    warn(`${file} cannot be scored (${error.message}): no call list, and ${FILE_NAMES.riskScores} is not written`);
     return null;
   }
 }
@@ -235,9 +279,11 @@ async function renderCharts(specs: ReturnType<typeof buildChartSpecs>, measure: 
   const charts: ReportCharts = {
     confusion: await renderChart(specs.confusion, measure, warnings),
     roc: await renderChart(specs.roc, measure, warnings),
-    risk: specs.risk && (await renderChart(specs.risk, measure, warnings)),
+    gain: specs.gain && (await renderChart(specs.gain, measure, warnings)),
     f1: specs.f1 && (await renderChart(specs.f1, measure, warnings)),
+    drift: [],
   };
+  for (const { feature, spec } of specs.drift) charts.drift.push({ feature, chart: await renderChart(spec, measure, warnings) });
   for (const message of warnings) log.debug(`vega: ${message}`);
   return charts;
 }
@@ -268,23 +314,36 @@ export async function runReporting(config: Config, options: ReportingOptions = {
   lap('charts_ms');
   const png = renderPng(charts.confusion, fonts);
   lap('png_ms');
-  const { pdf, pages } = await renderPdf(doc, buildReportDocument(inputs, charts), (message) => log.debug(`svg-to-pdfkit: ${message}`));
+  const { pdf, pages } = await renderPdf(doc, buildReportDocument(inputs, charts), {
+    onWarning: (message) => log.debug(`svg-to-pdfkit: ${message}`),
+  });
   lap('pdf_ms');
 
-  // Both files are complete in memory before either is written.
+  // The report and the PNG are complete in memory before anything is written; the risk list streams out.
   ensureFolder(config.output_model_path);
-  const written = {
-    report: artefactPaths(config).report,
-    confusion_matrix: artefactPaths(config).confusionMatrix,
-  };
+  const paths = artefactPaths(config);
+  const clients = inputs.clients;
+  const written = { report: paths.report, confusion_matrix: paths.confusionMatrix, risk_scores: clients ? paths.riskScores : null };
+  if (clients) writeFileAtomic(paths.riskScores, riskListCsv(clients.list, inputs.model.model, clients.data));
   writeFileAtomic(written.confusion_matrix, png.png);
   writeFileAtomic(written.report, pdf);
   lap('write_ms');
   log.debug('reporting phases', phases);
 
   const m = inputs.evaluation.metrics;
+  const gain = gainFigure(inputs);
   const result: ReportingResult = {
     written,
+    health: reportHealth(inputs),
+    risk_list: clients && {
+      clients: clients.list.clients.length,
+      left: clients.list.left,
+      ids: clients.list.ids,
+      rows: clients.list.rows,
+      data_file: path.basename(clients.file),
+      data_sha256: clients.sha256,
+    },
+    gain: { share: gain.share, reached: gain.reachedShare },
     pages,
     model_version: inputs.model.deployment?.version ?? null,
     model_file: inputs.model.file,
@@ -310,8 +369,14 @@ export async function runReporting(config: Config, options: ReportingOptions = {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runCommand<{ top: number }>({
     name: 'reporting',
-    description: `Write ${FILE_NAMES.confusionMatrix} and ${FILE_NAMES.report} for the deployed model into output_model_path`,
-    options: (program) => program.option('--top <n>', 'clients in the top-risk table', parseIntegerOption('--top'), 20),
+    description: `Write ${FILE_NAMES.report}, ${FILE_NAMES.confusionMatrix} and ${FILE_NAMES.riskScores} for the deployed model and the newest ingested data into output_model_path`,
+    options: (program) =>
+      program.option(
+        '--top <n>',
+        `clients in the report's call list (${FILE_NAMES.riskScores} holds them all)`,
+        parseIntegerOption('--top'),
+        20,
+      ),
     run: (config, options, log) => runReporting(config, { topClients: options.top }, log),
   });
 }

@@ -1,7 +1,9 @@
 /**
- * reporting: report.pdf and confusionmatrix.png from the records the real
- * stages write (run in-process into a temp folder on the generated fixtures),
- * degraded notes for missing records, and exit 2 when there is nothing to report on.
+ * reporting: report.pdf, confusionmatrix.png and riskscores.csv from the
+ * records the real stages write (run in-process into a temp folder on the
+ * generated fixtures), degraded notes for missing records, and exit 2 when
+ * there is nothing to report on. The risk list itself: risk-list.test.ts and
+ * risk-report.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,7 @@ import { readDataset } from '../src/lib/dataset.js';
 import { exitCodeOf, UserError } from '../src/lib/errors.js';
 import { loadModelFile, predictProbabilities } from '../src/lib/model.js';
 import { PROJECT_ROOT } from '../src/lib/project.js';
-import { binRisk, formatMetric, topRiskIndexes } from '../src/lib/report/sections.js';
+import { formatMetric } from '../src/lib/report/sections.js';
 import { runDeployment } from '../src/deployment.js';
 import { runDiagnostics } from '../src/diagnostics.js';
 import { runIngestion } from '../src/ingestion.js';
@@ -81,9 +83,12 @@ before(async () => {
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 describe('reporting on the practice pipeline', () => {
-  test('writes report.pdf and confusionmatrix.png for the deployed model, with the scored metrics', async () => {
+  test('writes report.pdf, confusionmatrix.png and riskscores.csv for the deployed model, with the scored metrics', async () => {
     const result = await runReporting(config);
     assert.equal(result.model_version, 1);
+    assert.equal(result.written.risk_scores, path.join(config.output_model_path, 'riskscores.csv'));
+    assert.ok(fs.existsSync(result.written.risk_scores));
+    assert.equal(result.health, 'unchecked');
     assert.ok(result.pages >= 3, `expected several pages, got ${result.pages}`);
     assert.equal(fs.readFileSync(result.written.report).subarray(0, 5).toString('latin1'), '%PDF-');
     for (const key of ['f1', 'precision', 'recall', 'accuracy', 'roc_auc', 'log_loss'] as const) close(result.metrics[key], score[key]);
@@ -104,33 +109,45 @@ describe('reporting on the practice pipeline', () => {
     assert.ok(size.width >= 500 && size.height >= 500, `PNG is ${size.width} x ${size.height}`);
   });
 
-  test('the PDF text shows every metric as formatted and the riskiest client first', async (t) => {
+  test('the PDF text shows every metric as formatted and the riskiest client still with us first', async (t) => {
     const result = await runReporting(config);
     const text = pdfText(result.written.report);
     if (text === undefined) return t.skip('pdftotext (poppler-utils) is not installed; PDF text not checked');
     for (const value of [score.f1, score.precision, score.recall, score.accuracy, score.roc_auc, score.log_loss]) {
       assert.ok(text.includes(formatMetric(value)), `PDF lacks ${formatMetric(value)}`);
     }
-    for (const label of ['F1', 'Precision', 'Recall', 'Accuracy', 'ROC AUC', 'Log-loss', 'Page 1 of', 'Confusion matrix', 'ROC curve']) {
+    for (const label of [
+      'F1',
+      'Precision',
+      'Recall',
+      'Accuracy',
+      'ROC AUC',
+      'log-loss',
+      'Page 1 of',
+      'Confusion matrix',
+      'ROC curve',
+      'Left (base rate)',
+    ]) {
       assert.ok(text.includes(label), `PDF lacks "${label}"`);
     }
-    // The riskiest client of finaldata.csv under the deployed model, computed here independently.
+    // The riskiest client still with us (newest row of its id has exited = 0) under the deployed model, computed here.
     const model = loadModelFile(path.join(config.prod_deployment_path, 'trainedmodel.json'));
-    const data = readDataset(path.join(config.output_folder_path, 'finaldata.csv'), config.schema, { requireTarget: false });
+    const data = readDataset(path.join(config.output_folder_path, 'finaldata.csv'), config.schema);
     const p = predictProbabilities(model, data.columns);
-    let best = 0;
-    for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-    const tableStart = text.indexOf('clients by attrition risk');
-    assert.ok(tableStart >= 0, 'PDF lacks the top-clients section');
+    const newest = new Map(data.ids.map((id, row) => [id, row]));
+    let best = -1;
+    for (const row of newest.values()) if (data.target![row] === 0 && (best < 0 || p[row] > p[best])) best = row;
+    const tableStart = text.indexOf('Whom to call first');
+    assert.ok(tableStart >= 0, 'PDF lacks the call list');
     const firstRow = text
       .slice(tableStart)
       .split('\n')
-      .find((line) => /^\s*1\s+\S+\s+0\.\d{4}/.test(line));
-    assert.ok(firstRow, 'top-clients table has no first row');
-    assert.match(firstRow, new RegExp(`^\\s*1\\s+${data.ids[best]}\\s+${p[best].toFixed(4)}`));
+      .find((line) => /^\s*1\s+\S+\s+\d+\.\d%/.test(line));
+    assert.ok(firstRow, 'the call list has no first row');
+    assert.match(firstRow, new RegExp(`^\\s*1\\s+${data.ids[best]}\\s+${(100 * p[best]).toFixed(1)}%`));
   });
 
-  test('a run history adds the F1 history and the newest drift table', async (t) => {
+  test('a run history adds the health line, the F1 history and the newest drift per feature', async (t) => {
     const history = path.join(config.prod_deployment_path, 'runhistory.jsonl');
     fs.copyFileSync(RUN_HISTORY, history);
     try {
@@ -138,10 +155,17 @@ describe('reporting on the practice pipeline', () => {
       assert.deepEqual(result.warnings, []);
       const text = pdfText(result.written.report);
       if (text === undefined) return t.skip('pdftotext (poppler-utils) is not installed; PDF text not checked');
-      assert.match(text, /run-0004/, 'drift table names the newest run with data drift');
-      assert.match(text, /lastmonth_activity\s+0\.1200\s+0\.1100\s+0\.0120\s+yes/);
-      assert.match(text, /F1 across runs and deployments/);
-      assert.match(text, /retrained candidate/);
+      assert.equal(result.health, 'rejected');
+      assert.match(text, /Drift found but the candidate was rejected: version 2 stays/);
+      assert.match(text, /Version 1 is current\s+now/, 'the deployment moved after the newest tick');
+      assert.match(text, /run-0004/, 'the appendix names the newest tick');
+      // Captions stand three a row: pdftotext -layout interleaves their lines.
+      assert.match(text, /Last-month activity has drifted: the/);
+      assert.match(text, /above 20, against 30% of the training/);
+      assert.match(text, /rows \(PSI 0\.31; a shift counts from 0\.2\)/);
+      assert.match(text, /Last-year activity has not drifted: the/);
+      assert.match(text, /F1 per model version/);
+      assert.match(text, /rejected candidate, test data/);
     } finally {
       fs.rmSync(history, { force: true });
     }
@@ -253,31 +277,6 @@ describe('nothing to report on', () => {
 });
 
 describe('report tables and bins', () => {
-  test('topRiskIndexes: highest first, ties in file order, at most n', () => {
-    const cases: { p: number[]; n: number; expected: number[] }[] = [
-      { p: [0.1, 0.9, 0.5, 0.9, 0.2], n: 3, expected: [1, 3, 2] },
-      { p: [0.3, 0.2], n: 5, expected: [0, 1] },
-      { p: [], n: 3, expected: [] },
-      { p: [0.5, 0.5, 0.5], n: 2, expected: [0, 1] },
-    ];
-    for (const { p, n, expected } of cases) assert.deepEqual(topRiskIndexes(p, n), expected, JSON.stringify(p));
-  });
-
-  test('binRisk counts every probability once, split by outcome, 1.0 in the last bin', () => {
-    const bins = binRisk([0, 0.04, 0.05, 0.5, 0.99, 1], Uint8Array.from([0, 1, 0, 1, 1, 0]), 20);
-    assert.equal(
-      bins.reduce((sum, b) => sum + b.count, 0),
-      6,
-    );
-    const count = (outcome: string, start: number) => bins.find((b) => b.outcome === outcome && Math.abs(b.start - start) < 1e-9)!.count;
-    assert.equal(count('0 stayed', 0), 1);
-    assert.equal(count('1 exited', 0), 1);
-    assert.equal(count('0 stayed', 0.05), 1);
-    assert.equal(count('1 exited', 0.5), 1);
-    assert.equal(count('1 exited', 0.95), 1);
-    assert.equal(count('0 stayed', 0.95), 1);
-  });
-
   test('formatMetric: four decimals, n/a for an undefined AUC', () => {
     const cases: [number | null, string][] = [
       [0.6373626373626373, '0.6374'],

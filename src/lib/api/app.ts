@@ -6,6 +6,7 @@
  *   prediction-routes   GET and POST /prediction, POST /invocations
  *   health-routes       GET /health, /health/live, /ping, /version
  *   report-routes       GET /scoring, /summarystats, /diagnostics, /runs, /drift
+ *   risk-routes         GET /risk (the call list)
  *   metrics-routes      GET /metrics (and the per-request counters, and the access log of access-log.ts)
  *   docs-routes         GET /openapi.json (built by openapi.ts from these tables), /docs
  */
@@ -27,6 +28,7 @@ import { buildOpenApi } from './openapi.js';
 import { predictionRoutes } from './prediction-routes.js';
 import { pathRedactor, redactAnswers } from './redact.js';
 import { reportRoutes } from './report-routes.js';
+import { riskRoutes } from './risk-routes.js';
 import type { ApiContext, RouteTable } from './routes.js';
 import { childProcessTimings, type TimingProvider } from './timings.js';
 
@@ -62,6 +64,7 @@ export function createApp(deps: AppDeps): express.Express {
     predictionRoutes(context, metrics.predictedRows),
     healthRoutes(context),
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
+    riskRoutes(context),
     metricsRoutes(metrics, deps.scrapeMetrics),
   ];
   const describe = () =>

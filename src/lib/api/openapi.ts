@@ -315,6 +315,38 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           version_before: { type: ['integer', 'null'] },
           version_after: { type: ['integer', 'null'] },
           error: { type: ['string', 'null'] },
+          notes: { type: 'array', items: { type: 'string' } },
+          refreshed: { type: 'array', items: { enum: ['diagnostics', 'report'] }, description: 'Outputs this tick refreshed' },
+        },
+      },
+      RiskList: {
+        type: 'object',
+        required: ['model_version', 'data_file', 'clients'],
+        additionalProperties: false,
+        properties: {
+          model_version: { type: 'integer' },
+          data_file: { type: 'string' },
+          clients: {
+            type: 'array',
+            description: 'Clients still with us (newest row per id has target 0), riskiest first',
+            items: {
+              type: 'object',
+              required: ['probability', 'reasons'],
+              description: 'The id under the schema id column name, its probability and the contributions to its log-odds, largest first',
+              properties: {
+                probability: { type: 'number', minimum: 0, maximum: 1 },
+                reasons: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    required: ['feature', 'value', 'contribution'],
+                    additionalProperties: false,
+                    properties: { feature: { type: 'string' }, value: { type: ['number', 'null'] }, contribution: { type: 'number' } },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       Drift: {
@@ -495,6 +527,23 @@ function operations(): Record<string, Record<string, Json>> {
         summary: 'The latest run that checked for drift',
         operationId: 'getDrift',
         responses: { 200: json(ref('Drift'), 'The latest drift check, or drift: null with the reason') },
+      },
+    },
+    '/risk': {
+      get: {
+        tags: ['Model and data'],
+        summary: 'The call list: clients still with us, riskiest first, with the reasons',
+        operationId: 'getRisk',
+        parameters: [
+          {
+            name: 'top',
+            in: 'query',
+            required: false,
+            description: 'how many clients (default 20)',
+            schema: { type: 'integer', minimum: 1 },
+          },
+        ],
+        responses: { 200: json(ref('RiskList'), 'The head of the call list'), 503: errorResponse('Unavailable') },
       },
     },
     '/metrics': {
