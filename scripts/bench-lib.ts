@@ -97,7 +97,7 @@ export interface Server {
 export async function startServer(command: string, args: string[], port: number, healthPath = '/health'): Promise<Server> {
   const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } });
   let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-4000)));
+  child.stderr.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {

@@ -60,7 +60,8 @@ const referenceModel = path.join(referenceFolder, 'trainedmodel.pkl');
 const skipped: string[] = [];
 const withReference = !options.skipReference && pythonHas('pandas', 'sklearn');
 if (options.skipReference) skipped.push('Python reference skipped (--skip-reference)');
-else if (!withReference) skipped.push(`Python reference skipped: ${PYTHON} lacks pandas or scikit-learn (Debian python3-pandas, python3-sklearn)`);
+else if (!withReference)
+  skipped.push(`Python reference skipped: ${PYTHON} lacks pandas or scikit-learn (Debian python3-pandas, python3-sklearn)`);
 const haveWrk = commandExists('wrk');
 
 /** Our job and the reference's, alternating run by run. */
@@ -92,7 +93,10 @@ const results: Record<string, unknown> = {
   runs: options.runs,
   skipped,
 };
-const node = (script: string, extra: string[] = []) => () => timeProcess('node', script, [...args, ...extra]);
+const node =
+  (script: string, extra: string[] = []) =>
+  () =>
+    timeProcess('node', script, [...args, ...extra]);
 const python = (script: string, extra: string[]) => () => timeProcess('python', path.join(REFERENCE, script), extra);
 
 process.stderr.write('ingestion:\n');
@@ -151,7 +155,12 @@ if (!options.skipApi) {
   };
   const ours = async (workers: number): Promise<void> => {
     const port = await freePort();
-    await load(`ours, ${workers} worker(s)`, process.execPath, [stage('app'), ...args, '--port', String(port), '--workers', String(workers)], port);
+    await load(
+      `ours, ${workers} worker(s)`,
+      process.execPath,
+      [stage('app'), ...args, '--port', String(port), '--workers', String(workers)],
+      port,
+    );
   };
   await ours(1);
   const withFlask = withReference && haveWrk && pythonHas('flask');
@@ -159,7 +168,9 @@ if (!options.skipApi) {
     const port = await freePort();
     await load('Flask reference', PYTHON, [path.join(REFERENCE, 'app.py'), referenceModel, String(port)], port);
   } else if (withReference) {
-    skipped.push(haveWrk ? 'Flask reference skipped: no python3-flask' : 'Flask reference skipped: wrk not installed (autocannon drove ours)');
+    skipped.push(
+      haveWrk ? 'Flask reference skipped: no python3-flask' : 'Flask reference skipped: wrk not installed (autocannon drove ours)',
+    );
   }
   await ours(2);
   results.api = api;
@@ -192,13 +203,20 @@ const lines = [
   `| ${options.rows.toLocaleString('en')} rows, ${options.files} files | ours: median (min-max of ${options.runs}) | Python reference | ours / reference | target |`,
   '|---|---|---|---|---|',
 ];
-function processRows(label: string, pair: { ours: Summary; reference: Summary | null }, speedTarget: number | null, memoryTarget: number | null) {
+function processRows(
+  label: string,
+  pair: { ours: Summary; reference: Summary | null },
+  speedTarget: number | null,
+  memoryTarget: number | null,
+) {
   const { ours, reference } = pair;
   const timeRatio = reference ? ours.seconds / reference.seconds : null;
   const memoryRatio = reference ? ours.peak_rss_mb / reference.peak_rss_mb : null;
   const timeCell = timeRatio === null ? '' : `${timeRatio.toFixed(2)} (${(1 / timeRatio).toFixed(1)}x faster)`;
   const timeTarget =
-    speedTarget === null || !atTarget ? '' : `>= ${speedTarget}x faster${timeRatio === null ? '' : `: ${verdict(1 / timeRatio >= speedTarget)}`}`;
+    speedTarget === null || !atTarget
+      ? ''
+      : `>= ${speedTarget}x faster${timeRatio === null ? '' : `: ${verdict(1 / timeRatio >= speedTarget)}`}`;
   lines.push(
     `| ${label}, wall | ${spread(ours, 'seconds', 2, 's')} | ${reference ? spread(reference, 'seconds', 2, 's') : 'skipped'} | ${timeCell} | ${timeTarget} |`,
   );
@@ -220,7 +238,9 @@ for (const run of api.filter((r) => r !== flask)) {
   const target = single ? `>= 10x, p99 < 10 ms${ratio === null ? '' : `: ${verdict(ratio >= 10 && run.latency_p99_ms < 10)}`}` : '';
   lines.push(
     `| POST /prediction, ${run.server} | ${Math.round(run.requests_per_second).toLocaleString('en')} req/s, p99 ${run.latency_p99_ms.toFixed(1)} ms (${run.errors} errors) | ${
-      flask && single ? `${Math.round(flask.requests_per_second).toLocaleString('en')} req/s, p99 ${flask.latency_p99_ms.toFixed(1)} ms` : ''
+      flask && single
+        ? `${Math.round(flask.requests_per_second).toLocaleString('en')} req/s, p99 ${flask.latency_p99_ms.toFixed(1)} ms`
+        : ''
     } | ${ratio === null ? '' : `${ratio.toFixed(1)}x req/s, ${(run.latency_p99_ms / flask!.latency_p99_ms).toFixed(2)} p99`} | ${target} |`,
   );
 }
