@@ -163,11 +163,14 @@ export interface WrkOptions {
   /** JSON body to POST (through scripts/wrk-post.lua); GET without one. */
   body?: string;
   token?: string;
+  /** Requests slower than this count as errors and leave the latency figures (wrk's default: 2 s). */
+  timeoutSeconds?: number;
 }
 
 /** Runs wrk (asynchronously, so the caller can do other work meanwhile) and parses its report. */
 export function runWrk(options: WrkOptions): Promise<LoadResult> {
   const args = ['-t', String(options.threads ?? 2), '-c', String(options.connections ?? 16), '-d', `${options.seconds}s`, '--latency'];
+  if (options.timeoutSeconds !== undefined) args.push('--timeout', `${options.timeoutSeconds}s`);
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.body !== undefined) {
     const bodyFile = path.join(ROOT, 'bench-data', `.wrk-body-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
@@ -190,6 +193,36 @@ export function runWrk(options: WrkOptions): Promise<LoadResult> {
       } catch (error) {
         reject(error instanceof Error ? error : new Error(String(error)));
       }
+    });
+  });
+}
+
+/** What scripts/latency-probe measured. */
+export interface ProbeResult {
+  count: number;
+  errors: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+}
+
+/** Runs the open-loop latency probe (its own process) at `rate` requests a second. */
+export function runProbe(url: string, rate: number, seconds: number, body?: string): Promise<ProbeResult> {
+  const args = [path.join(DIST, 'scripts', 'latency-probe.js'), url, String(rate), String(seconds)];
+  let bodyFile: string | undefined;
+  if (body !== undefined) {
+    bodyFile = path.join(ROOT, 'bench-data', `.probe-body-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(bodyFile, body);
+    args.push(bodyFile);
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => {
+      if (bodyFile) fs.rmSync(bodyFile, { force: true });
+      if (code !== 0) return reject(new Error(`latency-probe exited ${code}`));
+      resolve(JSON.parse(output) as ProbeResult);
     });
   });
 }

@@ -14,6 +14,9 @@
  * a job in flight keeps the process alive. A user error from a job (bad data on the
  * server) comes back as the same class, so the routes answer the same statuses.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DataSchema } from '../config.js';
 import { countMissing, summarizeData, type MissingData, type SummaryStatistics } from '../data-summary.js';
@@ -123,8 +126,25 @@ export class ReportWorker implements JobRunner {
   }
 }
 
+/** Nice value of the worker thread: when both compete for a core, the event loop wins. */
+const WORKER_NICE = 10;
+
+/**
+ * Lowers this thread's scheduling priority. On Linux setpriority() takes a
+ * thread id, found through /proc/thread-self; elsewhere the thread keeps the process's priority.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const threadId = Number(path.basename(fs.readlinkSync('/proc/thread-self')));
+    if (Number.isInteger(threadId) && threadId > 0) os.setPriority(threadId, WORKER_NICE);
+  } catch {
+    // Not Linux, or not allowed: the work still runs off the event loop.
+  }
+}
+
 // The worker side: answer each job, errors as plain data.
 if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
+  lowerThreadPriority();
   const port = parentPort;
   port.on('message', ({ id, job, input }: Request) => {
     try {
