@@ -48,8 +48,12 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
   progress.update(`reading ${path.basename(dataFile)}`);
   const data = readDataset(dataFile, config.schema, { label: path.basename(dataFile), ids: false });
   log.info(`read ${data.rows} rows from ${dataFile}`);
+  // The raw columns' profile first: the fit then imputes and standardizes them in place.
+  const profile = Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])]));
   progress.update(`fitting on ${data.rows.toLocaleString('en')} rows`);
-  const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model);
+  const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model, {
+    inPlace: true,
+  });
   progress.done();
   if (!fit.convergence.converged) {
     log.warn(`did not converge in ${fit.convergence.iterations} iterations (model.max_iter); the model is written anyway`, {
@@ -70,7 +74,7 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
       package_version: PACKAGE_VERSION,
       duration_ms: durationMs,
     },
-    Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])])),
+    profile,
   );
   const modelFile = options.output ?? artefactPaths(config).model;
   ensureFolder(path.dirname(modelFile));

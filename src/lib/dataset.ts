@@ -2,6 +2,7 @@
  * The data schema applied to CSV records: header checks, feature and target
  * parsing, and reading a labelled data file into typed columns.
  */
+import fs from 'node:fs';
 import { DataError } from './errors.js';
 import { parseCsvText, readCsvFile, type FileDigest } from './csv.js';
 import type { DataSchema } from './config.js';
@@ -181,9 +182,17 @@ export interface Dataset {
   missing: number[];
 }
 
-/** Collects records into typed columns; grows its arrays as needed. */
+/** Records read before the builder sizes its columns for the whole file. */
+const SIZING_RECORDS = 1000;
+
+/**
+ * Collects records into typed columns. Given the file's size, it sizes the
+ * columns for the whole file once the first records show their average length
+ * (with 10 % to spare, which stays virtual memory unless used), so millions of
+ * rows are not copied by repeated doubling; past the estimate it grows by a quarter.
+ */
 class DatasetBuilder {
-  private capacity = 1024;
+  private capacity = SIZING_RECORDS;
   private columns: Float64Array[];
   private target: Uint8Array;
   readonly ids: string[] = [];
@@ -191,12 +200,16 @@ class DatasetBuilder {
   rows = 0;
   layout?: ColumnLayout;
   private scanner?: PlainRecordScanner;
+  /** Characters of the records so far (header included), line breaks counted as one. */
+  private charactersSeen = 0;
 
   constructor(
     private readonly schema: DataSchema,
     private readonly label: string,
     private readonly requireTarget: boolean,
     private readonly keepIds: boolean,
+    /** Size of the whole input in bytes, when known. */
+    private readonly expectedBytes?: number,
   ) {
     this.columns = schema.features.map(() => new Float64Array(this.capacity));
     this.target = new Uint8Array(this.capacity);
@@ -204,6 +217,7 @@ class DatasetBuilder {
   }
 
   readonly onRecord = (fields: string[] | null, line: number, raw: string): void => {
+    this.charactersSeen += raw.length + 1;
     if (!this.layout) {
       this.layout = resolveHeader(fields ?? raw.split(','), this.schema, this.label, this.requireTarget);
       this.scanner = new PlainRecordScanner(this.layout);
@@ -253,7 +267,15 @@ class DatasetBuilder {
   }
 
   private grow(): void {
-    this.capacity *= 2;
+    if (this.expectedBytes !== undefined && this.rows === SIZING_RECORDS) {
+      const estimate = Math.ceil((1.1 * this.expectedBytes * (this.rows + 1)) / this.charactersSeen);
+      if (estimate > this.capacity) return this.resize(estimate);
+    }
+    this.resize(Math.ceil(this.capacity * (this.expectedBytes === undefined ? 2 : 1.25)));
+  }
+
+  private resize(capacity: number): void {
+    this.capacity = capacity;
     this.columns = this.columns.map((column) => {
       const bigger = new Float64Array(this.capacity);
       bigger.set(column);
@@ -290,7 +312,8 @@ export interface ReadDatasetOptions {
 
 /** Reads a CSV data file into typed columns, validating every cell. */
 export function readDataset(file: string, schema: DataSchema, options: ReadDatasetOptions = {}): Dataset & { digest: FileDigest } {
-  const builder = new DatasetBuilder(schema, options.label ?? file, options.requireTarget ?? true, options.ids ?? true);
+  const size = fs.statSync(file, { throwIfNoEntry: false })?.size;
+  const builder = new DatasetBuilder(schema, options.label ?? file, options.requireTarget ?? true, options.ids ?? true, size);
   const digest = readCsvFile(file, options.label ?? file, builder.onRecord, { lazy: true });
   return { ...builder.finish(), digest };
 }

@@ -7,6 +7,8 @@ import { UnavailableError, UserError } from '../errors.js';
  * Caches a value computed from a file (and an argument, keyed by `argKey`)
  * until the file's size, mtime or inode or the key changes. A missing or
  * invalid file is the server's state, not the caller's mistake: 503 (with `missingHint`).
+ * A computation that answers a promise (work on another thread) is shared by
+ * the callers that come while it runs; a rejected one is not kept.
  */
 export function fileCache<T, A = undefined>(
   compute: (file: string, arg: A) => T,
@@ -19,17 +21,30 @@ export function fileCache<T, A = undefined>(
     if (!stat) throw new UnavailableError(`${path.basename(file)} not found (${missingHint})`);
     const nextKey = `${stat.size}:${stat.mtimeMs}:${stat.ino}:${argKey}`;
     if (nextKey !== key || value === undefined) {
+      let computed: T;
       try {
-        value = compute(file, arg);
+        computed = compute(file, arg);
       } catch (error) {
-        // Bad data on the server is not the caller's mistake: 503 with the reason, not a 400.
-        if (error instanceof UserError && !(error instanceof UnavailableError)) throw new UnavailableError(error.message, { cause: error });
-        throw error;
+        throw asUnavailable(error);
       }
+      if (computed instanceof Promise) {
+        const pending: T = computed.catch((error: unknown) => {
+          if (value === pending) value = undefined;
+          throw asUnavailable(error);
+        }) as T;
+        computed = pending;
+      }
+      value = computed;
       key = nextKey;
     }
     return value;
   };
+}
+
+/** Bad data on the server is not the caller's mistake: a 503 with the reason, not a 400. */
+function asUnavailable(error: unknown): unknown {
+  if (error instanceof UserError && !(error instanceof UnavailableError)) return new UnavailableError(error.message, { cause: error });
+  return error;
 }
 
 /**

@@ -1,16 +1,18 @@
-/** The read-only figures: GET /scoring, /summarystats, /diagnostics, /runs and /drift. */
+/**
+ * The read-only figures: GET /scoring, /summarystats, /diagnostics, /runs and /drift.
+ * What reads a data file runs on the report worker thread (report-worker.ts),
+ * cached until the file changes; timings and the dependency check run in child processes.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Request, Response } from 'express';
-import { countMissing, summarizeData } from '../data-summary.js';
-import { readDataset } from '../dataset.js';
 import { cachedDependencies, type DependencyReport } from '../dependencies.js';
-import { UnavailableError, UserError } from '../errors.js';
-import { computeMetrics, type Metrics } from '../metrics.js';
-import { classify, predictProbabilities, schemaForModel } from '../model.js';
+import { UserError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import type { ServedModel } from '../model-watcher.js';
 import { readRuns } from '../run-history.js';
 import { fileCache, sharedResult } from './cache.js';
+import { ReportWorker, type JobRunner } from './report-worker.js';
 import { RouteTable, type ApiContext } from './routes.js';
 import type { TimingProvider } from './timings.js';
 
@@ -19,6 +21,8 @@ export interface ReportSources {
   timings: TimingProvider;
   /** Dependency status; defaults to `npm outdated` (slow, needs the registry), cached. */
   dependencies?: () => Promise<DependencyReport>;
+  /** Where the data-reading work runs; defaults to a report worker thread of this app. */
+  jobs?: JobRunner;
 }
 
 /** The report routes. */
@@ -31,29 +35,36 @@ export function reportRoutes(context: ApiContext, sources: ReportSources): Route
   const dependencies = sharedResult(sources.dependencies ?? (() => cachedDependencies(config)), (report) =>
     report.status === 'ok' ? config.diagnostics.outdated_cache_seconds * 1000 : 60_000,
   );
-  const summaryCache = fileCache((file) => ({ ...summarizeData(file, config.schema), data_file: finalDataName }), 'run ingestion first');
-  const missingCache = fileCache((file) => ({ ...countMissing(file), data_file: finalDataName }), 'run ingestion first');
-  const scoreServedModel = (file: string, served: ServedModel): Metrics & { model_version: number; data_file: string } => {
-    const data = readDataset(file, schemaForModel(config.schema, served.model), { label: testDataName });
-    if (data.rows === 0) throw new UnavailableError(`${testDataName} has no rows to score on`);
-    const probabilities = predictProbabilities(served.model, data.columns);
-    const metrics = computeMetrics(data.target!, classify(probabilities), probabilities);
+  const jobs = sources.jobs ?? new ReportWorker();
+  const summaryCache = fileCache(
+    async (file) => ({ ...(await jobs.run('summary', { file, schema: config.schema })), data_file: finalDataName }),
+    'run ingestion first',
+  );
+  const missingCache = fileCache(
+    async (file) => ({ ...(await jobs.run('missing', { file })), data_file: finalDataName }),
+    'run ingestion first',
+  );
+  const scoreServedModel = async (file: string, served: ServedModel): Promise<Metrics & { model_version: number; data_file: string }> => {
+    const metrics = await jobs.run('score', { file, label: testDataName, model: served.model, schema: config.schema });
     return { ...metrics, model_version: served.version, data_file: testDataName };
   };
   // Keyed by the deployment it was computed for, so a switch in between cannot pair one model with another's score.
   const scoreCache = fileCache(scoreServedModel, `put the test data in ${path.basename(config.test_data_path)}`);
 
   return new RouteTable()
-    .get('/scoring', (_req: Request, res: Response) => {
+    .get('/scoring', async (_req: Request, res: Response) => {
       const served = watcher.require();
-      res.json(scoreCache(paths.testData, served, served.fingerprint));
+      res.json(await scoreCache(paths.testData, served, served.fingerprint));
     })
-    .get('/summarystats', (_req: Request, res: Response) => {
-      res.json(summaryCache(paths.finalData, undefined));
+    .get('/summarystats', async (_req: Request, res: Response) => {
+      res.json(await summaryCache(paths.finalData, undefined));
     })
     .get('/diagnostics', async (_req: Request, res: Response) => {
-      const [timing, dependencyReport] = await Promise.all([sources.timings(), dependencies()]);
-      const missing = fs.existsSync(paths.finalData) ? missingCache(paths.finalData, undefined) : null;
+      const [timing, dependencyReport, missing] = await Promise.all([
+        sources.timings(),
+        dependencies(),
+        fs.existsSync(paths.finalData) ? missingCache(paths.finalData, undefined) : null,
+      ]);
       res.json({
         model_version: watcher.current()?.version ?? null,
         missing_data: missing,
