@@ -86,3 +86,42 @@ for (const endpoint of ['/summarystats', '/diagnostics']) {
     assert.equal(rows, pipe.rows);
   });
 }
+
+test('GET /health answers while GET /risk is still reading the data file', async () => {
+  const { runTraining } = await import('../src/training.js');
+  const { runScoring } = await import('../src/scoring.js');
+  const { runDeployment } = await import('../src/deployment.js');
+  const project = makeProject();
+  await runIngestion(project.config);
+  await runTraining(project.config);
+  await runScoring(project.config);
+  await runDeployment(project.config);
+  const pipe = holdBack(path.join(project.config.output_folder_path, 'finaldata.csv'));
+  const app = appFor(project.config);
+  await waitUntilServed(app);
+  const order: string[] = [];
+  const risk = request(app)
+    .get('/risk?top=3')
+    .then((res) => {
+      order.push('/risk');
+      return res;
+    });
+  await pipe.opened;
+  const health = await request(app).get('/health');
+  order.push('/health');
+  assert.equal(health.status, 200);
+  pipe.release();
+  const res = await risk;
+  assert.deepEqual(order, ['/health', '/risk']);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.clients.length, 3);
+});
+
+/** Waits until the app serves a model (its watcher loads the deployment at start). */
+async function waitUntilServed(app: ReturnType<typeof appFor>): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await request(app).get('/health')).status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('no model served');
+}

@@ -262,6 +262,32 @@ describe('/prediction guards every way of naming data', () => {
           .post('/prediction')
           .attach('file', Buffer.from(`${FEATURES.join(',')}\nroot,0,0\n`), '../../../etc/passwd'),
     },
+    // Bytes that are not UTF-8 are never replaced (two rows could become one): 400 naming the line.
+    {
+      name: 'a CSV body with Latin-1 bytes',
+      status: 400,
+      error: /^request body:4: bytes that are not valid UTF-8 \(0xE9, byte 2 of the line\)/,
+      send: (a) =>
+        request(a)
+          .post('/prediction')
+          .set('Content-Type', 'text/csv')
+          .send(Buffer.concat([Buffer.from(`${CSV}`), Buffer.from('1,2,3\n4\xe9,5,6\n', 'latin1')])),
+    },
+    {
+      name: 'an uploaded file with Latin-1 bytes',
+      status: 400,
+      error: /^uploaded file "latin1\.csv":2: bytes that are not valid UTF-8/,
+      send: (a) =>
+        request(a)
+          .post('/prediction')
+          .attach('file', Buffer.concat([Buffer.from(`${FEATURES.join(',')}\n`), Buffer.from('1\xe9,2,3\n', 'latin1')]), 'latin1.csv'),
+    },
+    {
+      name: 'a CSV body declared in another charset',
+      status: 415,
+      error: /charset "latin-1" is not read: send the CSV as UTF-8/,
+      send: (a) => request(a).post('/prediction').set('Content-Type', 'text/csv; charset=latin-1').send(Buffer.from(CSV)),
+    },
     {
       name: 'a multipart content type without a boundary',
       status: 400,

@@ -28,6 +28,7 @@ import { buildOpenApi } from './openapi.js';
 import { predictionRoutes } from './prediction-routes.js';
 import { pathRedactor, redactAnswers } from './redact.js';
 import { reportRoutes } from './report-routes.js';
+import { ReportWorker, type JobRunner } from './report-worker.js';
 import { riskRoutes } from './risk-routes.js';
 import type { ApiContext, RouteTable } from './routes.js';
 import { childProcessTimings, type TimingProvider } from './timings.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   dependencies?: () => Promise<DependencyReport>;
   /** Metrics registry (one per app by default). */
   registry?: Registry;
+  /** Where data files are read for the report and risk routes (default: a worker thread). */
+  jobs?: JobRunner;
   /** Answers GET /metrics; defaults to this app's registry (a cluster worker asks the primary for every worker's). */
   scrapeMetrics?: () => Promise<string>;
 }
@@ -59,12 +62,14 @@ export function createApp(deps: AppDeps): express.Express {
   const { config, watcher } = deps;
   const log = deps.log ?? silentLogger;
   const context: ApiContext = { config, paths: artefactPaths(config), watcher, log, redact: pathRedactor(config) };
+  // One worker thread a process reads data files for the report and risk routes.
+  const jobs = deps.jobs ?? new ReportWorker();
   const metrics = createApiMetrics(deps.registry ?? new Registry(), context);
   const tables: RouteTable[] = [
-    predictionRoutes(context, metrics.predictedRows),
+    predictionRoutes(context, metrics.predictedRows, jobs),
     healthRoutes(context),
-    reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies }),
-    riskRoutes(context),
+    reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies, jobs }),
+    riskRoutes(context, jobs),
     metricsRoutes(metrics, deps.scrapeMetrics),
   ];
   const describe = () =>

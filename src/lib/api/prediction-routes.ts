@@ -7,7 +7,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import bytes from 'bytes';
 import multer from 'multer';
 import type { Counter } from 'prom-client';
-import { readDataset } from '../dataset.js';
+import { decodeUtf8 } from '../csv.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, UserError } from '../errors.js';
 import { classify, predictProbabilities, schemaForModel } from '../model.js';
 import type { ServedModel } from '../model-watcher.js';
@@ -23,6 +23,7 @@ import {
 import { resolveInsideFolders } from '../safe-path.js';
 import { hasBody, requireBody } from './middleware.js';
 import { requireMlflowContentType } from './mlflow.js';
+import type { JobRunner } from './report-worker.js';
 import { RouteTable, type ApiContext } from './routes.js';
 
 const CSV_TYPES = ['text/csv', 'text/plain', 'application/csv'];
@@ -33,6 +34,18 @@ const MISSING_TYPE = 'missing Content-Type: send application/json, text/csv or m
 function predict(served: ServedModel, input: FeatureColumns): { probabilities: Float64Array; predictions: Uint8Array } {
   const probabilities = predictProbabilities(served.model, input.columns);
   return { probabilities, predictions: classify(probabilities) };
+}
+
+/**
+ * The text of a CSV body, read as bytes and decoded strictly: bytes that are
+ * not UTF-8 are a 400 naming the line, never replaced; another declared charset is a 415.
+ */
+function csvBodyText(req: Request, body: Buffer, label: string): string {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1].toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new UnsupportedMediaTypeError(`charset "${charset}" is not read: send the CSV as UTF-8`);
+  }
+  return decodeUtf8(body, label);
 }
 
 /**
@@ -85,47 +98,60 @@ function predictionBody(req: Request): PredictionBody {
   if (!hasBody(req)) return { type: 'none' };
   const body: unknown = req.body;
   if (Buffer.isBuffer(body)) {
+    if (req.headers['content-type'] && req.is(CSV_TYPES)) return { type: 'csv', text: csvBodyText(req, body, 'request body') };
     if (body.length === 0) return { type: 'none' };
     throw new UnsupportedMediaTypeError(MISSING_TYPE);
   }
   if (req.is(MULTIPART_TYPE) && Array.isArray(req.files)) {
-    const files = req.files.map((file) => ({ name: file.originalname, text: file.buffer.toString('utf8') }));
+    const files = req.files.map((file) => ({ name: file.originalname, text: decodeUtf8(file.buffer, uploadLabel(file.originalname)) }));
     return { type: 'multipart', fields: { ...(body as Record<string, unknown>) }, files };
   }
-  if (typeof body === 'string') return { type: 'csv', text: body };
   if (req.is(FORM_TYPE)) return { type: 'form', fields: { ...(body as Record<string, unknown>) } };
   return { type: 'json', value: body };
 }
 
-/** The prediction routes; `predictedRows` counts the rows each endpoint predicted. */
-export function predictionRoutes(context: ApiContext, predictedRows: Counter<'endpoint'>): RouteTable {
+/** An uploaded file's own name, as a label only (its base name; nothing is read under it). */
+function uploadLabel(name: string): string {
+  return `uploaded file "${name.split(/[\\/]/).pop() ?? ''}"`;
+}
+
+/**
+ * The prediction routes; `predictedRows` counts the rows each endpoint
+ * predicted; a data file named by the caller is read on the report worker
+ * (`jobs`), never on the event loop.
+ */
+export function predictionRoutes(context: ApiContext, predictedRows: Counter<'endpoint'>, jobs: JobRunner): RouteTable {
   const { config, watcher } = context;
   const limit = config.api.body_limit;
   const jsonBody = express.json({ limit, strict: true });
-  const csvBody = express.text({ type: CSV_TYPES, limit });
+  const csvBody = express.raw({ type: CSV_TYPES, limit });
   const formBody = express.urlencoded({ extended: false, limit, parameterLimit: 20 });
   const untypedBody = express.raw({ type: (req) => !req.headers['content-type'], limit });
   const dataFolders = [config.input_folder_path, config.output_folder_path, config.test_data_path];
 
-  /** The columns a /prediction request asks for. */
-  const predictionInput = (req: Request, served: ServedModel): FeatureColumns => {
+  /** The probabilities for what a /prediction request asks for. */
+  const predictionFor = async (req: Request, served: ServedModel): Promise<{ probabilities: Float64Array; rows: number }> => {
     // A target column in the input is ignored, not validated: callers predict for clients whose outcome is unknown.
     const schema = unlabelledSchema(schemaForModel(config.schema, served.model));
     const source = predictionSource(req.query, predictionBody(req));
-    if (source.kind === 'csv') return columnsFromCsv(source.text, schema, source.label);
-    if (source.kind === 'records') return columnsFromRecords(source.records, served.model.features);
-    const file = resolveInsideFolders(source.location, config.baseFolder, dataFolders, source.field);
-    const data = readDataset(file, schema, { label: String(source.location), requireTarget: false });
-    if (data.rows === 0) throw new UserError(`${source.field} ${JSON.stringify(source.location)} has no data rows`);
-    return { columns: data.columns, rows: data.rows };
+    let input: FeatureColumns;
+    if (source.kind === 'csv') input = columnsFromCsv(source.text, schema, source.label);
+    else if (source.kind === 'records') input = columnsFromRecords(source.records, served.model.features);
+    else {
+      const file = resolveInsideFolders(source.location, config.baseFolder, dataFolders, source.field);
+      const label = String(source.location);
+      const probabilities = await jobs.run('predictFile', { file, label, model: served.model, schema });
+      if (probabilities.length === 0) throw new UserError(`${source.field} ${JSON.stringify(source.location)} has no data rows`);
+      return { probabilities, rows: probabilities.length };
+    }
+    return { probabilities: predictProbabilities(served.model, input.columns), rows: input.rows };
   };
 
-  const prediction = (req: Request, res: Response): void => {
+  const prediction = async (req: Request, res: Response): Promise<void> => {
     const served = watcher.require();
-    const input = predictionInput(req, served);
-    const { probabilities, predictions } = predict(served, input);
-    predictedRows.inc({ endpoint: 'prediction' }, input.rows);
-    res.json({ predictions: Array.from(predictions), probabilities: Array.from(probabilities), model_version: served.version });
+    const { probabilities, rows } = await predictionFor(req, served);
+    predictedRows.inc({ endpoint: 'prediction' }, rows);
+    res.json({ predictions: Array.from(classify(probabilities)), probabilities: Array.from(probabilities), model_version: served.version });
   };
   const predictionChain = [acceptPredictionBody, jsonBody, csvBody, formBody, untypedBody, multipartBody(limit), prediction];
 
@@ -137,13 +163,12 @@ export function predictionRoutes(context: ApiContext, predictedRows: Counter<'en
       requireMlflowContentType,
       requireBody('send {"dataframe_split": ...}, {"dataframe_records": [...]}, {"instances": [...]}, {"inputs": ...} or CSV'),
       express.json({ limit, strict: true }),
-      express.text({ type: 'text/csv', limit }),
+      express.raw({ type: 'text/csv', limit }),
       (req: Request, res: Response) => {
         const served = watcher.require();
-        const input =
-          typeof req.body === 'string'
-            ? columnsFromCsv(req.body, schemaForModel(config.schema, served.model))
-            : columnsFromMlflow(req.body, served.model.features);
+        const input = Buffer.isBuffer(req.body)
+          ? columnsFromCsv(csvBodyText(req, req.body, 'request body'), schemaForModel(config.schema, served.model))
+          : columnsFromMlflow(req.body, served.model.features);
         const { predictions } = predict(served, input);
         predictedRows.inc({ endpoint: 'invocations' }, input.rows);
         res.json({ predictions: Array.from(predictions) });

@@ -1,7 +1,7 @@
 /**
  * The report routes' heavy work on a worker thread: summary statistics and
- * missing counts of the ingested data, and scoring the served model on the
- * test data. Each reads a whole data file (a second or more at 1,000,000
+ * missing counts of the ingested data, the call list over it, and scoring the
+ * served model on the test data. Each reads a whole data file (a second or more at 1,000,000
  * rows); on the event loop that would hold up /health and /prediction meanwhile.
  *
  *   server thread                         worker thread (this file, run as one)
@@ -24,6 +24,7 @@ import { readDataset } from '../dataset.js';
 import { messageOf, UnavailableError, UserError } from '../errors.js';
 import { computeMetrics, type Metrics } from '../metrics.js';
 import { classify, predictProbabilities, schemaForModel, type ModelFile } from '../model.js';
+import { buildRiskList, type RiskList } from '../risk-list.js';
 
 /** Scores `model` on the labelled data in `file` (named `label` in messages). */
 function scoreModel(input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Metrics {
@@ -33,11 +34,48 @@ function scoreModel(input: { file: string; label: string; model: ModelFile; sche
   return computeMetrics(data.target!, classify(probabilities), probabilities);
 }
 
+/** One client of the call list as GET /risk answers it (the id under the schema's id column name). */
+export type RiskAnswerClient = Record<string, unknown> & {
+  probability: number;
+  reasons: { feature: string; value: number | null; contribution: number }[];
+};
+
+/** The call list last built in this thread, kept for the requests that follow (another `top`, the same data and model). */
+let riskCache: { key: string; list: RiskList } | undefined;
+
+/** The head of the call list of `model` over the data in `file`: `top` clients, each with every contribution, largest first. */
+function riskHead(input: {
+  file: string;
+  label: string;
+  model: ModelFile;
+  modelKey: string;
+  schema: DataSchema;
+  top: number;
+}): RiskAnswerClient[] {
+  const stat = fs.statSync(input.file);
+  const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${input.modelKey}`;
+  if (riskCache?.key !== key) {
+    const data = readDataset(input.file, schemaForModel(input.schema, input.model), { label: input.label, requireTarget: false });
+    riskCache = { key, list: buildRiskList(data, input.schema, input.model) };
+  }
+  const { list } = riskCache;
+  return list.clients.slice(0, input.top).map((client) => ({
+    [list.idColumn]: client.id,
+    probability: client.probability,
+    reasons: list.explain(client).contributions.map(({ feature, value, contribution }) => ({ feature, value, contribution })),
+  }));
+}
+
 /** The jobs a worker runs: each takes plain data and returns plain data (structured-cloned both ways). */
 const JOBS = {
   summary: (input: { file: string; schema: DataSchema }): SummaryStatistics => summarizeData(input.file, input.schema),
   missing: (input: { file: string }): MissingData => countMissing(input.file),
   score: scoreModel,
+  risk: riskHead,
+  predictFile: (input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Float64Array => {
+    const data = readDataset(input.file, input.schema, { label: input.label, requireTarget: false, ids: false });
+    return predictProbabilities(input.model, data.columns);
+  },
 };
 
 /** A job's name. */

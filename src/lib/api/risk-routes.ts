@@ -1,17 +1,14 @@
 /**
  * GET /risk?top=n: the call list (risk-list.ts) of the served model over the
  * newest ingested data, riskiest first, each client with every feature's
- * contribution to its log-odds, largest first. Built once per finaldata.csv
- * (size, mtime, inode) and served model, then sliced per request.
+ * contribution to its log-odds, largest first. Built on the report worker once
+ * per data file (device, inode, size, mtime) and deployment, then sliced per request.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Request, Response } from 'express';
-import { readDataset } from '../dataset.js';
-import { UserError } from '../errors.js';
-import { schemaForModel } from '../model.js';
-import type { ServedModel } from '../model-watcher.js';
-import { buildRiskList, type RiskList } from '../risk-list.js';
-import { fileCache } from './cache.js';
+import { UnavailableError, UserError } from '../errors.js';
+import type { JobRunner } from './report-worker.js';
 import { RouteTable, type ApiContext } from './routes.js';
 
 /** Clients answered when `top` is not given. */
@@ -27,25 +24,23 @@ export function parseTop(value: unknown): number {
   return top;
 }
 
-/** The risk routes. */
-export function riskRoutes(context: ApiContext): RouteTable {
+/** The risk routes; the list is built on the report worker (`jobs`), never on the event loop. */
+export function riskRoutes(context: ApiContext, jobs: JobRunner): RouteTable {
   const { config, paths, watcher } = context;
   const dataName = path.basename(paths.finalData);
-  const lists = fileCache((file: string, served: ServedModel): RiskList => {
-    const data = readDataset(file, schemaForModel(config.schema, served.model), { label: dataName });
-    return buildRiskList(data, config.schema, served.model);
-  }, 'run ingestion first');
-
-  return new RouteTable().get('/risk', (req: Request, res: Response) => {
+  return new RouteTable().get('/risk', async (req: Request, res: Response) => {
     const top = parseTop(req.query.top);
     const served = watcher.require();
-    // Keyed by the deployment, not only the number: a rebuilt store can serve another model under the same version.
-    const list = lists(paths.finalData, served, served.fingerprint);
-    const clients = list.clients.slice(0, top).map((client) => ({
-      [list.idColumn]: client.id,
-      probability: client.probability,
-      reasons: list.explain(client).contributions.map(({ feature, value, contribution }) => ({ feature, value, contribution })),
-    }));
+    if (!fs.existsSync(paths.finalData)) throw new UnavailableError(`${dataName} not found (run ingestion first)`);
+    // The worker keys its list on the data file's identity and the deployment, not only the version number.
+    const clients = await jobs.run('risk', {
+      file: paths.finalData,
+      label: dataName,
+      model: served.model,
+      modelKey: served.fingerprint,
+      schema: config.schema,
+      top,
+    });
     res.json({ model_version: served.version, data_file: dataName, clients });
   });
 }
