@@ -33,11 +33,15 @@ export async function runApiCalls(
   const example = Object.fromEntries(config.schema.features.map((feature) => [feature, 0]));
   const requests: { method: 'GET' | 'POST'; endpoint: string; body?: unknown }[] = [
     { method: 'GET', endpoint: '/health' },
+    { method: 'GET', endpoint: '/health/live' },
+    { method: 'GET', endpoint: '/ping' },
+    { method: 'GET', endpoint: '/version' },
     { method: 'POST', endpoint: '/prediction', body: { file_location: testFile } },
     { method: 'GET', endpoint: '/scoring' },
     { method: 'GET', endpoint: '/summarystats' },
     { method: 'GET', endpoint: '/diagnostics' },
     { method: 'POST', endpoint: '/invocations', body: { dataframe_records: [example] } },
+    { method: 'GET', endpoint: '/risk?top=20' },
     { method: 'GET', endpoint: '/runs?limit=10' },
     { method: 'GET', endpoint: '/drift' },
     { method: 'GET', endpoint: '/metrics' },

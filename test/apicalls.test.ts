@@ -34,11 +34,15 @@ const OFFLINE: ServerDeps = {
 };
 const ENDPOINTS = [
   'GET /health',
+  'GET /health/live',
+  'GET /ping',
+  'GET /version',
   'POST /prediction',
   'GET /scoring',
   'GET /summarystats',
   'GET /diagnostics',
   'POST /invocations',
+  'GET /risk?top=20',
   'GET /runs?limit=10',
   'GET /drift',
   'GET /metrics',
@@ -101,6 +105,8 @@ describe('apicalls against a running API', () => {
       assert.equal(body('/diagnostics').model_version, 1);
       assert.deepEqual(body('/invocations').predictions.length, 1);
       assert.deepEqual(body('/runs?limit=10'), { runs: [] });
+      assert.equal(body('/risk?top=20').clients.length, 20);
+      assert.match(body('/version'), /^\d+\.\d+\.\d+/);
       assert.match(body('/metrics'), /risk_http_requests_total/);
       assert.ok(!fs.readFileSync(file, 'utf8').includes(project.root), 'no server paths in the answers');
     });
@@ -130,7 +136,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
     {
       name: 'an API that wants a token apicalls does not have (401)',
       url: () => deployedProject({ api: { token: 'other' } }).then(serve),
-      error: /POST \/prediction answered 401: missing bearer token/,
+      error: /GET \/version answered 401: missing bearer token/,
     },
   ];
   for (const { name, url, error } of cases) {
