@@ -193,7 +193,10 @@ function findStaleOutputs(config: Config): OutputName[] {
   const paths = artefactPaths(config);
   const mtime = (file: string): number | undefined => fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
   const since = Math.max(switchedAt(config.prod_deployment_path) ?? 0, mtime(paths.finalData) ?? 0);
-  const files: Record<OutputName, string[]> = { diagnostics: [paths.diagnostics], report: [paths.report, paths.confusionMatrix, paths.riskScores] };
+  const files: Record<OutputName, string[]> = {
+    diagnostics: [paths.diagnostics],
+    report: [paths.report, paths.confusionMatrix, paths.riskScores],
+  };
   return OUTPUTS.filter((output) => files[output].some((file) => (mtime(file) ?? -1) < since));
 }
 

@@ -123,6 +123,10 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
       numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
       seen,
       emit: (line) => output.write(line + '\n'),
+      emitBytes: (bytes, start, end) => {
+        output.writeBytes(bytes, start, end);
+        output.writeByte(10);
+      },
     };
     const files: IngestedFile[] = [];
     let rowsRead = 0;
@@ -196,12 +200,15 @@ interface MergeTarget {
   /** For each output column: true for a feature or the target (compared as numbers). */
   numericOutput: boolean[];
   seen: RowSet;
+  /** Writes one output row (without its line break). */
   emit: (line: string) => void;
+  /** Writes one output row given as bytes of a read buffer (without its line break). */
+  emitBytes: (bytes: Uint8Array, start: number, end: number) => void;
 }
 
 /** Streams one file, validating every row and emitting the rows not seen before. */
 function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
-  const { schema, outputColumns, numericOutput, seen, emit } = target;
+  const { schema, outputColumns, numericOutput, seen, emit, emitBytes } = target;
   const missing = schema.features.map(() => 0);
   let rowsRead = 0;
   let rowsKept = 0;
@@ -252,18 +259,22 @@ function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
         headerSeen = true;
         return;
       }
-      if (fields === null && scanner?.scan(raw)) {
-        for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
-        rowsRead++;
-        if (seen.add(raw)) {
-          rowsKept++;
-          emit(raw);
-        }
-        return;
-      }
       general(fields ?? raw.split(','), line, raw);
     },
-    { lazy: true },
+    {
+      lazy: true,
+      // The fast path, on bytes: a plain line of a file in output order is its own output row and duplicate key.
+      onPlainLine: (bytes, start, end) => {
+        if (!headerSeen || !scanner?.scan(bytes, start, end)) return false;
+        for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
+        rowsRead++;
+        if (seen.addBytes(bytes, start, end)) {
+          rowsKept++;
+          emitBytes(bytes, start, end);
+        }
+        return true;
+      },
+    },
   );
   const note = !headerSeen ? 'empty file (no header, no rows)' : rowsRead === 0 ? 'header only, no data rows' : undefined;
   return {

@@ -220,6 +220,23 @@ function hasLoneCr(bytes: Uint8Array, final: boolean): boolean {
   return false;
 }
 
+/**
+ * Receives a plain line (no quote; its line break and any CR removed) as bytes
+ * of the read buffer, valid only during the call; returns false to have it
+ * passed to the record handler as text instead (the header, a line that needs
+ * the general path).
+ */
+export type PlainLineHandler = (bytes: Buffer, start: number, end: number, line: number) => boolean;
+
+/** Options of readCsvFile. */
+export interface ReadCsvOptions {
+  chunkBytes?: number;
+  /** Records as LazyRecordHandler gets them. */
+  lazy?: boolean;
+  /** The byte-level fast path for plain lines (requires `lazy`). */
+  onPlainLine?: PlainLineHandler;
+}
+
 /** Size and SHA-256 of a file read by `readCsvFile`. */
 export interface FileDigest {
   size: number;
@@ -234,20 +251,16 @@ const CHUNK_BYTES = 8 << 20;
  * from the same bytes. Memory stays bounded by the chunk size plus the largest record.
  */
 export function readCsvFile(file: string, label: string, onRecord: RecordHandler, options?: { chunkBytes?: number }): FileDigest;
-export function readCsvFile(
-  file: string,
-  label: string,
-  onRecord: LazyRecordHandler,
-  options: { chunkBytes?: number; lazy: true },
-): FileDigest;
+export function readCsvFile(file: string, label: string, onRecord: LazyRecordHandler, options: ReadCsvOptions & { lazy: true }): FileDigest;
 export function readCsvFile(
   file: string,
   label: string,
   onRecord: RecordHandler | LazyRecordHandler,
-  options: { chunkBytes?: number; lazy?: boolean } = {},
+  options: ReadCsvOptions = {},
 ): FileDigest {
   const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
   const lazy = options.lazy ?? false;
+  const onPlainLine = lazy ? options.onPlainLine : undefined;
   const fd = fs.openSync(file, 'r');
   const hash = createHash('sha256');
   // Bytes are decoded up to the last line feed of what was read (a line feed is
@@ -288,13 +301,22 @@ export function readCsvFile(
       }
       first = false;
       if (!isUtf8(buffer.subarray(start, cut))) throw invalidUtf8(label, buffer.subarray(start, cut), line);
-      const text = buffer.toString('utf8', start, cut);
-      const result = tokenize(text, 0, line, final, label, onRecord as LazyRecordHandler, lazy);
-      line = result.line;
+      // Plain lines first, as bytes; from the first line holding a quote on, the rest of the chunk is text.
+      if (onPlainLine) {
+        const scanned = scanPlainLines(buffer.subarray(0, cut), start, line, onPlainLine, onRecord as LazyRecordHandler);
+        start = scanned.position;
+        line = scanned.line;
+      }
+      let keepFrom = cut;
+      if (start < cut) {
+        const text = buffer.toString('utf8', start, cut);
+        const result = tokenize(text, 0, line, final, label, onRecord as LazyRecordHandler, lazy);
+        line = result.line;
+        // Unconsumed: an incomplete record at the end of `text`, plus the bytes after the cut.
+        const leftover = result.consumed === text.length ? 0 : Buffer.byteLength(text.slice(result.consumed));
+        keepFrom = cut - leftover;
+      }
       if (final) break;
-      // Unconsumed: an incomplete record at the end of `text`, plus the bytes after the cut.
-      const leftover = result.consumed === text.length ? 0 : Buffer.byteLength(text.slice(result.consumed));
-      const keepFrom = cut - leftover;
       buffer.copy(buffer, 0, keepFrom, end);
       carried = end - keepFrom;
     }
@@ -327,6 +349,37 @@ export function readCsvHeader(file: string, label: string): string[] | undefined
     if (!(error instanceof StopReading)) throw error;
   }
   return header;
+}
+
+/**
+ * Hands the plain lines of `bytes` from `start` to `onPlainLine` (or, when it
+ * declines, to `onRecord` as text), stopping at the first line that holds a
+ * quote (a record the tokenizer must read) or at the end. `bytes` ends right
+ * after a line feed, or at the end of the file.
+ */
+function scanPlainLines(
+  bytes: Buffer,
+  start: number,
+  firstLine: number,
+  onPlainLine: PlainLineHandler,
+  onRecord: LazyRecordHandler,
+): { position: number; line: number } {
+  const end = bytes.length;
+  let position = start;
+  let line = firstLine;
+  let quote = bytes.indexOf(QUOTE, position);
+  if (quote === -1) quote = end;
+  while (position < end) {
+    let lf = bytes.indexOf(LF, position);
+    if (lf === -1) lf = end;
+    if (quote < lf) break;
+    let stop = lf;
+    if (stop > position && bytes[stop - 1] === CR) stop--;
+    if (stop > position && !onPlainLine(bytes, position, stop, line)) onRecord(null, line, bytes.toString('utf8', position, stop));
+    position = lf + 1;
+    line++;
+  }
+  return { position: Math.min(position, end), line };
 }
 
 /** Quotes a field when it holds a comma, quote or line break (RFC 4180). */

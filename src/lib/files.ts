@@ -200,7 +200,8 @@ export function ensureFolder(folder: string): void {
 export class AtomicFileWriter {
   private readonly temporary: string;
   private readonly fd: number;
-  private pending: string[] = [];
+  /** Bytes not yet written; flushed when full. */
+  private readonly pending = Buffer.allocUnsafe(1 << 18);
   private pendingLength = 0;
   private readonly hash = createHash('sha256');
   private done = false;
@@ -211,20 +212,52 @@ export class AtomicFileWriter {
     this.fd = fs.openSync(this.temporary, 'w');
   }
 
-  /** Appends text (buffered; flushed every 256 KiB). */
+  /** Appends text as UTF-8 (buffered). */
   write(text: string): void {
-    this.pending.push(text);
-    this.pendingLength += text.length;
-    if (this.pendingLength >= 1 << 18) this.flush();
+    // At most 3 bytes a UTF-16 unit; a text too large for the buffer is written through.
+    if (this.pendingLength + text.length * 3 > this.pending.length) {
+      this.flush();
+      if (text.length * 3 > this.pending.length) {
+        const bytes = Buffer.from(text, 'utf8');
+        this.hash.update(bytes);
+        fs.writeSync(this.fd, bytes);
+        return;
+      }
+    }
+    this.pendingLength += this.pending.write(text, this.pendingLength, 'utf8');
+  }
+
+  /** Appends `bytes[start..end)` (buffered). */
+  writeBytes(bytes: Uint8Array, start: number, end: number): void {
+    const length = end - start;
+    if (this.pendingLength + length > this.pending.length) {
+      this.flush();
+      if (length > this.pending.length) {
+        const slice = bytes.subarray(start, end);
+        this.hash.update(slice);
+        fs.writeSync(this.fd, slice);
+        return;
+      }
+    }
+    const pending = this.pending;
+    let at = this.pendingLength;
+    for (let i = start; i < end; i++) pending[at++] = bytes[i];
+    this.pendingLength = at;
+  }
+
+  /** Appends one byte (a line feed, say). */
+  writeByte(byte: number): void {
+    if (this.pendingLength === this.pending.length) this.flush();
+    this.pending[this.pendingLength++] = byte;
   }
 
   private flush(): void {
-    if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
-    this.pending = [];
-    this.pendingLength = 0;
+    if (this.pendingLength === 0) return;
+    const chunk = this.pending.subarray(0, this.pendingLength);
     this.hash.update(chunk);
-    fs.writeFileSync(this.fd, chunk);
+    let written = 0;
+    while (written < chunk.length) written += fs.writeSync(this.fd, chunk, written, chunk.length - written);
+    this.pendingLength = 0;
   }
 
   /** Flushes, fsyncs and renames into place; returns the SHA-256 of what was written. */
