@@ -54,7 +54,10 @@ export function startServer(
     if (closing) res.setHeader('Connection', 'close');
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
-    app(req, res);
+    // The hot path first; whatever it does not answer goes to Express (with the error it met, if any).
+    app.hotPath(req as never, res as never, () => {
+      app(req, res);
+    });
   });
   server.keepAliveTimeout = 65_000;
   return new Promise((resolve, reject) => {

@@ -30,13 +30,15 @@ function useJson(): boolean {
   return !process.stderr.isTTY;
 }
 
-/** Creates a logger writing to stderr for the given component. */
+/** Creates a logger writing to stderr for the given component; LOG_LEVEL and LOG_FORMAT are read now (the API logs every request). */
 export function createLogger(component: string): Logger {
+  const minimum = threshold();
+  const json = useJson();
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (ORDER[level] < threshold()) return;
+    if (ORDER[level] < minimum) return;
     const time = new Date().toISOString();
     let line: string;
-    if (useJson()) {
+    if (json) {
       line = JSON.stringify({ time, level, pid: process.pid, component, msg: message, ...fields });
     } else {
       const extra = fields && Object.keys(fields).length > 0 ? ' ' + JSON.stringify(fields) : '';

@@ -41,11 +41,14 @@ export interface ApiMetrics {
    * Counts and times every request, labelled by the route it reached (`known`
    * paths, else "unmatched"), then hands it to each of `listeners` (the access log).
    */
-  observe(
-    known: ReadonlyMap<string, unknown>,
-    listeners?: ((request: AnsweredRequest) => void)[],
-  ): (req: Request, res: Response, next: NextFunction) => void;
+  observe(known: ReadonlyMap<string, unknown>, listeners?: ((request: AnsweredRequest) => void)[]): Observer;
 }
+
+/** The observing middleware, and `known` for a handler that counts its rows itself (the hot path). */
+export type Observer = ((req: Request, res: Response, next: NextFunction) => void) & {
+  /** Counts and times a request whose timing started at `started` (hrtime); the caller sets the returned `rows`. */
+  known(req: Request, res: Response, started: bigint): { rows: number | null };
+};
 
 /** Latency buckets in seconds: predictions take milliseconds, GET /diagnostics tens of seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
@@ -105,22 +108,34 @@ export function createApiMetrics(registry: Registry, context: ApiContext): ApiMe
     registry,
     predictedRows,
     observe: (known, listeners = []) => {
-      return (req, res, next) => {
-        const started = process.hrtime.bigint();
-        const state: { rows: number | null } = { rows: null };
+      const watch = (req: Request, res: Response, state: { rows: number | null }, started = process.hrtime.bigint()): void => {
         res.on('finish', () => {
-          const path = routeKey(req.path);
+          // Node's own request (the hot path ahead of Express) has no `path`.
+          const requestPath = (req.path as string | undefined) ?? (req.url ?? '/').split('?')[0];
+          const path = routeKey(requestPath);
           const matched = (req.route as { path?: string } | undefined)?.path;
           const route = matched ?? (known.has(path) ? path : 'unmatched');
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           const labels = { method: req.method, route, status: String(res.statusCode) };
           requests.inc(labels);
           latency.observe(labels, seconds);
-          const answered = { method: req.method, route, path: req.path, status: res.statusCode, seconds, rows: state.rows };
+          const answered = { method: req.method, route, path: requestPath, status: res.statusCode, seconds, rows: state.rows };
           for (const listener of listeners) listener(answered);
         });
+      };
+      const middleware = (req: Request, res: Response, next: NextFunction): void => {
+        const state: { rows: number | null } = { rows: null };
+        watch(req, res, state);
         answering.run(state, next);
       };
+      // The hot path counts its own rows: no async context to carry them.
+      return Object.assign(middleware, {
+        known: (req: Request, res: Response, started: bigint): { rows: number | null } => {
+          const state = { rows: null };
+          watch(req, res, state, started);
+          return state;
+        },
+      });
     },
   };
 }
