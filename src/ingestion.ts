@@ -116,7 +116,9 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
   const progress = startProgress('ingestion');
   try {
     const output = new AtomicFileWriter(path.join(generation.folder, FILE_NAMES.finalData));
-    const seen = new RowSet(plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0) / 32);
+    // The keys are the rows: at most the input's bytes, in rows of some 32 bytes or more.
+    const inputBytes = plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0);
+    const seen = new RowSet(inputBytes / 32, inputBytes);
     const mergeTarget: MergeTarget = {
       schema,
       outputColumns,

@@ -18,13 +18,14 @@ export class RowSet {
   private starts: Int32Array;
   private count = 0;
 
-  constructor(expected = 1024) {
+  /** Sized for `expected` keys of `expectedBytes` in all (both grow as needed). */
+  constructor(expected = 1024, expectedBytes = expected * 32) {
     let size = 1024;
     while (size < expected * 2) size *= 2;
     this.table = new Int32Array(size * 2);
     this.mask = size - 1;
     this.starts = new Int32Array(Math.max(1024, expected + 1));
-    this.arena = Buffer.allocUnsafe(Math.max(1 << 16, expected * 32));
+    this.arena = Buffer.allocUnsafe(Math.max(1 << 16, Math.ceil(expectedBytes)));
   }
 
   /** Number of keys held. */
