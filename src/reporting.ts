@@ -1,6 +1,6 @@
 /**
  * reporting: the PDF report, the confusion-matrix PNG and the risk list
- * (riskscores.csv) in `output_model_path` for the deployed model (or, with a
+ * (the risk-scores CSV) in `output_model_path` for the deployed model (or, with a
  * warning, the undeployed trained model) and the newest ingested data, built
  * from the records the other stages wrote. One call refreshes all three, so a
  * tick that ingests new data can refresh the call list whatever it decided.
@@ -40,7 +40,7 @@ import {
 
 /** Options of the reporting stage. */
 export interface ReportingOptions {
-  /** How many clients the report's call list shows (default 20; riskscores.csv holds them all). */
+  /** How many clients the report's call list shows (default 20; the risk-scores CSV holds them all). */
   topClients?: number;
   /** The report's "generated at" time (default now). */
   now?: Date;

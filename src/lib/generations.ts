@@ -4,7 +4,7 @@
  * the ingestion record); a kill between writing one and the next must not leave
  * them disagreeing. So each published name is a link through one switch:
  *
- *   <folder>/finaldata.csv -> .ingestion/current/finaldata.csv    (one link per published name)
+ *   <folder>/<name> -> .ingestion/current/<name>                 (one link per published name)
  *   <folder>/.ingestion/current -> <generation>                  the one switch, an atomic rename
  *   <folder>/.ingestion/<time>-<pid>-<random>/                    a complete generation
  *   <folder>/.ingestion/.staging-<pid>-<random>/                  one being written

@@ -1,10 +1,10 @@
 /**
  * The risk list: the clients still with us, riskiest first, each with its
- * probability of leaving and the reasons. The report, riskscores.csv and
+ * probability of leaving and the reasons. The report, the risk-scores CSV and
  * `GET /risk` all take their list from here.
  *
  * - A client is an id of the schema's id column. Its current state is its
- *   newest row: the last one in the dataset, since finaldata.csv keeps the
+ *   newest row: the last one in the dataset, since the final data keeps the
  *   order of the files (by name) and of their rows.
  * - An id whose newest row has target 1 has left and is never listed; a row
  *   with an empty id names no client and is only counted.
@@ -189,10 +189,10 @@ export function reasonPhrases(model: ModelFile, explanation: Explanation, max = 
   return phrases.length > 0 ? phrases : ['no feature raises the risk above a typical client'];
 }
 
-// ---------------------------------------------------------------- riskscores.csv
+// ---------------------------------------------------------------- the risk-scores CSV
 
 /**
- * riskscores.csv line by line (header first): rank, the id column,
+ * The risk-scores CSV line by line (header first): rank, the id column,
  * probability, every feature's value as read (empty when missing), reasons.
  */
 export function* riskListCsv(list: RiskList, model: ModelFile, data: Pick<Dataset, 'columns'>): Generator<string> {

@@ -3,7 +3,7 @@
  * when Prometheus scrapes:
  *
  *   risk_model_info{version,objective,deployed_at} 1   the deployed version
- *   risk_model_f1, risk_model_roc_auc                  its scores on the test data (its latestscore.json)
+ *   risk_model_f1, risk_model_roc_auc                  its scores on the test data (its scoring record)
  *   risk_new_data_f1                                   newest drift check: deployed model on the new data
  *   risk_feature_psi{feature}, risk_feature_ks_pvalue{feature}   newest drift check, per feature
  *   risk_ticks_total{outcome}                          ticks in the run history
@@ -30,7 +30,7 @@ import type { ApiContext } from './routes.js';
 interface DeployedModel {
   version: number;
   record: VersionRecord;
-  /** Its latestscore.json, or null when the version has none (then F1 comes from the version record). */
+  /** Its scoring record, or null when the version has none (then F1 comes from the version record). */
   score: ScoreRecord | null;
 }
 

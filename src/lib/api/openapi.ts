@@ -6,6 +6,7 @@
  * 2020-12, as OpenAPI 3.1 has them, and the tests check every answer they
  * receive against them.
  */
+import { FILE_NAMES } from '../layout.js';
 import { FILE_LOCATION_KEYS } from '../prediction-input.js';
 import { MLFLOW_CONTENT_TYPES } from './mlflow.js';
 
@@ -117,7 +118,7 @@ function components(features: readonly string[], bodyLimit: string | number, sec
         minProperties: 1,
         properties: Object.fromEntries(FILE_LOCATION_KEYS.map((key) => [key, { type: 'string', minLength: 1 }])),
         oneOf: FILE_LOCATION_KEYS.map((key) => ({ required: [key] })),
-        example: { file_location: 'testdata/testdata.csv' },
+        example: { file_location: `testdata/${FILE_NAMES.testData}` },
       },
       Predictions: {
         type: 'object',
