@@ -9,24 +9,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config, DataSchema } from './lib/config.js';
-import { formatCsvRecord, readCsvFile, readCsvHeader } from './lib/csv.js';
-import {
-  invalidFeature,
-  invalidTarget,
-  parseFeatureValue,
-  parseTargetValue,
-  PlainRecordScanner,
-  raggedRow,
-  resolveHeader,
-  type ColumnLayout,
-} from './lib/dataset.js';
+import { formatCsvRecord, readCsvHeader } from './lib/csv.js';
+import { resolveHeader } from './lib/dataset.js';
 import { DataError, UserError } from './lib/errors.js';
 import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
-import { statIdentity } from './lib/file-tracker.js';
 import { Generation } from './lib/generations.js';
 import { listCsvFiles } from './lib/input-folder.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
+import { readFileRows, type FilePlan, type FileRows, type MergeColumns, type RowSink } from './lib/merge.js';
 import { startProgress } from './lib/progress.js';
 import type { IngestedFile, IngestionRecord } from './lib/records.js';
 import { RowSet } from './lib/row-set.js';
@@ -40,32 +31,6 @@ export interface IngestionResult {
   duplicates_dropped: number;
   columns: string[];
   duration_ms: number;
-}
-
-/** Text of a numeric cell as compared for duplicates: `1.0` and `1` are the same value, as in pandas. */
-function canonicalNumber(text: string, value: number): string {
-  if (value !== value) return '';
-  const length = text.length;
-  if (length > 0 && length < 16 && (text.charCodeAt(0) !== 48 || length === 1)) {
-    let plain = true;
-    for (let i = 0; i < length && plain; i++) {
-      const code = text.charCodeAt(i);
-      plain = code >= 48 && code <= 57;
-    }
-    if (plain) return text;
-  }
-  return String(value);
-}
-
-/** Per-file merge state: how the file's columns map onto the output columns. */
-interface FilePlan {
-  name: string;
-  path: string;
-  header?: string[];
-  layout?: ColumnLayout;
-  /** For each output column, the file's column index or -1. */
-  mapping: number[];
-  sameOrder: boolean;
 }
 
 /** Options of the ingestion stage. */
@@ -119,29 +84,39 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     // The keys are the rows: at most the input's bytes, in rows of some 32 bytes or more.
     const inputBytes = plans.reduce((sum, plan) => sum + fs.statSync(plan.path).size, 0);
     const seen = new RowSet(inputBytes / 32, inputBytes);
-    const mergeTarget: MergeTarget = {
+    const columns: MergeColumns = {
       schema,
       outputColumns,
       numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
-      seen,
-      emit: (line) => output.write(line + '\n'),
-      emitBytes: (bytes, start, end) => {
+    };
+    // Drops the rows seen before and writes the rest, counting what each file kept.
+    let keptInFile = 0;
+    const dedupe: RowSink = {
+      plain: (bytes, start, end) => {
+        if (!seen.addBytes(bytes, start, end)) return;
+        keptInFile++;
         output.writeBytes(bytes, start, end);
         output.writeByte(10);
+      },
+      general: (key, line) => {
+        if (!seen.add(key)) return;
+        keptInFile++;
+        output.write(line + '\n');
       },
     };
     const files: IngestedFile[] = [];
     let rowsRead = 0;
+    const fileDone = (rows: FileRows): void => {
+      files.push({ ...rows, rows_kept: keptInFile });
+      keptInFile = 0;
+      rowsRead += rows.rows_read;
+      if (rows.note) log.warn(`${rows.name}: ${rows.note}`);
+      progress.update(`${files.length}/${plans.length} files, ${rowsRead.toLocaleString('en')} rows so far`);
+    };
     let finalSha: string;
     try {
       output.write(formatCsvRecord(outputColumns) + '\n');
-      for (const [index, plan] of plans.entries()) {
-        progress.update(`${plan.name} (${index + 1}/${plans.length}), ${rowsRead.toLocaleString('en')} rows so far`);
-        const stats = mergeFile(plan, mergeTarget);
-        rowsRead += stats.rows_read;
-        files.push(stats);
-        if (stats.note) log.warn(`${plan.name}: ${stats.note}`);
-      }
+      for (const plan of plans) fileDone(readFileRows(plan, columns, dedupe));
       finalSha = output.commit();
     } finally {
       output.abort();
@@ -193,103 +168,6 @@ function unionOfColumns(plans: FilePlan[], schema: DataSchema): string[] {
   for (const plan of plans) for (const column of plan.header ?? []) if (!columns.includes(column)) columns.push(column);
   if (columns.length === 0) return [schema.id_column, ...schema.features, schema.target];
   return columns;
-}
-
-/** What every file's merge shares: the output columns and where kept rows go. */
-interface MergeTarget {
-  schema: DataSchema;
-  outputColumns: string[];
-  /** For each output column: true for a feature or the target (compared as numbers). */
-  numericOutput: boolean[];
-  seen: RowSet;
-  /** Writes one output row (without its line break). */
-  emit: (line: string) => void;
-  /** Writes one output row given as bytes of a read buffer (without its line break). */
-  emitBytes: (bytes: Uint8Array, start: number, end: number) => void;
-}
-
-/** Streams one file, validating every row and emitting the rows not seen before. */
-function mergeFile(plan: FilePlan, target: MergeTarget): IngestedFile {
-  const { schema, outputColumns, numericOutput, seen, emit, emitBytes } = target;
-  const missing = schema.features.map(() => 0);
-  let rowsRead = 0;
-  let rowsKept = 0;
-  let headerSeen = false;
-  const { name, layout, mapping, sameOrder } = plan;
-  const outputCount = outputColumns.length;
-  const values: string[] = new Array<string>(outputCount);
-  // A plain record of a file in output order is its own output row and duplicate key.
-  const scanner = layout && sameOrder ? new PlainRecordScanner(layout) : undefined;
-
-  const general = (fields: string[], line: number, raw: string): void => {
-    const { columns, featureIndexes, targetIndex } = layout!;
-    if (fields.length !== columns.length) throw raggedRow(name, line, columns.length, fields.length);
-    for (let f = 0; f < featureIndexes.length; f++) {
-      const text = fields[featureIndexes[f]];
-      const value = parseFeatureValue(text);
-      if (value === undefined) throw invalidFeature(name, line, columns[featureIndexes[f]], text);
-      if (value !== value) missing[f]++;
-    }
-    const targetText = fields[targetIndex];
-    if (parseTargetValue(targetText) === undefined) throw invalidTarget(name, line, columns[targetIndex], targetText);
-    rowsRead++;
-    let canonical = true;
-    for (let o = 0; o < outputCount; o++) {
-      const index = mapping[o];
-      const text = index === -1 ? '' : fields[index];
-      if (numericOutput[o] && text !== '') {
-        const normal = canonicalNumber(text, parseFeatureValue(text)!);
-        if (normal !== text) canonical = false;
-        values[o] = normal;
-      } else {
-        values[o] = text;
-      }
-    }
-    const key = sameOrder && canonical && raw.indexOf('"') === -1 ? raw : formatCsvRecord(values);
-    if (!seen.add(key)) return;
-    rowsKept++;
-    emit(sameOrder ? raw : formatCsvRecord(mapping.map((index) => (index === -1 ? '' : fields[index]))));
-  };
-
-  // Taken before reading: a file changed while it is read then looks changed to the next tick.
-  const stat = fs.statSync(plan.path, { bigint: true });
-  const digest = readCsvFile(
-    plan.path,
-    name,
-    (fields, line, raw) => {
-      if (!headerSeen) {
-        headerSeen = true;
-        return;
-      }
-      general(fields ?? raw.split(','), line, raw);
-    },
-    {
-      lazy: true,
-      // The fast path, on bytes: a plain line of a file in output order is its own output row and duplicate key.
-      onPlainLine: (bytes, start, end) => {
-        if (!headerSeen || !scanner?.scan(bytes, start, end)) return false;
-        for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
-        rowsRead++;
-        if (seen.addBytes(bytes, start, end)) {
-          rowsKept++;
-          emitBytes(bytes, start, end);
-        }
-        return true;
-      },
-    },
-  );
-  const note = !headerSeen ? 'empty file (no header, no rows)' : rowsRead === 0 ? 'header only, no data rows' : undefined;
-  return {
-    name,
-    size: digest.size,
-    mtime_ms: Number(stat.mtimeNs) / 1e6,
-    stat_identity: statIdentity(stat),
-    sha256: digest.sha256,
-    rows_read: rowsRead,
-    rows_kept: rowsKept,
-    missing: Object.fromEntries(schema.features.map((feature, f) => [feature, missing[f]])),
-    ...(note ? { note } : {}),
-  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
