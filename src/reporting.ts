@@ -20,7 +20,7 @@ import { evaluateModel, readDataForModel } from './lib/evaluation.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from './lib/records.js';
-import { rocCurve, type ConfusionMatrix } from './lib/metrics.js';
+import { rocCurve, type Metrics } from './lib/metrics.js';
 import { loadModelFile, schemaForModel, type ModelFile } from './lib/model.js';
 import { buildRiskList, riskListCsv } from './lib/risk-list.js';
 import { readRuns, type RunRecord } from './lib/run-history.js';
@@ -69,16 +69,7 @@ export interface ReportingResult {
   /** Deployed version reported on; null when the report fell back to an undeployed model. */
   model_version: number | null;
   model_file: string;
-  metrics: {
-    f1: number;
-    precision: number;
-    recall: number;
-    accuracy: number;
-    roc_auc: number | null;
-    log_loss: number;
-    rows: number;
-    confusion_matrix: ConfusionMatrix;
-  };
+  metrics: Omit<Metrics, 'positives'>;
   confusion_matrix_png: { width: number; height: number };
   warnings: string[];
   generated_at: string;

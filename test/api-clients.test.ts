@@ -23,18 +23,9 @@ import { PACKAGE_VERSION } from '../src/lib/project.js';
 import { runScoring, type ScoringResult } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
 import { assertNoContractViolations, checkAnswer, contractOf, type ApiContract } from './api-contract.js';
-import { assertClose, makeProject, type TempProject } from './helpers.js';
+import { assertClose, makeProject, type TempProject, OFFLINE_DEPS } from './helpers.js';
 
-const OFFLINE: ServerDeps = {
-  timings: async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }),
-  dependencies: async () => ({
-    status: 'unavailable',
-    reason: 'not checked in tests',
-    checked_at: new Date().toISOString(),
-    duration_ms: 0,
-    packages: [],
-  }),
-};
+const OFFLINE: ServerDeps = OFFLINE_DEPS;
 const REQUESTS_HEADERS = {
   'User-Agent': 'python-requests/2.31.0',
   'Accept-Encoding': 'gzip, deflate',

@@ -8,18 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningApp } from '../src/app.js';
-import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
 import { silentLogger } from '../src/lib/log.js';
 import { loadModelFile, predictProbabilities } from '../src/lib/model.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
-import { makeProject, type TempProject } from './helpers.js';
+import { deployedProject, OFFLINE_DEPS, type TempProject } from './helpers.js';
 
-const OFFLINE = {
-  timings: async () => ({ status: 'unavailable', reason: 'not measured in tests' }) as const,
-  dependencies: async () => ({ status: 'unavailable' as const, reason: 'offline', checked_at: '', duration_ms: 0, packages: [] }),
-};
 const RECORD = { lastmonth_activity: 100, lastyear_activity: 1200, number_of_employees: 40 };
 
 interface Case {
@@ -32,22 +24,13 @@ interface Case {
   check: (answer: any) => void;
 }
 
-async function deployed(extra?: Record<string, unknown>): Promise<TempProject> {
-  const project = makeProject({ extra });
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
-  return project;
-}
-
 describe('the hot path answers as the general path', () => {
   let project: TempProject;
   let server: RunningApp;
   let expected: number;
   before(async () => {
-    project = await deployed({ api: { body_limit: '2kb', token: 'secret-token' } });
-    server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
+    project = await deployedProject({ extra: { api: { body_limit: '2kb', token: 'secret-token' } } });
+    server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE_DEPS);
     const model = loadModelFile(`${project.config.prod_deployment_path}/trainedmodel.json`);
     expected = predictProbabilities(model, [[RECORD.lastmonth_activity], [RECORD.lastyear_activity], [RECORD.number_of_employees]])[0];
   });

@@ -15,18 +15,9 @@ import { silentLogger } from '../src/lib/log.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
 import { runScoring } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
-import { FIXTURES, makeProject, type TempProject } from './helpers.js';
+import { FIXTURES, makeProject, type TempProject, OFFLINE_DEPS } from './helpers.js';
 
-const OFFLINE: ServerDeps = {
-  timings: async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }),
-  dependencies: async () => ({
-    status: 'unavailable',
-    reason: 'not checked in tests',
-    checked_at: new Date().toISOString(),
-    duration_ms: 0,
-    packages: [],
-  }),
-};
+const OFFLINE: ServerDeps = OFFLINE_DEPS;
 const SWITCH_LIMIT_MS = 2000;
 const RECORDS = [
   { lastmonth_activity: 30, lastyear_activity: 400, number_of_employees: 35 },

@@ -98,3 +98,29 @@ export function assertClose(actual: number, wanted: number, tolerance: number, w
     throw new Error(`${what}: ${actual} differs from ${wanted} by ${Math.abs(actual - wanted)} (tolerance ${tolerance})`);
   }
 }
+
+/** Stand-ins for the slow, networked parts of a server (stage timings, npm outdated) in tests. */
+export const OFFLINE_DEPS = {
+  timings: async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }) as const,
+  dependencies: async () => ({
+    status: 'unavailable' as const,
+    reason: 'not checked in tests',
+    checked_at: new Date().toISOString(),
+    duration_ms: 0,
+    packages: [],
+  }),
+};
+
+/** A temporary project with a model trained, scored and deployed as version 1. */
+export async function deployedProject(options: ProjectOptions = {}): Promise<TempProject> {
+  const { runIngestion } = await import('../src/ingestion.js');
+  const { runTraining } = await import('../src/training.js');
+  const { runScoring } = await import('../src/scoring.js');
+  const { runDeployment } = await import('../src/deployment.js');
+  const project = makeProject(options);
+  await runIngestion(project.config);
+  await runTraining(project.config);
+  await runScoring(project.config);
+  await runDeployment(project.config);
+  return project;
+}

@@ -15,19 +15,10 @@ import { runIngestion } from '../src/ingestion.js';
 import { silentLogger } from '../src/lib/log.js';
 import { runScoring } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
-import { FIXTURES, makeProject } from './helpers.js';
+import { FIXTURES, makeProject, OFFLINE_DEPS } from './helpers.js';
 import { parseSamples, promtoolCheckMetrics, promtoolMissing, samplesOf } from './prometheus-text.js';
 
-const OFFLINE: ServerDeps = {
-  timings: async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }),
-  dependencies: async () => ({
-    status: 'unavailable',
-    reason: 'not checked in tests',
-    checked_at: new Date().toISOString(),
-    duration_ms: 0,
-    packages: [],
-  }),
-};
+const OFFLINE: ServerDeps = OFFLINE_DEPS;
 
 const NAMED = [
   'process_cpu_seconds_total',

@@ -64,22 +64,17 @@ export class UnavailableError extends UserError {
 
 /** A service the stage depends on failed or could not be reached (exit 1, HTTP 502); expected, so no stack trace. */
 export class ServiceError extends Error {
-  readonly exitCode = 1;
-  readonly status = 502;
+  readonly exitCode: number = 1;
+  readonly status: number = 502;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'ServiceError';
+    this.name = new.target.name;
   }
 }
 
 /** The work is refused for now because other work holds the lock it needs (exit 1, HTTP 409); try again later. */
-export class BusyError extends Error {
-  readonly exitCode = 1;
-  readonly status = 409;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BusyError';
-  }
+export class BusyError extends ServiceError {
+  override readonly status = 409;
 }
 
 /** A file-system fault on a named path: a link loop, a permission error, a path under a regular file (exit 2). */
@@ -159,13 +154,13 @@ export function formatLocation({ file, line, column }: DataLocation): string {
 /** Exit code for any thrown value: the error's own code, else 1 (unexpected failure). */
 export function exitCodeOf(error: unknown): number {
   const known = asFileSystemError(error) ?? error;
-  return known instanceof UserError || known instanceof ServiceError || known instanceof BusyError ? known.exitCode : 1;
+  return known instanceof UserError || known instanceof ServiceError ? known.exitCode : 1;
 }
 
 /** True for the errors the system raises on purpose (no stack trace needed in a log). */
 export function isExpected(error: unknown): boolean {
   const known = asFileSystemError(error) ?? error;
-  return known instanceof UserError || known instanceof ServiceError || known instanceof BusyError;
+  return known instanceof UserError || known instanceof ServiceError;
 }
 
 /** Message text of any thrown value. */
