@@ -9,11 +9,7 @@ import request from 'supertest';
 import { createApp } from '../src/lib/api/app.js';
 import type { Logger } from '../src/lib/log.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
-import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
-import { makeProject } from './helpers.js';
+import { deployedProject } from './helpers.js';
 
 interface Entry {
   level: string;
@@ -44,11 +40,7 @@ let app: ReturnType<typeof createApp>;
 const entries: Entry[] = [];
 
 before(async () => {
-  const project = makeProject();
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
+  const project = await deployedProject();
   watcher = new ModelWatcher(project.config.prod_deployment_path);
   watcher.refresh();
   app = createApp({ config: project.config, watcher, log: capturingLogger(entries) });

@@ -28,15 +28,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
 import { createApp } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
 import { assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
-import { makeProject, type TempProject } from './helpers.js';
+import { makeProject, type TempProject, deployedProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
 const ROWS = [
@@ -315,11 +311,7 @@ describe("/invocations answers as MLflow's scoring server", () => {
   let project: TempProject;
   let app: TestApp;
   before(async () => {
-    project = makeProject();
-    await runIngestion(project.config);
-    await runTraining(project.config);
-    await runScoring(project.config);
-    await runDeployment(project.config);
+    project = await deployedProject();
     app = serve(project.config);
   });
 
@@ -356,11 +348,7 @@ describe("/invocations answers as MLflow's scoring server", () => {
   });
 
   test('a body over the limit is 413 in MLflow shape', async () => {
-    const small = makeProject({ extra: { api: { body_limit: '1kb' } } });
-    await runIngestion(small.config);
-    await runTraining(small.config);
-    await runScoring(small.config);
-    await runDeployment(small.config);
+    const small = await deployedProject({ extra: { api: { body_limit: '1kb' } } });
     const res = await request(serve(small.config))
       .post('/invocations')
       .send({ dataframe_records: Array.from({ length: 40 }, () => RECORDS[0]) });

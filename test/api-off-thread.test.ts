@@ -13,7 +13,7 @@ import request from 'supertest';
 import { createApp } from '../src/lib/api/app.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
 import { runIngestion } from '../src/ingestion.js';
-import { makeProject } from './helpers.js';
+import { makeProject, deployedProject } from './helpers.js';
 
 const watchers: ModelWatcher[] = [];
 after(() => watchers.forEach((watcher) => watcher.stop()));
@@ -88,14 +88,7 @@ for (const endpoint of ['/summarystats', '/diagnostics']) {
 }
 
 test('GET /health answers while GET /risk is still reading the data file', async () => {
-  const { runTraining } = await import('../src/training.js');
-  const { runScoring } = await import('../src/scoring.js');
-  const { runDeployment } = await import('../src/deployment.js');
-  const project = makeProject();
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
+  const project = await deployedProject();
   const pipe = holdBack(path.join(project.config.output_folder_path, 'finaldata.csv'));
   const app = appFor(project.config);
   await waitUntilServed(app);

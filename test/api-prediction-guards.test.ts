@@ -16,15 +16,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
 import { createApp } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
 import { assertError, assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
-import { FIXTURES, makeProject, type TempProject } from './helpers.js';
+import { FIXTURES, type TempProject, deployedProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
 const GOOD_RECORD = { lastmonth_activity: 100, lastyear_activity: 1200, number_of_employees: 40 };
@@ -42,11 +38,7 @@ function serve(config: Config): TestApp {
 }
 
 async function deployed(extra?: Record<string, unknown>): Promise<TempProject> {
-  const project = makeProject({ extra });
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
+  const project = await deployedProject({ extra });
   return project;
 }
 

@@ -14,13 +14,9 @@ import { promisify } from 'node:util';
 import { runApiCalls, type ApiCallsResult } from '../src/apicalls.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import { startServer, type RunningApp, type ServerDeps } from '../src/app.js';
-import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
 import { ServiceError, exitCodeOf } from '../src/lib/errors.js';
 import { silentLogger } from '../src/lib/log.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
-import { REPO, makeProject, type TempProject } from './helpers.js';
+import { REPO, makeProject, type TempProject, deployedProject } from './helpers.js';
 
 const OFFLINE: ServerDeps = {
   timings: async () => ({ status: 'ok', ingestion_seconds: 0.1, training_seconds: 0.2, rows: 1 }),
@@ -47,15 +43,6 @@ const ENDPOINTS = [
   'GET /drift',
   'GET /metrics',
 ];
-
-async function deployedProject(extra?: Record<string, unknown>): Promise<TempProject> {
-  const project = makeProject({ extra });
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
-  return project;
-}
 
 /** A port nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {
@@ -84,7 +71,7 @@ describe('apicalls against a running API', () => {
   ];
   for (const { name, extra } of cases) {
     test(`writes every endpoint's answer to apireturns.txt (${name})`, async () => {
-      const project = await deployedProject(extra);
+      const project = await deployedProject({ extra });
       const url = await serve(project);
       const result = await runApiCalls(project.config, { url });
       const file = path.join(project.config.output_model_path, FILE_NAMES.apiReturns);
@@ -135,7 +122,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
     },
     {
       name: 'an API that wants a token apicalls does not have (401)',
-      url: () => deployedProject({ api: { token: 'other' } }).then(serve),
+      url: () => deployedProject({ extra: { api: { token: 'other' } } }).then(serve),
       error: /GET \/version answered 401: missing bearer token/,
     },
   ];

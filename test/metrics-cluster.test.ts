@@ -10,11 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
-import { REPO, makeProject } from './helpers.js';
+import { REPO, deployedProject } from './helpers.js';
 import { parseSamples, promtoolCheckMetrics, promtoolMissing, samplesOf, valueOf } from './prometheus-text.js';
 
 const REQUESTS = 200;
@@ -61,11 +57,7 @@ function get(url: string, agent: http.Agent | false): Promise<{ status: number; 
 }
 
 before(async () => {
-  const project = makeProject();
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
+  const project = await deployedProject();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   primary = spawn(

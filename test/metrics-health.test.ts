@@ -17,10 +17,7 @@ import { ModelWatcher } from '../src/lib/model-watcher.js';
 import type { ScoreRecord } from '../src/lib/records.js';
 import { appendRun, readRuns, type Outcome, type RunRecord } from '../src/lib/run-history.js';
 import { runDeployment } from '../src/deployment.js';
-import { runIngestion } from '../src/ingestion.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
-import { assertClose, makeProject, type TempProject } from './helpers.js';
+import { assertClose, type TempProject, deployedProject } from './helpers.js';
 import { parseSamples, samplesOf, valueOf, type Sample } from './prometheus-text.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
@@ -31,11 +28,7 @@ let watcher: ModelWatcher;
 let history: string;
 
 before(async () => {
-  project = makeProject();
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
+  project = await deployedProject();
   watcher = new ModelWatcher(project.config.prod_deployment_path);
   watcher.refresh();
   history = path.join(project.config.prod_deployment_path, FILE_NAMES.runHistory);

@@ -9,13 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { startServer, type ServerDeps } from '../src/app.js';
-import { runDeployment } from '../src/deployment.js';
 import { runFullprocess } from '../src/fullprocess.js';
-import { runIngestion } from '../src/ingestion.js';
 import { silentLogger } from '../src/lib/log.js';
-import { runScoring } from '../src/scoring.js';
-import { runTraining } from '../src/training.js';
-import { FIXTURES, makeProject, OFFLINE_DEPS } from './helpers.js';
+import { FIXTURES, OFFLINE_DEPS, deployedProject } from './helpers.js';
 import { parseSamples, promtoolCheckMetrics, promtoolMissing, samplesOf } from './prometheus-text.js';
 
 const OFFLINE: ServerDeps = OFFLINE_DEPS;
@@ -39,11 +35,7 @@ const NAMED = [
 ];
 
 test('a live scrape holds every named metric and passes promtool check metrics', async (t) => {
-  const project = makeProject({ extra: { automation: { settle_seconds: 0 } } });
-  await runIngestion(project.config);
-  await runTraining(project.config);
-  await runScoring(project.config);
-  await runDeployment(project.config);
+  const project = await deployedProject({ extra: { automation: { settle_seconds: 0 } } });
   for (const name of fs.readdirSync(path.join(FIXTURES, 'generated', 'sourcedata'))) {
     fs.copyFileSync(path.join(FIXTURES, 'generated', 'sourcedata', name), path.join(project.input, name));
   }
