@@ -17,7 +17,7 @@ import { Generation } from './lib/generations.js';
 import { listCsvFiles } from './lib/input-folder.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { readFileRows, type FilePlan, type FileRows, type MergeColumns, type RowSink } from './lib/merge.js';
+import { DuplicateFilter, readFileRows, type FilePlan, type FileRows, type MergeColumns } from './lib/merge.js';
 import { startProgress } from './lib/progress.js';
 import type { IngestedFile, IngestionRecord } from './lib/records.js';
 import { RowSet } from './lib/row-set.js';
@@ -89,29 +89,14 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
       outputColumns,
       numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
     };
-    // Drops the rows seen before and writes the rest, counting what each file kept.
-    let keptInFile = 0;
-    const dedupe: RowSink = {
-      plain: (bytes, start, end) => {
-        if (!seen.addBytes(bytes, start, end)) return;
-        keptInFile++;
-        output.writeBytes(bytes, start, end);
-        output.writeByte(10);
-      },
-      general: (key, line) => {
-        if (!seen.add(key)) return;
-        keptInFile++;
-        output.write(line + '\n');
-      },
-    };
+    const dedupe = new DuplicateFilter(seen, output);
     const files: IngestedFile[] = [];
     let rowsRead = 0;
     const fileDone = (rows: FileRows): void => {
-      files.push({ ...rows, rows_kept: keptInFile });
-      keptInFile = 0;
+      files.push({ ...rows, rows_kept: dedupe.takeKept() });
       rowsRead += rows.rows_read;
       if (rows.note) log.warn(`${rows.name}: ${rows.note}`);
-      progress.update(`${files.length}/${plans.length} files, ${rowsRead.toLocaleString('en')} rows so far`);
+      progress.update(() => `${files.length}/${plans.length} files, ${rowsRead.toLocaleString('en')} rows so far`);
     };
     let finalSha: string;
     try {

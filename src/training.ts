@@ -50,7 +50,7 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
   log.info(`read ${data.rows} rows from ${dataFile}`);
   // The raw columns' profile first: the fit then imputes and standardizes them in place.
   const profile = Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])]));
-  progress.update(`fitting on ${data.rows.toLocaleString('en')} rows`);
+  progress.update(() => `fitting on ${data.rows.toLocaleString('en')} rows`);
   const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model, {
     inPlace: true,
   });

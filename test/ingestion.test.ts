@@ -257,3 +257,22 @@ test('source files are never modified, moved or deleted', async () => {
     stats,
   );
 });
+
+test('rows beyond one lookup batch: every repeat dropped, first ones kept in order, CRLF written as LF', async () => {
+  const project = makeProject();
+  for (const file of fs.readdirSync(project.input)) fs.rmSync(path.join(project.input, file));
+  // 3,001 distinct rows in each file, each some 3 times; the second file shares half of them.
+  const row = (k: number): string => `c${k},${k % 13},${k % 17},,${k % 2}`;
+  const rows = (offset: number): string[] => Array.from({ length: 10_000 }, (_, i) => row(((i * 7) % 3001) + offset));
+  fs.writeFileSync(path.join(project.input, 'a.csv'), `${HEADER}\n${rows(0).join('\n')}\n`);
+  fs.writeFileSync(path.join(project.input, 'b.csv'), `${HEADER}\r\n${rows(1500).join('\r\n')}\r\n`);
+  const result = await runIngestion(project.config);
+  const kept = [...new Set([...rows(0), ...rows(1500)])];
+  assert.equal(result.rows_read, 20_000);
+  assert.deepEqual(
+    result.files.map((file) => file.rows_kept),
+    [3001, 1500],
+  );
+  assert.equal(kept.length, 4501);
+  assert.equal(fs.readFileSync(result.output_file, 'utf8'), `${HEADER}\n${kept.join('\n')}\n`);
+});

@@ -27,3 +27,17 @@ for (const columns of [0, 10, 120]) {
     assert.match(written[1], /^\r +\r$/);
   });
 }
+
+test('a message given as a function is built only when the line is shown', () => {
+  let built = 0;
+  const message = (): string => {
+    built++;
+    return 'dataset1.csv (1/2)';
+  };
+  startProgress('ingestion', fakeStream(false, 80).stream).update(message);
+  assert.equal(built, 0);
+  const { stream, written } = fakeStream(true, 80);
+  startProgress('ingestion', stream).update(message);
+  assert.equal(built, 1);
+  assert.match(written[0], /^\ringestion: dataset1\.csv \(1\/2\)/);
+});

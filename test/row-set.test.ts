@@ -1,7 +1,7 @@
 /** RowSet: behaves as a Set of strings, including hash collisions, wide characters and growth. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RowSet } from '../src/lib/row-set.js';
+import { LineBatch, RowSet } from '../src/lib/row-set.js';
 
 test('agrees with Set<string> on a mixed stream with many duplicates', () => {
   const ours = new RowSet(4);
@@ -28,4 +28,48 @@ test('growth keeps every key findable', () => {
   for (let i = 0; i < 5000; i++) assert.equal(set.add(String(i)), true);
   for (let i = 0; i < 5000; i++) assert.equal(set.add(String(i)), false);
   assert.equal(set.size, 5000);
+});
+
+/** Lines of `text` as a batch (positions of each line without its line break). */
+function batchOf(text: string, capacity = 4096): { bytes: Buffer; batch: LineBatch; lines: string[] } {
+  const bytes = Buffer.from(text);
+  const batch = new LineBatch(capacity);
+  const lines: string[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(10, start);
+    if (end === -1) end = bytes.length;
+    batch.push(start, end);
+    lines.push(bytes.toString('utf8', start, end));
+    start = end + 1;
+  }
+  return { bytes, batch, lines };
+}
+
+test('batches agree with Set<string>: repeats inside a batch, across batches and with keys added one by one', () => {
+  const ours = new RowSet(4);
+  const reference = new Set<string>();
+  const rows = Array.from({ length: 3000 }, (_, i) => `k${(i * 7) % 1000},${i % 5}${i % 9 === 0 ? ',é' : ''}`);
+  for (let from = 0; from < rows.length; from += 250) {
+    const { bytes, batch, lines } = batchOf(rows.slice(from, from + 250).join('\n') + '\n');
+    const expected = lines.map((line) => !reference.has(line) && reference.add(line) !== undefined);
+    assert.equal(ours.addBatch(bytes, batch), expected.filter(Boolean).length);
+    assert.deepEqual([...batch.fresh.subarray(0, batch.count)], expected.map(Number));
+    // The same keys as strings are known, and a new string key is then known to a batch.
+    assert.equal(ours.add(lines[0]), false);
+    const single = `single,${from}`;
+    assert.equal(ours.add(single), true);
+    reference.add(single);
+  }
+  const { bytes, batch } = batchOf('single,0\nsingle,250\nnever,seen\n');
+  assert.equal(ours.addBatch(bytes, batch), 1);
+  assert.deepEqual([...batch.fresh.subarray(0, 3)], [0, 0, 1]);
+  assert.equal(ours.size, reference.size + 1);
+});
+
+test('a key that is a prefix of another is not its duplicate', () => {
+  const set = new RowSet(4);
+  const { bytes, batch } = batchOf('ab,1\nab,12\nab,1\nab\n');
+  assert.equal(set.addBatch(bytes, batch), 3);
+  assert.deepEqual([...batch.fresh.subarray(0, 4)], [1, 1, 0, 1]);
 });

@@ -235,6 +235,8 @@ export interface ReadCsvOptions {
   lazy?: boolean;
   /** The byte-level fast path for plain lines (requires `lazy`). */
   onPlainLine?: PlainLineHandler;
+  /** Called after each run of plain lines, before the bytes handed to `onPlainLine` are reused. */
+  onPlainLinesEnd?: () => void;
 }
 
 /** Size and SHA-256 of a file read by `readCsvFile`. */
@@ -304,6 +306,7 @@ export function readCsvFile(
       // Plain lines first, as bytes; from the first line holding a quote on, the rest of the chunk is text.
       if (onPlainLine) {
         const scanned = scanPlainLines(buffer.subarray(0, cut), start, line, onPlainLine, onRecord as LazyRecordHandler);
+        options.onPlainLinesEnd?.();
         start = scanned.position;
         line = scanned.line;
       }

@@ -241,7 +241,13 @@ export class AtomicFileWriter {
     }
     const pending = this.pending;
     let at = this.pendingLength;
-    for (let i = start; i < end; i++) pending[at++] = bytes[i];
+    // A native copy costs a call; below some 64 bytes a loop is quicker.
+    if (length > 64) {
+      pending.set(bytes.subarray(start, end), at);
+      at += length;
+    } else {
+      for (let i = start; i < end; i++) pending[at++] = bytes[i];
+    }
     this.pendingLength = at;
   }
 

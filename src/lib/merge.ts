@@ -25,6 +25,7 @@ import {
 } from './dataset.js';
 import { statIdentity } from './file-tracker.js';
 import type { IngestedFile } from './records.js';
+import { LineBatch, type RowSet } from './row-set.js';
 
 /** How one file's columns map onto the output columns. */
 export interface FilePlan {
@@ -47,10 +48,79 @@ export interface MergeColumns {
 
 /** Where a file's rows go, in file order. */
 export interface RowSink {
-  /** A row that is its own key and output: `bytes[start..end)`, valid during the call only. */
+  /** A row that is its own key and output: `bytes[start..end)`, valid until the next `flush`. */
   plain(bytes: Uint8Array, start: number, end: number): void;
   /** A row with its canonical key and its output row (both without a line break). */
   general(key: string, output: string): void;
+  /** The bytes handed to `plain` are about to be reused. */
+  flush(): void;
+}
+
+/** What the merged rows are written to. */
+export interface RowOutput {
+  write(text: string): void;
+  writeBytes(bytes: Uint8Array, start: number, end: number): void;
+  writeByte(byte: number): void;
+}
+
+/**
+ * The merge's sink: drops every row seen before (in any file) and writes the
+ * rest to `output`, each line ending with a line feed. Plain rows are looked up
+ * a batch at a time, and a run of consecutive new lines is written in one piece.
+ */
+export class DuplicateFilter implements RowSink {
+  /** Rows written since the last `takeKept()`. */
+  private kept = 0;
+  private readonly batch: LineBatch;
+  private bytes?: Uint8Array;
+
+  constructor(
+    private readonly seen: RowSet,
+    private readonly output: RowOutput,
+    batchLines = 4096,
+  ) {
+    this.batch = new LineBatch(batchLines);
+  }
+
+  plain(bytes: Uint8Array, start: number, end: number): void {
+    if (this.bytes !== bytes) {
+      this.flush();
+      this.bytes = bytes;
+    }
+    if (this.batch.push(start, end)) this.flush();
+  }
+
+  general(key: string, line: string): void {
+    this.flush();
+    if (!this.seen.add(key)) return;
+    this.kept++;
+    this.output.write(line + '\n');
+  }
+
+  flush(): void {
+    const { batch, bytes, output } = this;
+    if (batch.count === 0 || !bytes) return;
+    this.kept += this.seen.addBatch(bytes, batch);
+    const { starts, ends, fresh, count } = batch;
+    for (let i = 0; i < count; i++) {
+      if (fresh[i] === 0) continue;
+      // Lines i..last are new and separated by a bare line feed: one piece of the buffer.
+      let last = i;
+      while (last + 1 < count && fresh[last + 1] === 1 && starts[last + 1] === ends[last] + 1) last++;
+      output.writeBytes(bytes, starts[i], ends[last]);
+      output.writeByte(10);
+      i = last;
+    }
+    batch.count = 0;
+  }
+
+  /** Rows written since the last call. */
+  takeKept(): number {
+    this.flush();
+    const kept = this.kept;
+    this.kept = 0;
+    return kept;
+  }
 }
 
 /** What reading a file learned (how many rows were kept is the sink's to count). */
@@ -124,6 +194,7 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
     },
     {
       lazy: true,
+      onPlainLinesEnd: () => sink.flush(),
       onPlainLine: (bytes, start, end) => {
         if (!headerSeen || !scanner?.scan(bytes, start, end)) return false;
         for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;

@@ -5,7 +5,8 @@
 
 /** Reports progress; every method is a no-op off a terminal. */
 export interface Progress {
-  update(message: string): void;
+  /** Shows `message`; given a function, calls it only when the line is shown (the first number formatted with a locale costs some 10 ms). */
+  update(message: string | (() => string)): void;
   done(): void;
 }
 
@@ -21,7 +22,7 @@ export function startProgress(label: string, stream: NodeJS.WriteStream = proces
       const now = Date.now();
       if (now - last < 100) return;
       last = now;
-      const text = `${label}: ${message}`.slice(0, width() - 1);
+      const text = `${label}: ${typeof message === 'function' ? message() : message}`.slice(0, width() - 1);
       stream.write('\r' + text.padEnd(width() - 1));
       shown = true;
     },
