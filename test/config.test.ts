@@ -56,7 +56,18 @@ const BAD: [string, unknown, RegExp][] = [
   ['target among features', { ...BASE, schema: { features: ['a', 'exited'] } }, /schema\.target/],
   ['missing input folder', { ...BASE, input_folder_path: 'nowhere' }, /input_folder_path: folder not found: .*nowhere/],
   ['missing test folder', { ...BASE, test_data_path: 'gone' }, /test_data_path: folder not found: .*gone/],
-  ['not a JSON object', [1, 2], /expected object/],
+  ['not a JSON object', [1, 2], /\(top level\): expected object, got an array \[1,2\]/],
+  ['a string for the whole config', '"hello"', /\(top level\): expected object, got string "hello"/],
+  ['a section that is an array', { ...BASE, api: [] }, /api: expected object, got an array \[\]/],
+  ['a section that is null', { ...BASE, automation: null }, /automation: expected object, got null/],
+  ['every unknown key of a section', { ...BASE, api: { prot: 1, hots: 'x' } }, /api: unknown key\(s\) "prot", "hots"/],
+  ['a fractional integer', { ...BASE, model: { max_iter: 1.5 } }, /model\.max_iter: .*1\.5/],
+  [
+    'a body limit that is no size',
+    { ...BASE, api: { body_limit: 'big' } },
+    /api\.body_limit: must be a byte count or a size such as "5mb"/,
+  ],
+  ['duplicate features', { ...BASE, schema: { features: ['a', 'a'] } }, /schema\.features: feature names must be unique/],
 ];
 
 for (const [name, value, message] of BAD) {

@@ -1,11 +1,11 @@
 /**
  * The configuration: the original five folder keys plus optional sections with
- * defaults. Validated once at start by a zod schema; relative paths resolve
+ * defaults. Validated once at start by a valibot schema; relative paths resolve
  * against the folder of the config file, so a config works from any directory.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { asFileSystemError, ConfigError } from './errors.js';
 
 /** Default data schema, as in the original project's files. */
@@ -15,83 +15,108 @@ export const DEFAULT_SCHEMA = {
   target: 'exited',
 } as const;
 
-const folder = z.string().min(1, 'must be a non-empty path');
+const text = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
+const folder = v.pipe(v.string(), v.minLength(1, 'must be a non-empty path'));
+const integer = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const positive = v.pipe(v.number(), v.gtValue(0));
+const SIZE = 'must be a byte count or a size such as "5mb"';
+/** A JSON object with these keys and no others (valibot alone would take an array for an object). */
+const strictObject = <Entries extends v.ObjectEntries>(entries: Entries) =>
+  v.pipe(
+    v.custom<Record<string, unknown>>(
+      (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
+      (issue) => `expected object, got ${describeValue(issue.input)}`,
+    ),
+    v.strictObject(entries),
+  );
+/** An optional section: each key has its default, so an absent section is all defaults. */
+const section = <Entries extends v.ObjectEntries>(entries: Entries) =>
+  v.optional(strictObject(entries), {} as v.InferInput<v.StrictObjectSchema<Entries, undefined>>);
 
-const schemaSection = z
-  .strictObject({
-    id_column: z.string().min(1).default(DEFAULT_SCHEMA.id_column),
-    features: z
-      .array(z.string().min(1))
-      .min(1, 'needs at least one feature column')
-      .default([...DEFAULT_SCHEMA.features])
-      .refine((list) => new Set(list).size === list.length, 'feature names must be unique'),
-    target: z.string().min(1).default(DEFAULT_SCHEMA.target),
-  })
-  .prefault({});
+const schemaEntries = {
+  id_column: v.optional(text, DEFAULT_SCHEMA.id_column),
+  features: v.optional(
+    v.pipe(
+      v.array(text),
+      v.minLength(1, 'needs at least one feature column'),
+      v.check((list) => new Set(list).size === list.length, 'feature names must be unique'),
+    ),
+    () => [...DEFAULT_SCHEMA.features],
+  ),
+  target: v.optional(text, DEFAULT_SCHEMA.target),
+};
 
-const modelSection = z
-  .strictObject({
-    objective: z.enum(['standardized', 'liblinear']).default('standardized'),
-    C: z.number().positive().finite().default(1.0),
-    max_iter: z.int().min(1).max(10_000).default(100),
-    tol: z.number().positive().max(1).default(1e-10),
-  })
-  .prefault({});
+const modelEntries = {
+  objective: v.optional(v.picklist(['standardized', 'liblinear']), 'standardized'),
+  C: v.optional(v.pipe(positive, v.finite()), 1.0),
+  max_iter: v.optional(integer(1, 10_000), 100),
+  tol: v.optional(v.pipe(positive, v.maxValue(1)), 1e-10),
+};
 
-const driftSection = z
-  .strictObject({
-    rule: z.enum(['raw', 'parametric', 'nonparametric']).default('raw'),
-    data_drift_trigger: z.boolean().default(false),
-    psi_bins: z.int().min(2).max(100).default(10),
-    psi_threshold: z.number().positive().default(0.2),
-    ks_alpha: z.number().gt(0).lt(1).default(0.05),
-  })
-  .prefault({});
+const driftEntries = {
+  rule: v.optional(v.picklist(['raw', 'parametric', 'nonparametric']), 'raw'),
+  data_drift_trigger: v.optional(v.boolean(), false),
+  psi_bins: v.optional(integer(2, 100), 10),
+  psi_threshold: v.optional(positive, 0.2),
+  ks_alpha: v.optional(v.pipe(positive, v.ltValue(1)), 0.05),
+};
 
-const automationSection = z
-  .strictObject({
-    gate: z.boolean().default(true),
-    settle_seconds: z.number().min(0).max(3600).default(5),
-    lock_stale_seconds: z.number().min(1).max(3600).default(15),
-    schedule: z.string().min(1).default('*/10 * * * *'),
-  })
-  .prefault({});
+const automationEntries = {
+  gate: v.optional(v.boolean(), true),
+  settle_seconds: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(3600)), 5),
+  lock_stale_seconds: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(3600)), 15),
+  schedule: v.optional(text, '*/10 * * * *'),
+};
 
-const apiSection = z
-  .strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
-    port: z.int().min(0).max(65535).default(8000),
-    url: z.url().nullable().default(null),
-    token: z.string().min(1).nullable().default(null),
-    body_limit: z.union([z.int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)$/i)]).default('5mb'),
-    reload_interval_ms: z.int().min(50).max(60_000).default(500),
-    workers: z.int().min(1).max(64).default(1),
-  })
-  .prefault({});
+const apiEntries = {
+  host: v.optional(text, '127.0.0.1'),
+  port: v.optional(integer(0, 65535), 8000),
+  url: v.optional(v.nullable(v.pipe(v.string(), v.url())), null),
+  token: v.optional(v.nullable(text), null),
+  body_limit: v.optional(
+    v.union([v.pipe(v.number(), v.integer(), v.gtValue(0)), v.pipe(v.string(), v.regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)$/i, SIZE))], SIZE),
+    '5mb',
+  ),
+  reload_interval_ms: v.optional(integer(50, 60_000), 500),
+  workers: v.optional(integer(1, 64), 1),
+};
 
-const diagnosticsSection = z
-  .strictObject({
-    outdated_timeout_ms: z.int().min(100).max(600_000).default(20_000),
-    outdated_cache_seconds: z.number().min(0).default(3600),
-  })
-  .prefault({});
+const diagnosticsEntries = {
+  outdated_timeout_ms: v.optional(integer(100, 600_000), 20_000),
+  outdated_cache_seconds: v.optional(v.pipe(v.number(), v.minValue(0)), 3600),
+};
 
-/** The zod schema of a config file. */
-export const configFileSchema = z.strictObject({
+const topEntries = {
   input_folder_path: folder,
   output_folder_path: folder,
   test_data_path: folder,
   output_model_path: folder,
   prod_deployment_path: folder,
-  schema: schemaSection,
-  model: modelSection,
-  drift: driftSection,
-  automation: automationSection,
-  api: apiSection,
-  diagnostics: diagnosticsSection,
+};
+
+/** The schema of a config file. */
+export const configFileSchema = strictObject({
+  ...topEntries,
+  schema: section(schemaEntries),
+  model: section(modelEntries),
+  drift: section(driftEntries),
+  automation: section(automationEntries),
+  api: section(apiEntries),
+  diagnostics: section(diagnosticsEntries),
 });
 
-type ConfigFile = z.infer<typeof configFileSchema>;
+/** The keys each object of a config may hold, by its path ('' for the top level). */
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': [...Object.keys(topEntries), 'schema', 'model', 'drift', 'automation', 'api', 'diagnostics'],
+  schema: Object.keys(schemaEntries),
+  model: Object.keys(modelEntries),
+  drift: Object.keys(driftEntries),
+  automation: Object.keys(automationEntries),
+  api: Object.keys(apiEntries),
+  diagnostics: Object.keys(diagnosticsEntries),
+};
+
+type ConfigFile = v.InferOutput<typeof configFileSchema>;
 
 /** A validated config: every folder is an absolute path. */
 export type Config = ConfigFile & {
@@ -115,15 +140,12 @@ const OUTPUT_KEYS = ['output_folder_path', 'output_model_path', 'prod_deployment
 export function validateConfig(value: unknown, configFile: string, checkFolders = true): Config {
   const absoluteFile = path.resolve(configFile);
   const baseFolder = path.dirname(absoluteFile);
-  const parsed = configFileSchema.safeParse(value);
+  const parsed = v.safeParse(configFileSchema, value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-      return `  ${key}: ${describeIssue(issue, valueAt(value, issue.path))}`;
-    });
-    throw new ConfigError(`invalid config ${absoluteFile}:\n${problems.join('\n')}`);
+    const problems = parsed.issues.map((issue) => `  ${describeIssue(issue, value)}`);
+    throw new ConfigError(`invalid config ${absoluteFile}:\n${[...new Set(problems)].join('\n')}`);
   }
-  const config: Config = { ...parsed.data, configFile: absoluteFile, baseFolder };
+  const config: Config = { ...parsed.output, configFile: absoluteFile, baseFolder };
   for (const key of [...INPUT_KEYS, ...OUTPUT_KEYS]) config[key] = path.resolve(baseFolder, config[key]);
   if (process.env.PORT !== undefined) config.api = { ...config.api, port: parsePort(process.env.PORT) };
   if (process.env.API_TOKEN) config.api = { ...config.api, token: process.env.API_TOKEN };
@@ -139,24 +161,45 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   return config;
 }
 
+/** The keys leading to a value of the raw config. */
+type KeyPath = (string | number)[];
+
 /** The value at a path of the raw config (undefined when absent). */
-function valueAt(value: unknown, keys: PropertyKey[]): unknown {
+function valueAt(value: unknown, keys: KeyPath): unknown {
   let current = value;
   for (const key of keys) {
     if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
+    current = (current as Record<string, unknown>)[key];
   }
   return current;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, given: unknown): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type') {
-    if (given === undefined) return `missing (expected ${issue.expected})`;
-    const kind = given === null ? 'null' : Array.isArray(given) ? 'an array' : typeof given;
-    return `expected ${issue.expected}, got ${kind} ${JSON.stringify(given)?.slice(0, 40)}`;
+/** A value as a config author wrote it: its kind, then its JSON (cut to 40 characters). */
+function describeValue(given: unknown): string {
+  if (given === null) return 'null';
+  // A config is parsed JSON, so its values all have a JSON text.
+  const json = (JSON.stringify(given) ?? '').slice(0, 40);
+  return `${Array.isArray(given) ? 'an array' : typeof given} ${json}`;
+}
+
+/** One problem as `key.path: what is wrong`, in words a config author reads. */
+function describeIssue(issue: v.BaseIssue<unknown>, config: unknown): string {
+  const keys: KeyPath = (issue.path ?? []).map((item) => item.key as string | number);
+  const where = (path: KeyPath): string => (path.length > 0 ? path.join('.') : '(top level)');
+  if (issue.type === 'strict_object' && issue.expected === 'never') {
+    // Reported for the first unknown key of an object only: list them all.
+    const parent = keys.slice(0, -1);
+    const object = valueAt(config, parent) as Record<string, unknown>;
+    const known = KNOWN_KEYS[parent.join('.')] ?? [];
+    const unknown = Object.keys(object).filter((key) => !known.includes(key));
+    return `${where(parent)}: unknown key(s) ${unknown.map((key) => JSON.stringify(key)).join(', ')}`;
   }
-  return issue.message;
+  const given = valueAt(config, keys);
+  if (given === undefined && issue.kind === 'schema') return `${where(keys)}: missing (required)`;
+  if (issue.kind === 'schema' && ['string', 'number', 'boolean'].includes(issue.type)) {
+    return `${where(keys)}: expected ${issue.type}, got ${describeValue(given)}`;
+  }
+  return `${where(keys)}: ${issue.message}`;
 }
 
 function parsePort(text: string): number {

@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { DataSchema } from './config.js';
 import { DataError, UserError } from './errors.js';
 import { median } from './stats.js';
@@ -492,44 +492,55 @@ export function buildModelFile(
   };
 }
 
-const finite = z.number().finite();
-const modelFileSchema = z.object({
-  kind: z.literal(MODEL_KIND, { error: `must be "${MODEL_KIND}"` }),
-  format_version: z.literal(1, { error: 'must be 1 (this version reads format 1)' }),
-  features: z.array(z.string().min(1)).min(1),
-  target: z.string().min(1),
-  standardization: z.object({ mean: z.array(finite), std: z.array(finite.refine((v) => v > 0, 'must be > 0')) }).nullable(),
-  coefficients: z.array(finite),
+const finite = v.pipe(v.number(), v.finite());
+const text = v.pipe(v.string(), v.minLength(1));
+const modelFileSchema = v.object({
+  kind: v.literal(MODEL_KIND, `must be "${MODEL_KIND}"`),
+  format_version: v.literal(1, 'must be 1 (this version reads format 1)'),
+  features: v.pipe(v.array(text), v.minLength(1)),
+  target: text,
+  standardization: v.nullable(
+    v.object({
+      mean: v.array(finite),
+      std: v.array(
+        v.pipe(
+          finite,
+          v.check((value) => value > 0, 'must be > 0'),
+        ),
+      ),
+    }),
+  ),
+  coefficients: v.array(finite),
   intercept: finite,
-  imputation: z.record(z.string(), finite),
-  hyperparameters: z.object({
-    penalty: z.literal('l2'),
+  imputation: v.record(v.string(), finite),
+  hyperparameters: v.object({
+    penalty: v.literal('l2'),
     C: finite,
-    objective: z.enum(['standardized', 'liblinear']),
-    intercept_penalized: z.boolean(),
-    max_iter: z.number(),
-    tol: z.number(),
+    objective: v.picklist(['standardized', 'liblinear']),
+    intercept_penalized: v.boolean(),
+    max_iter: v.number(),
+    tol: v.number(),
   }),
-  convergence: z.object({ converged: z.boolean(), iterations: z.number(), gradient_max: z.number(), objective_value: z.number() }),
-  training: z.object({
-    rows: z.number(),
-    data_file: z.string(),
-    data_sha256: z.string(),
-    trained_at: z.string(),
-    package_version: z.string(),
-    duration_ms: z.number(),
+  convergence: v.object({ converged: v.boolean(), iterations: v.number(), gradient_max: v.number(), objective_value: v.number() }),
+  training: v.object({
+    rows: v.number(),
+    data_file: v.string(),
+    data_sha256: v.string(),
+    trained_at: v.string(),
+    package_version: v.string(),
+    duration_ms: v.number(),
   }),
-  training_profile: z.record(z.string(), z.object({ count: z.number(), quantiles: z.array(finite) })).optional(),
+  training_profile: v.optional(v.record(v.string(), v.object({ count: v.number(), quantiles: v.array(finite) }))),
 });
 
 /** Validates a parsed model file; the error names the file and each wrong field. */
 export function validateModelFile(value: unknown, label: string): ModelFile {
-  const parsed = modelFileSchema.safeParse(value);
+  const parsed = v.safeParse(modelFileSchema, value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+    const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(top level)'}: ${issue.message}`);
     throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
   }
-  const model: ModelFile = parsed.data;
+  const model: ModelFile = parsed.output;
   const p = model.features.length;
   const problems: string[] = [];
   if (model.coefficients.length !== p) problems.push(`coefficients has ${model.coefficients.length} values for ${p} features`);
