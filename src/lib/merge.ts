@@ -1,8 +1,8 @@
 /**
  * Reading one input file for the merge: every row validated against the schema
  * and turned into its duplicate key and its output text, handed to a sink in
- * file order. Ingestion's sink drops the rows seen before and writes the rest.
- * (Reading on a worker thread with the sink on the main one was measured: no
+ * file order. Ingestion's sink, `DuplicateFilter`, drops the rows seen before
+ * and writes the rest. (Reading on a worker thread with the sink on the main one was measured: no
  * faster at 1,000,000 rows, since dropping duplicates, the main thread's half,
  * is the longer one; so both stay in one thread.)
  *

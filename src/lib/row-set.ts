@@ -44,8 +44,8 @@ export class RowSet {
   private mask: number;
   private arena: Buffer;
   private used = 0;
-  /** Where each key starts in the arena, and its length. */
-  private starts: Int32Array;
+  /** Where each key starts in the arena (unsigned: an arena may reach a Buffer's 4 GiB), and its length. */
+  private starts: Uint32Array;
   private lengths: Int32Array;
   private count = 0;
 
@@ -55,7 +55,7 @@ export class RowSet {
     while (size < expected * 2) size *= 2;
     this.table = new Int32Array(size * 2);
     this.mask = size - 1;
-    this.starts = new Int32Array(Math.max(1024, expected));
+    this.starts = new Uint32Array(Math.max(1024, expected));
     this.lengths = new Int32Array(this.starts.length);
     this.arena = Buffer.allocUnsafe(Math.max(1 << 16, Math.ceil(expectedBytes)));
   }
@@ -113,7 +113,7 @@ export class RowSet {
     }
     if (this.count + keys > this.starts.length) {
       const capacity = Math.max(this.starts.length * 2, this.count + keys);
-      const starts = new Int32Array(capacity);
+      const starts = new Uint32Array(capacity);
       starts.set(this.starts);
       this.starts = starts;
       const lengths = new Int32Array(capacity);
