@@ -225,7 +225,14 @@ const CORRUPT: [string, (model: any) => unknown, RegExp][] = [
   ['non-number coefficient', (m) => ({ ...m, coefficients: ['x', 1, 2] }), /coefficients\.0/],
   ['missing median', (m) => ({ ...m, imputation: {} }), /imputation has no median/],
   ['zero std', (m) => ({ ...m, standardization: { ...m.standardization, std: [0, 1, 1] } }), /standardization\.std\.0: must be > 0/],
-  ['not an object', () => 42, /not a valid model file/],
+  ['not an object', () => 42, /not a valid model file: \(top level\): expected object, got number 42/],
+  ['an array', () => [], /not a valid model file: \(top level\): expected object, got an array/],
+  ['a missing field', (m) => ({ ...m, intercept: undefined }), /intercept: missing \(required\)/],
+  [
+    'a field of the wrong type',
+    (m) => ({ ...m, training: { ...m.training, rows: 'many' } }),
+    /training\.rows: expected number, got string "many"/,
+  ],
 ];
 
 for (const [name, corrupt, message] of CORRUPT) {

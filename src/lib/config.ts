@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as v from 'valibot';
 import { asFileSystemError, ConfigError } from './errors.js';
+import { describeIssues, strictObject, type KnownKeys } from './schema-issues.js';
 
 /** Default data schema, as in the original project's files. */
 export const DEFAULT_SCHEMA = {
@@ -20,15 +21,6 @@ const folder = v.pipe(v.string(), v.minLength(1, 'must be a non-empty path'));
 const integer = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
 const positive = v.pipe(v.number(), v.gtValue(0));
 const SIZE = 'must be a byte count or a size such as "5mb"';
-/** A JSON object with these keys and no others (valibot alone would take an array for an object). */
-const strictObject = <Entries extends v.ObjectEntries>(entries: Entries) =>
-  v.pipe(
-    v.custom<Record<string, unknown>>(
-      (input) => typeof input === 'object' && input !== null && !Array.isArray(input),
-      (issue) => `expected object, got ${describeValue(issue.input)}`,
-    ),
-    v.strictObject(entries),
-  );
 /** An optional section: each key has its default, so an absent section is all defaults. */
 const section = <Entries extends v.ObjectEntries>(entries: Entries) =>
   v.optional(strictObject(entries), {} as v.InferInput<v.StrictObjectSchema<Entries, undefined>>);
@@ -106,7 +98,7 @@ export const configFileSchema = strictObject({
 });
 
 /** The keys each object of a config may hold, by its path ('' for the top level). */
-const KNOWN_KEYS: Record<string, string[]> = {
+const KNOWN_KEYS: KnownKeys = {
   '': [...Object.keys(topEntries), 'schema', 'model', 'drift', 'automation', 'api', 'diagnostics'],
   schema: Object.keys(schemaEntries),
   model: Object.keys(modelEntries),
@@ -142,8 +134,8 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   const baseFolder = path.dirname(absoluteFile);
   const parsed = v.safeParse(configFileSchema, value);
   if (!parsed.success) {
-    const problems = parsed.issues.map((issue) => `  ${describeIssue(issue, value)}`);
-    throw new ConfigError(`invalid config ${absoluteFile}:\n${[...new Set(problems)].join('\n')}`);
+    const problems = describeIssues(parsed.issues, value, KNOWN_KEYS).map((problem) => `  ${problem}`);
+    throw new ConfigError(`invalid config ${absoluteFile}:\n${problems.join('\n')}`);
   }
   const config: Config = { ...parsed.output, configFile: absoluteFile, baseFolder };
   for (const key of [...INPUT_KEYS, ...OUTPUT_KEYS]) config[key] = path.resolve(baseFolder, config[key]);
@@ -159,47 +151,6 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   }
   if (checkFolders) checkConfigFolders(config);
   return config;
-}
-
-/** The keys leading to a value of the raw config. */
-type KeyPath = (string | number)[];
-
-/** The value at a path of the raw config (undefined when absent). */
-function valueAt(value: unknown, keys: KeyPath): unknown {
-  let current = value;
-  for (const key of keys) {
-    if (typeof current !== 'object' || current === null) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
-/** A value as a config author wrote it: its kind, then its JSON (cut to 40 characters). */
-function describeValue(given: unknown): string {
-  if (given === null) return 'null';
-  // A config is parsed JSON, so its values all have a JSON text.
-  const json = (JSON.stringify(given) ?? '').slice(0, 40);
-  return `${Array.isArray(given) ? 'an array' : typeof given} ${json}`;
-}
-
-/** One problem as `key.path: what is wrong`, in words a config author reads. */
-function describeIssue(issue: v.BaseIssue<unknown>, config: unknown): string {
-  const keys: KeyPath = (issue.path ?? []).map((item) => item.key as string | number);
-  const where = (path: KeyPath): string => (path.length > 0 ? path.join('.') : '(top level)');
-  if (issue.type === 'strict_object' && issue.expected === 'never') {
-    // Reported for the first unknown key of an object only: list them all.
-    const parent = keys.slice(0, -1);
-    const object = valueAt(config, parent) as Record<string, unknown>;
-    const known = KNOWN_KEYS[parent.join('.')] ?? [];
-    const unknown = Object.keys(object).filter((key) => !known.includes(key));
-    return `${where(parent)}: unknown key(s) ${unknown.map((key) => JSON.stringify(key)).join(', ')}`;
-  }
-  const given = valueAt(config, keys);
-  if (given === undefined && issue.kind === 'schema') return `${where(keys)}: missing (required)`;
-  if (issue.kind === 'schema' && ['string', 'number', 'boolean'].includes(issue.type)) {
-    return `${where(keys)}: expected ${issue.type}, got ${describeValue(given)}`;
-  }
-  return `${where(keys)}: ${issue.message}`;
 }
 
 function parsePort(text: string): number {

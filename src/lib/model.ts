@@ -16,6 +16,7 @@ import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
 import * as v from 'valibot';
 import type { DataSchema } from './config.js';
 import { DataError, UserError } from './errors.js';
+import { describeIssues, object } from './schema-issues.js';
 import { median } from './stats.js';
 import type { FeatureProfile } from './drift.js';
 
@@ -494,13 +495,13 @@ export function buildModelFile(
 
 const finite = v.pipe(v.number(), v.finite());
 const text = v.pipe(v.string(), v.minLength(1));
-const modelFileSchema = v.object({
+const modelFileSchema = object({
   kind: v.literal(MODEL_KIND, `must be "${MODEL_KIND}"`),
   format_version: v.literal(1, 'must be 1 (this version reads format 1)'),
   features: v.pipe(v.array(text), v.minLength(1)),
   target: text,
   standardization: v.nullable(
-    v.object({
+    object({
       mean: v.array(finite),
       std: v.array(
         v.pipe(
@@ -513,7 +514,7 @@ const modelFileSchema = v.object({
   coefficients: v.array(finite),
   intercept: finite,
   imputation: v.record(v.string(), finite),
-  hyperparameters: v.object({
+  hyperparameters: object({
     penalty: v.literal('l2'),
     C: finite,
     objective: v.picklist(['standardized', 'liblinear']),
@@ -521,8 +522,8 @@ const modelFileSchema = v.object({
     max_iter: v.number(),
     tol: v.number(),
   }),
-  convergence: v.object({ converged: v.boolean(), iterations: v.number(), gradient_max: v.number(), objective_value: v.number() }),
-  training: v.object({
+  convergence: object({ converged: v.boolean(), iterations: v.number(), gradient_max: v.number(), objective_value: v.number() }),
+  training: object({
     rows: v.number(),
     data_file: v.string(),
     data_sha256: v.string(),
@@ -530,14 +531,14 @@ const modelFileSchema = v.object({
     package_version: v.string(),
     duration_ms: v.number(),
   }),
-  training_profile: v.optional(v.record(v.string(), v.object({ count: v.number(), quantiles: v.array(finite) }))),
+  training_profile: v.optional(v.record(v.string(), object({ count: v.number(), quantiles: v.array(finite) }))),
 });
 
 /** Validates a parsed model file; the error names the file and each wrong field. */
 export function validateModelFile(value: unknown, label: string): ModelFile {
   const parsed = v.safeParse(modelFileSchema, value);
   if (!parsed.success) {
-    const problems = parsed.issues.map((issue) => `${v.getDotPath(issue) ?? '(top level)'}: ${issue.message}`);
+    const problems = describeIssues(parsed.issues, value);
     throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
   }
   const model: ModelFile = parsed.output;
