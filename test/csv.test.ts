@@ -117,3 +117,82 @@ test('lone CR line endings are named at line 1, and the header read stops early 
   fs.writeFileSync(crlf, 'a,b\r\n"x\ry",2\r\n');
   assert.deepEqual(readCsvHeader(crlf, 'crlf.csv'), ['a', 'b']);
 });
+
+/** Runs `read` with every read buffer's unread part holding stale bytes: lone CRs and quotes, as reused memory may. */
+function withStaleBuffers<T>(read: () => T): T {
+  const realReadSync = fs.readSync;
+  fs.readSync = ((fd: number, buffer: Uint8Array, offset: number, length: number, position: null) => {
+    const count = realReadSync(fd, buffer, offset, length, position);
+    for (let i = offset + count; i < buffer.length; i++) buffer[i] = i % 3 === 0 ? 13 : i % 3 === 1 ? 34 : 10;
+    return count;
+  }) as typeof fs.readSync;
+  try {
+    return read();
+  } finally {
+    fs.readSync = realReadSync;
+  }
+}
+
+const SHORT_FILES: [string, string, string[][]][] = [
+  ['an empty file', '', []],
+  ['a header without a line break', 'a,b,c', [['a', 'b', 'c']]],
+  ['a header with a line break', 'a,b,c\n', [['a', 'b', 'c']]],
+  [
+    'a header and a row without a final line break',
+    'a,b,c\r\n1,2,3',
+    [
+      ['a', 'b', 'c'],
+      ['1', '2', '3'],
+    ],
+  ],
+];
+
+for (const [name, content, records] of SHORT_FILES) {
+  for (const chunkBytes of [4, 64 << 10, undefined]) {
+    test(`only the bytes read are looked at, whatever the buffer held: ${name} (chunk ${chunkBytes ?? 'default'})`, () => {
+      const file = path.join(tempFolder(), 'short.csv');
+      fs.writeFileSync(file, content);
+      const seen: string[][] = [];
+      withStaleBuffers(() => readCsvFile(file, 'short.csv', (fields) => seen.push([...fields]), { chunkBytes }));
+      assert.deepEqual(seen, records);
+      assert.deepEqual(
+        withStaleBuffers(() => readCsvHeader(file, 'short.csv')),
+        records[0],
+      );
+    });
+  }
+}
+
+/** A CR outside quotes that does not end a line: [case, file content, line named]. */
+const CR_INSIDE: [string, string, number][] = [
+  ['in a plain line', 'a,b\nx\ry,1\n', 2],
+  ['in a plain line of a CRLF file', 'a,b\r\nx,1\r\ny\rz,2\r\n', 3],
+  ['in the last line, without a final line break', 'a,b\nx,1\nx\ry,2', 3],
+  ['ending a line in the middle of the file', 'a,b\nx,1\ry,2\n', 2],
+  ['in a line after a quoted field (the text path)', 'a,b\n"q",1\nx\ry,2\n', 3],
+  ['in an unquoted field of a record with quotes', 'a,b\nx\ry,"1"\n', 2],
+];
+
+for (const [name, content, line] of CR_INSIDE) {
+  test(`a CR outside quotes inside a line is named: ${name}`, () => {
+    const file = path.join(tempFolder(), 'cr.csv');
+    fs.writeFileSync(file, content);
+    for (const chunkBytes of [4, 64 << 10]) {
+      assert.throws(
+        () => readCsvFile(file, 'cr.csv', () => {}, { chunkBytes }),
+        (error: unknown) => error instanceof DataError && error.line === line && /a CR outside quotes/.test(error.message),
+      );
+    }
+    assert.throws(() => parseCsvText(content, 'body', () => {}), new RegExp(`body:${line}: a CR outside quotes`));
+  });
+}
+
+test('a CR inside quotes is a value, and CRLF line ends are line ends', () => {
+  const records: string[][] = [];
+  parseCsvText('a,b\r\n"x\ry",1\r\n"z\r\n",2\r\n', 'body', (fields) => records.push([...fields]));
+  assert.deepEqual(records, [
+    ['a', 'b'],
+    ['x\ry', '1'],
+    ['z\r\n', '2'],
+  ]);
+});

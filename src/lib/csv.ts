@@ -11,7 +11,10 @@
  * are skipped (as pandas does). An unterminated quote, or text after a closing
  * quote, is an error naming the file and line; so are bytes that are not valid
  * UTF-8 (never replaced: two distinct rows could collapse into one) and lines
- * ended by a lone CR (classic Mac OS), found before the first line is read.
+ * ended by a lone CR (classic Mac OS), found before the first line is read. A
+ * CR outside quotes that does not end a line is an error too: RFC 4180 allows
+ * it only inside quotes, pandas would take it for a line break, and read as a
+ * value it would make one row compare unequal to itself written with quotes.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -70,6 +73,7 @@ function tokenize(
       if (end > pos && text.charCodeAt(end - 1) === CR) end--;
       const recordLine = line;
       const raw = text.slice(pos, end);
+      if (raw.indexOf('\r') !== -1) throw new DataError({ file: label, line }, CR_IN_LINE);
       pos = newline + 1;
       line++;
       if (raw.length > 0) onRecord(lazy ? null : raw.split(','), recordLine, raw);
@@ -146,6 +150,7 @@ function tokenizeQuotedRecord(text: string, start: number, startLine: number, fi
     while (end < length) {
       const code = text.charCodeAt(end);
       if (code === COMMA || code === LF) break;
+      if (code === CR && end + 1 < length && text.charCodeAt(end + 1) !== LF) throw new DataError({ file: label, line }, CR_IN_LINE);
       end++;
     }
     if (end >= length && !final) return undefined;
@@ -179,6 +184,8 @@ export function parseCsvText(text: string, label: string, onRecord: RecordHandle
 }
 
 const LONE_CR = 'lines end with a lone CR (classic Mac OS line endings); save the file with LF or CRLF line endings';
+const CR_IN_LINE =
+  'a CR outside quotes that does not end the line; save the file with LF or CRLF line endings, and quote a value that holds a CR';
 
 /** The error for bytes that are not UTF-8, naming the line and the byte. */
 function invalidUtf8(label: string, bytes: Uint8Array, line: number): DataError {
@@ -297,7 +304,8 @@ export function readCsvFile(
       let start = 0;
       if (first && end >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) start = 3;
       if (first) {
-        const firstLf = buffer.indexOf(LF, start);
+        // Only the bytes read so far: the rest of the buffer holds whatever the memory held.
+        const firstLf = buffer.subarray(0, cut).indexOf(LF, start);
         if (hasLoneCr(buffer.subarray(start, firstLf === -1 ? cut : firstLf + 1), final))
           throw new DataError({ file: label, line: 1 }, LONE_CR);
       }
@@ -305,7 +313,7 @@ export function readCsvFile(
       if (!isUtf8(buffer.subarray(start, cut))) throw invalidUtf8(label, buffer.subarray(start, cut), line);
       // Plain lines first, as bytes; from the first line holding a quote on, the rest of the chunk is text.
       if (onPlainLine) {
-        const scanned = scanPlainLines(buffer.subarray(0, cut), start, line, onPlainLine, onRecord as LazyRecordHandler);
+        const scanned = scanPlainLines(buffer.subarray(0, cut), start, line, onPlainLine, onRecord as LazyRecordHandler, label);
         options.onPlainLinesEnd?.();
         start = scanned.position;
         line = scanned.line;
@@ -366,18 +374,25 @@ function scanPlainLines(
   firstLine: number,
   onPlainLine: PlainLineHandler,
   onRecord: LazyRecordHandler,
+  label: string,
 ): { position: number; line: number } {
   const end = bytes.length;
   let position = start;
   let line = firstLine;
   let quote = bytes.indexOf(QUOTE, position);
   if (quote === -1) quote = end;
+  let cr = -1;
   while (position < end) {
     let lf = bytes.indexOf(LF, position);
     if (lf === -1) lf = end;
     if (quote < lf) break;
     let stop = lf;
     if (stop > position && bytes[stop - 1] === CR) stop--;
+    if (cr < position) {
+      cr = bytes.indexOf(CR, position);
+      if (cr === -1) cr = end;
+    }
+    if (cr < stop) throw new DataError({ file: label, line }, CR_IN_LINE);
     if (stop > position && !onPlainLine(bytes, position, stop, line)) onRecord(null, line, bytes.toString('utf8', position, stop));
     position = lf + 1;
     line++;
