@@ -103,6 +103,7 @@ const BAD: [string, string | Buffer, RegExp, number | undefined, string | undefi
   ['Infinity feature', `${HEADER}\nabcd,1,Infinity,3,0\n`, /"Infinity" is not a finite number/, 2, 'lastyear_activity'],
   ['NaN spelled out', `${HEADER}\nabcd,1,2,NaN,0\n`, /"NaN" is not a finite number/, 2, 'number_of_employees'],
   ['hex number', `${HEADER}\nabcd,0x10,2,3,0\n`, /"0x10" is not a finite number/, 2, 'lastmonth_activity'],
+  ['a no-break space before a number', `${HEADER}\nabcd,1,\u00a02,3,0\n`, /is not a finite number/, 2, 'lastyear_activity'],
   ['target 2', `${HEADER}\nabcd,1,2,3,2\n`, /target must be 0 or 1, found "2"/, 2, 'exited'],
   ['empty target', `${HEADER}\nabcd,1,2,3,\n`, /target must be 0 or 1, found an empty cell/, 2, 'exited'],
   ['ragged row', `${HEADER}\nabcd,1,2,3,0\nabcd,1,2,0\n`, /expected 5 fields as in the header, found 4/, 3, undefined],

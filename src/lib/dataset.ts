@@ -46,6 +46,7 @@ export function resolveHeader(columns: string[], schema: DataSchema, file: strin
 
 const COMMA_CODE = 44;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const EDGE_BLANKS = /^[ \t]+|[ \t]+$/g;
 
 /**
  * Parses a feature cell: a finite decimal number, or NaN for an empty cell (a
@@ -60,7 +61,8 @@ export function parseFeatureValue(text: string): number | undefined {
     if (code < 48 || code > 57) digitsOnly = false;
   }
   if (digitsOnly) return +text;
-  const trimmed = text.trim();
+  // Spaces and tabs around a number are allowed, as pandas allows them; other white space (a no-break space) is not.
+  const trimmed = text.replace(EDGE_BLANKS, '');
   if (trimmed === '') return NaN;
   if (!DECIMAL.test(trimmed)) return undefined;
   const value = Number(trimmed);
