@@ -171,6 +171,7 @@ const CR_INSIDE: [string, string, number][] = [
   ['ending a line in the middle of the file', 'a,b\nx,1\ry,2\n', 2],
   ['in a line after a quoted field (the text path)', 'a,b\n"q",1\nx\ry,2\n', 3],
   ['in an unquoted field of a record with quotes', 'a,b\nx\ry,"1"\n', 2],
+  ['right after a closing quote', 'a,b\n"x"\r,1\n', 2],
 ];
 
 for (const [name, content, line] of CR_INSIDE) {

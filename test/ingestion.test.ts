@@ -108,6 +108,8 @@ const BAD: [string, string | Buffer, RegExp, number | undefined, string | undefi
   ['empty target', `${HEADER}\nabcd,1,2,3,\n`, /target must be 0 or 1, found an empty cell/, 2, 'exited'],
   ['ragged row', `${HEADER}\nabcd,1,2,3,0\nabcd,1,2,0\n`, /expected 5 fields as in the header, found 4/, 3, undefined],
   ['unterminated quote', `${HEADER}\nabcd,1,2,3,0\n"abcd,1,2,3,0\n`, /unterminated quoted field/, 3, undefined],
+  ['a CR inside a plain line', `${HEADER}\nabcd,1,2,3,0\nab\rc,1,2,3,0\n`, /a CR outside quotes/, 3, undefined],
+  ['a CR inside a plain line of a CRLF file', `${HEADER}\r\nabcd,1,2,3,0\r\nab\rc,1,2,3,0\r\n`, /a CR outside quotes/, 3, undefined],
   [
     'duplicate column name',
     'corporation,lastmonth_activity,lastmonth_activity,lastyear_activity,number_of_employees,exited\na,1,1,2,3,0\n',

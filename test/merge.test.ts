@@ -1,8 +1,13 @@
 /** DuplicateFilter: writes each new row once, in order, whatever the batch boundaries, line ends and row kinds. */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
-import { DuplicateFilter, type RowOutput } from '../src/lib/merge.js';
+import { readCsvHeader } from '../src/lib/csv.js';
+import { resolveHeader } from '../src/lib/dataset.js';
+import { DuplicateFilter, readFileRows, type RowOutput } from '../src/lib/merge.js';
 import { RowSet } from '../src/lib/row-set.js';
+import { tempFolder } from './helpers.js';
 
 /** An output that keeps what is written, as text. */
 function memoryOutput(): RowOutput & { text: () => string } {
@@ -61,3 +66,64 @@ for (const [name, steps, written] of CASES) {
     });
   }
 }
+
+const HEADER = 'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited';
+
+test('reading files in reads of any size: every repeat dropped, first ones kept in order', () => {
+  const folder = tempFolder();
+  const row = (k: number): string => `c${k % 97},${k % 5},${k % 3},,${k % 2}`;
+  // Repeats inside and across files and reads, quoted rows between plain ones, CRLF, non-canonical numbers.
+  const files: [string, string][] = [
+    ['a.csv', `${HEADER}\n${Array.from({ length: 700 }, (_, k) => row(k)).join('\n')}\n`],
+    [
+      'b.csv',
+      `${HEADER}\r\n${Array.from({ length: 700 }, (_, k) => (k % 50 === 0 ? `"c${k % 97}",${k % 5},${k % 3},,${k % 2}` : row(k + 300))).join('\r\n')}\r\n`,
+    ],
+    [
+      'c.csv',
+      `${HEADER}\n${Array.from({ length: 300 }, (_, k) => (k % 7 === 0 ? `c${k % 97},${k % 5}.0,${k % 3},,${k % 2}` : row(k * 11))).join('\n')}`,
+    ],
+  ];
+  for (const [name, content] of files) fs.writeFileSync(path.join(folder, name), content);
+  // What the rows mean: ids as written (quotes removed), numbers as numbers.
+  const meaning = (line: string): string => line.replace(/"/g, '').replace(/\.0,/g, ',');
+  const expectedKept = [
+    ...new Map(files.flatMap(([, content]) => content.split(/\r?\n/).slice(1).filter(Boolean)).map((line) => [meaning(line), line])).keys(),
+  ];
+  const schema = {
+    id_column: 'corporation',
+    features: ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'],
+    target: 'exited',
+  };
+  const columns = { schema, outputColumns: HEADER.split(','), numericOutput: [false, true, true, true, true] };
+  for (const chunkBytes of [16, 64, 1000, undefined]) {
+    const output = memoryOutput();
+    const filter = new DuplicateFilter(new RowSet(4), output, 50);
+    const kept: number[] = [];
+    for (const [name] of files) {
+      const header = readCsvHeader(path.join(folder, name), name)!;
+      const plan = {
+        name,
+        path: path.join(folder, name),
+        header,
+        layout: resolveHeader(header, schema, name),
+        mapping: [0, 1, 2, 3, 4],
+        sameOrder: true,
+      };
+      readFileRows(plan, columns, filter, { chunkBytes });
+      kept.push(filter.takeKept());
+    }
+    const written = output.text().split('\n').slice(0, -1);
+    assert.deepEqual(written.map(meaning), expectedKept, `reads of ${chunkBytes ?? 'default'} bytes`);
+    assert.equal(
+      kept.reduce((a, b) => a + b),
+      expectedKept.length,
+    );
+  }
+});
+
+test('plain lines of a new buffer while lines wait are refused (the reader must flush first)', () => {
+  const filter = new DuplicateFilter(new RowSet(4), memoryOutput(), 50);
+  filter.plain(Buffer.from('a,1\n'), 0, 3);
+  assert.throws(() => filter.plain(Buffer.from('b,2\n'), 0, 3), /before flush/);
+});

@@ -227,6 +227,7 @@ const CORRUPT: [string, (model: any) => unknown, RegExp][] = [
   ['zero std', (m) => ({ ...m, standardization: { ...m.standardization, std: [0, 1, 1] } }), /standardization\.std\.0: must be > 0/],
   ['not an object', () => 42, /not a valid model file: \(top level\): expected object, got number 42/],
   ['an array', () => [], /not a valid model file: \(top level\): expected object, got an array/],
+  ['an array for a record', (m) => ({ ...m, imputation: [] }), /imputation: expected object, got an array/],
   ['a missing field', (m) => ({ ...m, intercept: undefined }), /intercept: missing \(required\)/],
   [
     'a field of the wrong type',

@@ -73,3 +73,22 @@ test('a key that is a prefix of another is not its duplicate', () => {
   assert.equal(set.addBatch(bytes, batch), 3);
   assert.deepEqual([...batch.fresh.subarray(0, 4)], [1, 1, 0, 1]);
 });
+
+test('repeats take no arena room, and the arena grows past its first size with every key still found', () => {
+  const set = new RowSet(4, 16);
+  const distinct = Array.from({ length: 5000 }, (_, i) => `row-${i},${i % 7}`);
+  const first = batchOf(distinct.join('\n') + '\n', 8192);
+  assert.equal(set.addBatch(first.bytes, first.batch), 5000);
+  const held = set.bytesHeld;
+  assert.ok(held >= first.bytes.length - 1 && held <= first.bytes.length, `${held} bytes held for ${first.bytes.length}`);
+  // Ten more copies, shuffled with new rows in between: only the new rows take room.
+  for (let copy = 0; copy < 10; copy++) {
+    const rows = distinct.flatMap((row, i) => (i % 1000 === 0 ? [row, `new-${copy}-${i}`] : [row]));
+    const { bytes, batch } = batchOf(rows.join('\n') + '\n', 8192);
+    assert.equal(set.addBatch(bytes, batch), 5);
+  }
+  assert.ok(set.bytesHeld < held + 10 * 5 * 20, `${set.bytesHeld} bytes held`);
+  for (const row of [...distinct, 'new-9-4000']) assert.equal(set.add(row), false, row);
+  assert.equal(set.add('row-5000,2'), true);
+  assert.equal(set.size, 5000 + 50 + 1);
+});

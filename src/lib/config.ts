@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as v from 'valibot';
 import { asFileSystemError, ConfigError } from './errors.js';
-import { describeIssues, strictObject, type KnownKeys } from './schema-issues.js';
+import { describeIssues, strictObject } from './schema-issues.js';
 
 /** Default data schema, as in the original project's files. */
 export const DEFAULT_SCHEMA = {
@@ -18,8 +18,12 @@ export const DEFAULT_SCHEMA = {
 
 const text = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
 const folder = v.pipe(v.string(), v.minLength(1, 'must be a non-empty path'));
-const integer = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
-const positive = v.pipe(v.number(), v.gtValue(0));
+const between = (min: number, max: number) =>
+  v.pipe(v.number(), v.minValue(min, `must be at least ${min}`), v.maxValue(max, `must be at most ${max}`));
+const integer = (min: number, max: number) => v.pipe(v.number(), v.safeInteger('must be a whole number'), between(min, max));
+const positive = v.pipe(v.number(), v.gtValue(0, 'must be greater than 0'));
+const oneOf = <const Options extends string[]>(options: Options) =>
+  v.picklist(options, `must be one of ${options.map((option) => JSON.stringify(option)).join(', ')}`);
 const SIZE = 'must be a byte count or a size such as "5mb"';
 /** An optional section: each key has its default, so an absent section is all defaults. */
 const section = <Entries extends v.ObjectEntries>(entries: Entries) =>
@@ -39,34 +43,40 @@ const schemaEntries = {
 };
 
 const modelEntries = {
-  objective: v.optional(v.picklist(['standardized', 'liblinear']), 'standardized'),
-  C: v.optional(v.pipe(positive, v.finite()), 1.0),
+  objective: v.optional(oneOf(['standardized', 'liblinear']), 'standardized'),
+  C: v.optional(v.pipe(positive, v.finite('must be finite')), 1.0),
   max_iter: v.optional(integer(1, 10_000), 100),
-  tol: v.optional(v.pipe(positive, v.maxValue(1)), 1e-10),
+  tol: v.optional(v.pipe(positive, v.maxValue(1, 'must be at most 1')), 1e-10),
 };
 
 const driftEntries = {
-  rule: v.optional(v.picklist(['raw', 'parametric', 'nonparametric']), 'raw'),
+  rule: v.optional(oneOf(['raw', 'parametric', 'nonparametric']), 'raw'),
   data_drift_trigger: v.optional(v.boolean(), false),
   psi_bins: v.optional(integer(2, 100), 10),
   psi_threshold: v.optional(positive, 0.2),
-  ks_alpha: v.optional(v.pipe(positive, v.ltValue(1)), 0.05),
+  ks_alpha: v.optional(v.pipe(positive, v.ltValue(1, 'must be less than 1')), 0.05),
 };
 
 const automationEntries = {
   gate: v.optional(v.boolean(), true),
-  settle_seconds: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(3600)), 5),
-  lock_stale_seconds: v.optional(v.pipe(v.number(), v.minValue(1), v.maxValue(3600)), 15),
+  settle_seconds: v.optional(between(0, 3600), 5),
+  lock_stale_seconds: v.optional(between(1, 3600), 15),
   schedule: v.optional(text, '*/10 * * * *'),
 };
 
 const apiEntries = {
   host: v.optional(text, '127.0.0.1'),
   port: v.optional(integer(0, 65535), 8000),
-  url: v.optional(v.nullable(v.pipe(v.string(), v.url())), null),
+  url: v.optional(
+    v.nullable(v.pipe(v.string(), v.trim(), v.url('must be a URL'), v.regex(/^https?:\/\//i, 'must be an http:// or https:// URL'))),
+    null,
+  ),
   token: v.optional(v.nullable(text), null),
   body_limit: v.optional(
-    v.union([v.pipe(v.number(), v.integer(), v.gtValue(0)), v.pipe(v.string(), v.regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)$/i, SIZE))], SIZE),
+    v.union(
+      [v.pipe(v.number(), v.safeInteger(SIZE), v.gtValue(0, SIZE)), v.pipe(v.string(), v.regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)$/i, SIZE))],
+      SIZE,
+    ),
     '5mb',
   ),
   reload_interval_ms: v.optional(integer(50, 60_000), 500),
@@ -75,7 +85,7 @@ const apiEntries = {
 
 const diagnosticsEntries = {
   outdated_timeout_ms: v.optional(integer(100, 600_000), 20_000),
-  outdated_cache_seconds: v.optional(v.pipe(v.number(), v.minValue(0)), 3600),
+  outdated_cache_seconds: v.optional(v.pipe(v.number(), v.minValue(0, 'must be at least 0')), 3600),
 };
 
 const topEntries = {
@@ -96,17 +106,6 @@ export const configFileSchema = strictObject({
   api: section(apiEntries),
   diagnostics: section(diagnosticsEntries),
 });
-
-/** The keys each object of a config may hold, by its path ('' for the top level). */
-const KNOWN_KEYS: KnownKeys = {
-  '': [...Object.keys(topEntries), 'schema', 'model', 'drift', 'automation', 'api', 'diagnostics'],
-  schema: Object.keys(schemaEntries),
-  model: Object.keys(modelEntries),
-  drift: Object.keys(driftEntries),
-  automation: Object.keys(automationEntries),
-  api: Object.keys(apiEntries),
-  diagnostics: Object.keys(diagnosticsEntries),
-};
 
 type ConfigFile = v.InferOutput<typeof configFileSchema>;
 
@@ -134,7 +133,7 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   const baseFolder = path.dirname(absoluteFile);
   const parsed = v.safeParse(configFileSchema, value);
   if (!parsed.success) {
-    const problems = describeIssues(parsed.issues, value, KNOWN_KEYS).map((problem) => `  ${problem}`);
+    const problems = describeIssues(configFileSchema, parsed.issues, value).map((problem) => `  ${problem}`);
     throw new ConfigError(`invalid config ${absoluteFile}:\n${problems.join('\n')}`);
   }
   const config: Config = { ...parsed.output, configFile: absoluteFile, baseFolder };

@@ -142,6 +142,7 @@ function tokenizeQuotedRecord(text: string, start: number, startLine: number, fi
           return { fields, end: pos, next: length, line: line + 1 };
         }
         if (text.charCodeAt(pos + 1) === LF) return { fields, end: pos, next: pos + 2, line: line + 1 };
+        throw new DataError({ file: label, line }, CR_IN_LINE);
       }
       throw new DataError({ file: label, line }, `unexpected text after the closing quote of field ${fields.length}`);
     }
@@ -229,9 +230,9 @@ function hasLoneCr(bytes: Uint8Array, final: boolean): boolean {
 
 /**
  * Receives a plain line (no quote; its line break and any CR removed) as bytes
- * of the read buffer, valid only during the call; returns false to have it
- * passed to the record handler as text instead (the header, a line that needs
- * the general path).
+ * of the read buffer, valid until `onPlainLinesEnd` is called; returns false to
+ * have it passed to the record handler as text instead (the header, a line that
+ * needs the general path).
  */
 export type PlainLineHandler = (bytes: Buffer, start: number, end: number, line: number) => boolean;
 

@@ -46,7 +46,7 @@ export function resolveHeader(columns: string[], schema: DataSchema, file: strin
 
 const COMMA_CODE = 44;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const EDGE_BLANKS = /^[ \t]+|[ \t]+$/g;
+const EDGE_BLANKS = /^[ \t\v\f]+|[ \t\v\f]+$/g;
 
 /**
  * Parses a feature cell: a finite decimal number, or NaN for an empty cell (a
@@ -61,7 +61,7 @@ export function parseFeatureValue(text: string): number | undefined {
     if (code < 48 || code > 57) digitsOnly = false;
   }
   if (digitsOnly) return +text;
-  // Spaces and tabs around a number are allowed, as pandas allows them; other white space (a no-break space) is not.
+  // ASCII blanks around a number are allowed, as pandas allows them; other white space (a no-break space) is not.
   const trimmed = text.replace(EDGE_BLANKS, '');
   if (trimmed === '') return NaN;
   if (!DECIMAL.test(trimmed)) return undefined;

@@ -218,9 +218,7 @@ export class AtomicFileWriter {
     if (this.pendingLength + text.length * 3 > this.pending.length) {
       this.flush();
       if (text.length * 3 > this.pending.length) {
-        const bytes = Buffer.from(text, 'utf8');
-        this.hash.update(bytes);
-        fs.writeSync(this.fd, bytes);
+        this.writeThrough(Buffer.from(text, 'utf8'));
         return;
       }
     }
@@ -233,9 +231,7 @@ export class AtomicFileWriter {
     if (this.pendingLength + length > this.pending.length) {
       this.flush();
       if (length > this.pending.length) {
-        const slice = bytes.subarray(start, end);
-        this.hash.update(slice);
-        fs.writeSync(this.fd, slice);
+        this.writeThrough(bytes.subarray(start, end));
         return;
       }
     }
@@ -259,11 +255,15 @@ export class AtomicFileWriter {
 
   private flush(): void {
     if (this.pendingLength === 0) return;
-    const chunk = this.pending.subarray(0, this.pendingLength);
+    this.writeThrough(this.pending.subarray(0, this.pendingLength));
+    this.pendingLength = 0;
+  }
+
+  /** Writes `chunk` now, whole (a write may take part of it), and hashes it. */
+  private writeThrough(chunk: Uint8Array): void {
     this.hash.update(chunk);
     let written = 0;
     while (written < chunk.length) written += fs.writeSync(this.fd, chunk, written, chunk.length - written);
-    this.pendingLength = 0;
   }
 
   /** Flushes, fsyncs and renames into place; returns the SHA-256 of what was written. */

@@ -13,7 +13,7 @@
  */
 import fs from 'node:fs';
 import type { DataSchema } from './config.js';
-import { formatCsvRecord, readCsvFile } from './csv.js';
+import { formatCsvRecord, readCsvFile, type ReadCsvOptions } from './csv.js';
 import {
   invalidFeature,
   invalidTarget,
@@ -83,10 +83,9 @@ export class DuplicateFilter implements RowSink {
   }
 
   plain(bytes: Uint8Array, start: number, end: number): void {
-    if (this.bytes !== bytes) {
-      this.flush();
-      this.bytes = bytes;
-    }
+    // Lines still waiting would be read from a buffer that may have been reused: the reader must flush first.
+    if (this.bytes !== bytes && this.batch.count > 0) throw new Error('DuplicateFilter: plain lines of a new buffer before flush()');
+    this.bytes = bytes;
     if (this.batch.push(start, end)) this.flush();
   }
 
@@ -112,6 +111,7 @@ export class DuplicateFilter implements RowSink {
       i = last;
     }
     batch.count = 0;
+    this.bytes = undefined;
   }
 
   /** Rows written since the last call. */
@@ -141,8 +141,8 @@ export function canonicalNumber(text: string, value: number): string {
   return String(value);
 }
 
-/** Streams one file, validating every row, and hands each row to `sink`. */
-export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSink): FileRows {
+/** Streams one file, validating every row, and hands each row to `sink` (`chunkBytes`: the read size, 8 MiB by default). */
+export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSink, options: { chunkBytes?: number } = {}): FileRows {
   const { schema, outputColumns, numericOutput } = columns;
   const missing = schema.features.map(() => 0);
   let rowsRead = 0;
@@ -180,6 +180,18 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
     sink.general(key, sameOrder ? raw : formatCsvRecord(mapping.map((index) => (index === -1 ? '' : fields[index]))));
   };
 
+  const readOptions: ReadCsvOptions & { lazy: true } = {
+    chunkBytes: options.chunkBytes,
+    lazy: true,
+    onPlainLinesEnd: () => sink.flush(),
+    onPlainLine: (bytes, start, end) => {
+      if (!headerSeen || !scanner?.scan(bytes, start, end)) return false;
+      for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
+      rowsRead++;
+      sink.plain(bytes, start, end);
+      return true;
+    },
+  };
   // Taken before reading: a file changed while it is read then looks changed to the next tick.
   const stat = fs.statSync(plan.path, { bigint: true });
   const digest = readCsvFile(
@@ -192,17 +204,7 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
       }
       general(fields ?? raw.split(','), line, raw);
     },
-    {
-      lazy: true,
-      onPlainLinesEnd: () => sink.flush(),
-      onPlainLine: (bytes, start, end) => {
-        if (!headerSeen || !scanner?.scan(bytes, start, end)) return false;
-        for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
-        rowsRead++;
-        sink.plain(bytes, start, end);
-        return true;
-      },
-    },
+    readOptions,
   );
   const note = !headerSeen ? 'empty file (no header, no rows)' : rowsRead === 0 ? 'header only, no data rows' : undefined;
   return {

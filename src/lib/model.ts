@@ -16,7 +16,7 @@ import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
 import * as v from 'valibot';
 import type { DataSchema } from './config.js';
 import { DataError, UserError } from './errors.js';
-import { describeIssues, object } from './schema-issues.js';
+import { describeIssues, object, record } from './schema-issues.js';
 import { median } from './stats.js';
 import type { FeatureProfile } from './drift.js';
 
@@ -513,7 +513,7 @@ const modelFileSchema = object({
   ),
   coefficients: v.array(finite),
   intercept: finite,
-  imputation: v.record(v.string(), finite),
+  imputation: record(finite),
   hyperparameters: object({
     penalty: v.literal('l2'),
     C: finite,
@@ -531,14 +531,14 @@ const modelFileSchema = object({
     package_version: v.string(),
     duration_ms: v.number(),
   }),
-  training_profile: v.optional(v.record(v.string(), object({ count: v.number(), quantiles: v.array(finite) }))),
+  training_profile: v.optional(record(object({ count: v.number(), quantiles: v.array(finite) }))),
 });
 
 /** Validates a parsed model file; the error names the file and each wrong field. */
 export function validateModelFile(value: unknown, label: string): ModelFile {
   const parsed = v.safeParse(modelFileSchema, value);
   if (!parsed.success) {
-    const problems = describeIssues(parsed.issues, value);
+    const problems = describeIssues(modelFileSchema, parsed.issues, value);
     throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
   }
   const model: ModelFile = parsed.output;

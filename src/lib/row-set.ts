@@ -7,9 +7,16 @@
  * Keys come one at a time as strings (the general path), or as a batch of lines
  * of one read buffer (the ingestion fast path). A batch is copied into the
  * arena in one piece, with the bytes between its lines, instead of line by
- * line; then hashed, then looked up. (Reading every line's table slot in a
- * first pass, so the cache misses would overlap, was measured slower.)
+ * line; then hashed, then looked up; then its new lines are moved down over
+ * the duplicates' bytes, so the arena holds distinct rows only. (Reading every
+ * line's table slot in a first pass, so the cache misses would overlap, was
+ * measured slower.)
  */
+import { constants } from 'node:buffer';
+import { UserError } from './errors.js';
+
+/** The largest arena: a Buffer's limit (4 GiB on 64-bit Node 20). */
+const MAX_ARENA = constants.MAX_LENGTH;
 
 /** Positions of lines of one buffer, gathered to be looked up together. */
 export class LineBatch {
@@ -18,7 +25,7 @@ export class LineBatch {
   readonly ends: Int32Array;
   /** After `RowSet.addBatch`: 1 for a line whose key was new, 0 for a duplicate. */
   readonly fresh: Uint8Array;
-  /** Hash of each line, filled by `RowSet.addBatch`. */
+  /** Working space of `RowSet.addBatch`: the hash of each line. */
   readonly hashes: Int32Array;
   count = 0;
 
@@ -44,7 +51,7 @@ export class RowSet {
   private mask: number;
   private arena: Buffer;
   private used = 0;
-  /** Where each key starts in the arena (unsigned: an arena may reach a Buffer's 4 GiB), and its length. */
+  /** Where each key starts in the arena (unsigned: an arena may reach a Buffer's limit), and its length. */
   private starts: Uint32Array;
   private lengths: Int32Array;
   private count = 0;
@@ -57,12 +64,17 @@ export class RowSet {
     this.mask = size - 1;
     this.starts = new Uint32Array(Math.max(1024, expected));
     this.lengths = new Int32Array(this.starts.length);
-    this.arena = Buffer.allocUnsafe(Math.max(1 << 16, Math.ceil(expectedBytes)));
+    this.arena = Buffer.allocUnsafe(Math.min(MAX_ARENA, Math.max(1 << 16, Math.ceil(expectedBytes))));
   }
 
   /** Number of keys held. */
   get size(): number {
     return this.count;
+  }
+
+  /** Arena bytes in use: the distinct keys, with what lay between lines added together. */
+  get bytesHeld(): number {
+    return this.used;
   }
 
   /** Adds `key` (as its UTF-8 bytes); returns false when it was already present. */
@@ -89,25 +101,59 @@ export class RowSet {
     const from = starts[0];
     const to = ends[n - 1];
     this.reserve(to - from, n);
-    // The lines are copied with what lies between them; a duplicate's bytes stay unused.
+    // The lines are copied with what lies between them, then looked up where they lie.
     const arena = this.arena;
-    const offset = this.used - from;
-    arena.set(bytes.subarray(from, to), this.used);
+    const base = this.used;
+    const offset = base - from;
+    arena.set(bytes.subarray(from, to), base);
     this.used += to - from;
     for (let i = 0; i < n; i++) hashes[i] = hashOf(arena, starts[i] + offset, ends[i] + offset);
+    const firstKey = this.count;
     let added = 0;
     for (let i = 0; i < n; i++) {
       const isNew = this.insert(hashes[i], starts[i] + offset, ends[i] - starts[i]);
       fresh[i] = isNew ? 1 : 0;
       if (isNew) added++;
     }
+    if (added < n) this.compact(batch, offset, base, firstKey);
     return added;
+  }
+
+  /**
+   * Moves the new keys of the batch just added down over the duplicates' bytes,
+   * so the arena holds only distinct rows however many repeats a file has.
+   */
+  private compact(batch: LineBatch, offset: number, base: number, firstKey: number): void {
+    const { starts: lineStarts, ends: lineEnds, fresh, count } = batch;
+    const arena = this.arena;
+    const starts = this.starts;
+    let write = base;
+    let key = firstKey;
+    for (let i = 0; i < count; i++) {
+      if (fresh[i] === 0) continue;
+      // Lines i..last are new (with what lies between them): one move.
+      let last = i;
+      while (last + 1 < count && fresh[last + 1] === 1) last++;
+      const from = lineStarts[i] + offset;
+      const to = lineEnds[last] + offset;
+      if (write !== from) arena.copyWithin(write, from, to);
+      const shift = from - write;
+      for (let line = i; line <= last; line++) starts[key++] -= shift;
+      write += to - from;
+      i = last;
+    }
+    this.used = write;
   }
 
   /** Makes room for `length` more arena bytes and `keys` more keys (the table then stays at most half full). */
   private reserve(length: number, keys: number): void {
     if (this.used + length > this.arena.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.used + length));
+      if (this.used + length > MAX_ARENA) {
+        throw new UserError(
+          `the distinct rows take more than ${MAX_ARENA} bytes (the limit of one buffer): too much input for one ingestion`,
+        );
+      }
+      const bigger = Buffer.allocUnsafe(Math.min(MAX_ARENA, Math.max(this.arena.length * 2, this.used + length)));
       this.arena.copy(bigger, 0, 0, this.used);
       this.arena = bigger;
     }

@@ -20,23 +20,23 @@ export const strictObject = <Entries extends v.ObjectEntries>(entries: Entries) 
 /** A JSON object with these keys; unknown keys are dropped. */
 export const object = <Entries extends v.ObjectEntries>(entries: Entries) => v.pipe(jsonObject, v.object(entries));
 
-/** The keys a strict object at a path may hold ('' for the top level), to name every unknown key. */
-export type KnownKeys = Record<string, readonly string[]>;
+/** A JSON object of string keys to `value`s (valibot alone would take an array for a record). */
+export const record = <Value extends v.GenericSchema>(value: Value) => v.pipe(jsonObject, v.record(v.string(), value));
 
-/** Every problem of a failed parse of `document`, one line each, without repeats. */
-export function describeIssues(issues: readonly v.BaseIssue<unknown>[], document: unknown, known: KnownKeys = {}): string[] {
-  return [...new Set(issues.map((issue) => describeIssue(issue, document, known)))];
+/** Every problem of a failed parse of `document` by `schema`, one line each, without repeats. */
+export function describeIssues(schema: v.GenericSchema, issues: readonly v.BaseIssue<unknown>[], document: unknown): string[] {
+  return [...new Set(issues.map((issue) => describeIssue(schema, issue, document)))];
 }
 
-function describeIssue(issue: v.BaseIssue<unknown>, document: unknown, known: KnownKeys): string {
+function describeIssue(schema: v.GenericSchema, issue: v.BaseIssue<unknown>, document: unknown): string {
   const keys: KeyPath = (issue.path ?? []).map((item) => item.key as string | number);
   const where = (path: KeyPath): string => (path.length > 0 ? path.join('.') : '(top level)');
   if (issue.type === 'strict_object' && issue.expected === 'never') {
     // Valibot reports the first unknown key of an object only: list them all.
     const parent = keys.slice(0, -1);
-    const allowed = known[parent.join('.')];
+    const allowed = entriesAt(schema, parent);
     const object = valueAt(document, parent) as Record<string, unknown>;
-    const unknown = allowed ? Object.keys(object).filter((key) => !allowed.includes(key)) : keys.slice(-1);
+    const unknown = allowed ? Object.keys(object).filter((key) => !Object.hasOwn(allowed, key)) : keys.slice(-1);
     return `${where(parent)}: unknown key(s) ${unknown.map((key) => JSON.stringify(key)).join(', ')}`;
   }
   const given = valueAt(document, keys);
@@ -45,6 +45,24 @@ function describeIssue(issue: v.BaseIssue<unknown>, document: unknown, known: Kn
     return `${where(keys)}: expected ${issue.type}, got ${describeValue(given)}`;
   }
   return `${where(keys)}: ${issue.message}`;
+}
+
+/** A schema as walked by `entriesAt`: objects hold entries, optional and pipe wrap other schemas. */
+interface SchemaShape {
+  entries?: Record<string, SchemaShape>;
+  wrapped?: SchemaShape;
+  pipe?: SchemaShape[];
+}
+
+/** The entries of the object schema that reads the value at `keys` (undefined when none does). */
+function entriesAt(schema: v.GenericSchema, keys: KeyPath): Record<string, unknown> | undefined {
+  let current: SchemaShape | undefined = schema as SchemaShape;
+  const entries = (shape: SchemaShape | undefined): Record<string, SchemaShape> | undefined => {
+    while (shape && !shape.entries) shape = shape.wrapped ?? shape.pipe?.find((item) => item.entries || item.wrapped || item.pipe);
+    return shape?.entries;
+  };
+  for (const key of keys) current = entries(current)?.[key];
+  return entries(current);
 }
 
 /** The value at a path of a JSON document (undefined when absent). */
