@@ -115,3 +115,16 @@ test('a temporary file of a killed writer is removed by the next write of the sa
   assert.equal(fs.existsSync(dead), false, 'the dead writer left it: removed');
   assert.equal(fs.existsSync(live), true, 'a live process may still be writing it: kept');
 });
+
+test('a temporary link of a writer killed while switching is removed by the next switch; a live writer keeps its own', async () => {
+  const project = makeProject();
+  await runIngestion(project.config);
+  const switchFolder = path.join(project.config.output_folder_path, FILE_NAMES.ingestionGenerations);
+  const dead = path.join(switchFolder, '.current.tmp-999999-abcdef01');
+  const live = path.join(switchFolder, `.current.tmp-${process.ppid}-abcdef02`);
+  fs.symlinkSync('nowhere', dead);
+  fs.symlinkSync('nowhere', live);
+  await runIngestion(project.config);
+  assert.equal(fs.lstatSync(dead, { throwIfNoEntry: false }), undefined, 'the dead writer left it: removed');
+  assert.notEqual(fs.lstatSync(live, { throwIfNoEntry: false }), undefined, 'a live process may still be switching: kept');
+});

@@ -68,19 +68,20 @@ export function makeScratchFolder(kind: string): string {
   return folder;
 }
 
-/** Name of a temporary sibling of `target`; dot-prefixed so folder scans skip it. */
-export function temporaryPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${ownedSuffix()}`);
-}
-
-/** Removes the temporary siblings of `target` that killed writers left. */
-export function sweepTemporaries(target: string): void {
-  sweepDeadEntries(path.dirname(target), `.${path.basename(target)}.tmp-`);
+/**
+ * Name of a new temporary sibling of `target` (dot-prefixed so folder scans
+ * skip it, tagged with this process); the temporaries of `target` that killed
+ * writers left are removed first, so every writer of a target sweeps it.
+ */
+function newTemporaryFor(target: string): string {
+  const prefix = `.${path.basename(target)}.tmp-`;
+  sweepDeadEntries(path.dirname(target), prefix);
+  return path.join(path.dirname(target), prefix + ownedSuffix());
 }
 
 /** Points `link` at `target` atomically (a new link renamed over the old name, whatever it was). */
 export function replaceWithLink(link: string, target: string): void {
-  const temporary = temporaryPathFor(link);
+  const temporary = newTemporaryFor(link);
   fs.symlinkSync(target, temporary);
   try {
     fs.renameSync(temporary, link);
@@ -108,8 +109,7 @@ export function syncFolder(folder: string): void {
  * new one, never a part. The folder must exist.
  */
 export function writeFileAtomic(target: string, content: string | Uint8Array | Iterable<string>): void {
-  sweepTemporaries(target);
-  const temporary = temporaryPathFor(target);
+  const temporary = newTemporaryFor(target);
   const fd = fs.openSync(temporary, 'w');
   try {
     if (typeof content === 'string' || content instanceof Uint8Array) {
@@ -207,8 +207,7 @@ export class AtomicFileWriter {
   private done = false;
 
   constructor(private readonly target: string) {
-    sweepTemporaries(target);
-    this.temporary = temporaryPathFor(target);
+    this.temporary = newTemporaryFor(target);
     this.fd = fs.openSync(this.temporary, 'w');
   }
 
