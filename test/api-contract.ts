@@ -16,7 +16,11 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Express } from 'express';
 import request from 'supertest';
-import { REPO } from './helpers.js';
+import { after } from 'node:test';
+import { createApp, type AppDeps } from '../src/lib/api/app.js';
+import type { Config } from '../src/lib/config.js';
+import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { OFFLINE_DEPS, REPO } from './helpers.js';
 
 type Json = Record<string, any>;
 
@@ -191,4 +195,18 @@ export function assertError(res: ErrorAnswer, status: number, pattern: RegExp, r
   assert.doesNotMatch(res.text, /\n\s+at |\.(ts|js):\d+/, 'no stack trace');
   assert.ok(!res.text.includes(root), `no temp folder path in ${res.text}`);
   assert.ok(!res.text.includes(REPO), `no repository path in ${res.text}`);
+}
+
+const watchers: ModelWatcher[] = [];
+after(() => watchers.forEach((watcher) => watcher.stop()));
+
+/**
+ * The API over `config`'s store, with offline timings and dependency checks
+ * unless `deps` says otherwise, every answer checked against its document; its
+ * model watcher (50 ms) stops after the file's tests.
+ */
+export function servedApp(config: Config, deps: Partial<AppDeps> = {}): TestApp {
+  const watcher = new ModelWatcher(config.prod_deployment_path).start(50);
+  watchers.push(watcher);
+  return contractChecked(createApp({ config, watcher, ...OFFLINE_DEPS, ...deps }), config.api.token);
 }

@@ -28,10 +28,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { createApp } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
-import { assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
+import { assertNoContractViolations, servedApp, type TestApp } from './api-contract.js';
 import { makeProject, type TempProject, deployedProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
@@ -44,15 +42,10 @@ const RECORDS = ROWS.map((row) => Object.fromEntries(FEATURES.map((f, i) => [f, 
 const SPLIT = { columns: FEATURES, data: ROWS };
 const CSV = `${FEATURES.join(',')}\n${ROWS.map((r) => r.join(',')).join('\n')}\n`;
 
-const watchers: ModelWatcher[] = [];
-after(() => watchers.forEach((watcher) => watcher.stop()));
 after(assertNoContractViolations);
 
-function serve(config: Config): TestApp {
-  const watcher = new ModelWatcher(config.prod_deployment_path).start(50);
-  watchers.push(watcher);
-  return contractChecked(createApp({ config, watcher, timings: async () => ({ status: 'unavailable', reason: 'not measured in tests' }) }));
-}
+const serve = (config: Config): TestApp =>
+  servedApp(config, { timings: async () => ({ status: 'unavailable', reason: 'not measured in tests' }) });
 
 /** One case: what is sent, what MLflow's server answers, what we answer (the same unless `differs` says why). */
 interface Case {

@@ -16,26 +16,17 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { createApp } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
-import { assertError, assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
+import { assertError, assertNoContractViolations, servedApp, type TestApp } from './api-contract.js';
 import { FIXTURES, type TempProject, deployedProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
 const GOOD_RECORD = { lastmonth_activity: 100, lastyear_activity: 1200, number_of_employees: 40 };
 const CSV = `${FEATURES.join(',')}\n100,1200,40\n`;
 
-const watchers: ModelWatcher[] = [];
-after(() => watchers.forEach((watcher) => watcher.stop()));
 after(assertNoContractViolations);
 
-function serve(config: Config): TestApp {
-  const watcher = new ModelWatcher(config.prod_deployment_path).start(50);
-  watchers.push(watcher);
-  const timings = async () => ({ status: 'ok', ingestion_seconds: 0, training_seconds: 0, rows: 0 }) as const;
-  return contractChecked(createApp({ config, watcher, timings }), config.api.token);
-}
+const serve = (config: Config): TestApp => servedApp(config);
 
 async function deployed(extra?: Record<string, unknown>): Promise<TempProject> {
   const project = await deployedProject({ extra });

@@ -13,18 +13,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
-import { createApp, type AppDeps } from '../src/lib/api/app.js';
+import type { AppDeps } from '../src/lib/api/app.js';
 import { pathRedactor } from '../src/lib/api/redact.js';
 import type { Config } from '../src/lib/config.js';
 import { readDataset } from '../src/lib/dataset.js';
 import type { DependencyReport } from '../src/lib/dependencies.js';
 import { loadModelFile, predictProbabilities, type ModelFile } from '../src/lib/model.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
 import { runDeployment } from '../src/deployment.js';
 import { runIngestion } from '../src/ingestion.js';
 import { runScoring, type ScoringResult } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
-import { assertError, assertNoContractViolations, contractChecked, type TestApp } from './api-contract.js';
+import { assertError, assertNoContractViolations, servedApp, type TestApp } from './api-contract.js';
 import { FIXTURES, REPO, assertClose, expected, makeProject, type TempProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
@@ -37,17 +36,11 @@ const DEPENDENCIES: DependencyReport = {
 };
 const GOOD_RECORD = { lastmonth_activity: 100, lastyear_activity: 1200, number_of_employees: 40 };
 
-const watchers: ModelWatcher[] = [];
-after(() => watchers.forEach((watcher) => watcher.stop()));
 after(assertNoContractViolations);
 
 /** The app over a config, with fast offline timings and dependency checks, its answers checked against its OpenAPI document. */
-function serve(config: Config, deps: Partial<AppDeps> = {}): TestApp {
-  const watcher = new ModelWatcher(config.prod_deployment_path).start(50);
-  watchers.push(watcher);
-  const app = createApp({ config, watcher, timings: async () => TIMINGS, dependencies: async () => DEPENDENCIES, ...deps });
-  return contractChecked(app, config.api.token);
-}
+const serve = (config: Config, deps: Partial<AppDeps> = {}): TestApp =>
+  servedApp(config, { timings: async () => TIMINGS, dependencies: async () => DEPENDENCIES, ...deps });
 
 /** Runs ingestion, training, scoring and deployment in the project; returns the score. */
 async function deploy(project: TempProject): Promise<ScoringResult> {

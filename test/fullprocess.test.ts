@@ -29,7 +29,6 @@ import request from 'supertest';
 import { rollbackDeployment } from '../src/deployment.js';
 import { runFullprocess, type TickResult } from '../src/fullprocess.js';
 import { createApp } from '../src/lib/api/app.js';
-import type { DependencyReport } from '../src/lib/dependencies.js';
 import { readCurrentDeployment, type CurrentDeployment } from '../src/lib/deploy-store.js';
 import { sha256 } from '../src/lib/files.js';
 import { loadModelFile } from '../src/lib/model.js';
@@ -37,7 +36,7 @@ import { ModelWatcher } from '../src/lib/model-watcher.js';
 import { readRuns } from '../src/lib/run-history.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import { evaluateModel, readDataForModel } from '../src/lib/evaluation.js';
-import { REPO, assertClose, makeProject, snapshot, tempFolder } from './helpers.js';
+import { OFFLINE_DEPS, REPO, assertClose, makeProject, snapshot, tempFolder } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
 
@@ -116,18 +115,11 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
   const store = config.prod_deployment_path;
   const arrive = (name: string): void => fs.copyFileSync(path.join(data, 'sourcedata', name), path.join(project.input, name));
   const watcher = new ModelWatcher(store).start(50);
-  const noDependencies: DependencyReport = {
-    status: 'unavailable',
-    reason: 'not checked in this test',
-    checked_at: new Date().toISOString(),
-    duration_ms: 0,
-    packages: [],
-  };
   app = createApp({
     config,
     watcher,
     timings: async () => ({ status: 'unavailable', reason: 'not measured in this test' }),
-    dependencies: async () => noDependencies,
+    dependencies: OFFLINE_DEPS.dependencies,
   });
   /** The /health answer apicalls wrote to apireturns.txt during the last deploying tick. */
   const apiReturnsHealth = (): { model_version: number } =>

@@ -17,12 +17,11 @@ import request from 'supertest';
 import type express from 'express';
 import { runFullprocess, type TickResult } from '../src/fullprocess.js';
 import { createApp } from '../src/lib/api/app.js';
-import type { DependencyReport } from '../src/lib/dependencies.js';
 import { ModelWatcher } from '../src/lib/model-watcher.js';
 import { loadModelFile, type ModelFile } from '../src/lib/model.js';
 import { formatMetric } from '../src/lib/report/sections.js';
 import { runReporting, type ReportingResult } from '../src/reporting.js';
-import { REPO, assertClose, makeProject, tempFolder, type TempProject } from './helpers.js';
+import { OFFLINE_DEPS, REPO, assertClose, makeProject, tempFolder, type TempProject } from './helpers.js';
 
 type Row = Record<string, string>;
 
@@ -73,14 +72,6 @@ function callListRows(text: string): { rank: number; id: string; percent: number
   return [...text.matchAll(/^\s*(\d+)\s+(\S+)\s+(\d+\.\d)%\s/gm)].map((m) => ({ rank: Number(m[1]), id: m[2], percent: Number(m[3]) }));
 }
 
-const noDependencies: DependencyReport = {
-  status: 'unavailable',
-  reason: 'not checked in this test',
-  checked_at: new Date().toISOString(),
-  duration_ms: 0,
-  packages: [],
-};
-
 let project: TempProject;
 let watcher: ModelWatcher;
 let app: express.Express;
@@ -124,7 +115,7 @@ before(async () => {
     config,
     watcher,
     timings: async () => ({ status: 'unavailable', reason: 'not measured in this test' }),
-    dependencies: async () => noDependencies,
+    dependencies: OFFLINE_DEPS.dependencies,
   });
   report = await runReporting(config);
   model = loadModelFile(path.join(config.prod_deployment_path, 'trainedmodel.json'));
