@@ -35,6 +35,13 @@ const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: Json, description: string): Json => ({ description, content: { 'application/json': { schema } } });
 const text = (type: string, description: string): Json => ({ description, content: { [type]: { schema: { type: 'string' } } } });
 const errorResponse = (name: string): Json => ({ $ref: `#/components/responses/${name}` });
+/** An object schema with these properties and no others, `required` of them required. */
+const closedObject = (required: string[], properties: Json): Json => ({
+  type: 'object',
+  required,
+  additionalProperties: false,
+  properties,
+});
 
 function components(features: readonly string[], bodyLimit: string | number, secured: boolean): Json {
   const featureValue = {
@@ -47,17 +54,11 @@ function components(features: readonly string[], bodyLimit: string | number, sec
     required: [...features],
     properties: Object.fromEntries(features.map((feature) => [feature, featureValue])),
   };
-  const columnSummary = {
-    type: 'object',
-    required: ['mean', 'median', 'std', 'count', 'min', 'max'],
-    additionalProperties: false,
-    properties: Object.fromEntries(
-      ['mean', 'median', 'std', 'count', 'min', 'max'].map((key) => [
-        key,
-        key === 'count' ? { type: 'integer' } : { type: ['number', 'null'] },
-      ]),
-    ),
-  };
+  const summaryKeys = ['mean', 'median', 'std', 'count', 'min', 'max'];
+  const columnSummary = closedObject(
+    summaryKeys,
+    Object.fromEntries(summaryKeys.map((key) => [key, key === 'count' ? { type: 'integer' } : { type: ['number', 'null'] }])),
+  );
   const nullableNumber = { type: ['number', 'null'] };
   const errorOf = (description: string): Json => json(ref('Error'), description);
   return {
@@ -89,23 +90,16 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           message: { type: 'string' },
         },
       },
-      Ready: {
-        type: 'object',
-        required: ['status', 'model_version', 'loaded_at', 'deployed_at'],
-        additionalProperties: false,
-        properties: {
-          status: { const: 'ok' },
-          model_version: { type: 'integer', minimum: 1 },
-          loaded_at: { type: 'string', format: 'date-time' },
-          deployed_at: { type: 'string', format: 'date-time' },
-        },
-      },
-      NotReady: {
-        type: 'object',
-        required: ['status', 'error'],
-        additionalProperties: false,
-        properties: { status: { const: 'unavailable' }, error: { type: 'string', description: 'why no model is served' } },
-      },
+      Ready: closedObject(['status', 'model_version', 'loaded_at', 'deployed_at'], {
+        status: { const: 'ok' },
+        model_version: { type: 'integer', minimum: 1 },
+        loaded_at: { type: 'string', format: 'date-time' },
+        deployed_at: { type: 'string', format: 'date-time' },
+      }),
+      NotReady: closedObject(['status', 'error'], {
+        status: { const: 'unavailable' },
+        error: { type: 'string', description: 'why no model is served' },
+      }),
       Record: record,
       Records: {
         type: 'object',
@@ -120,16 +114,11 @@ function components(features: readonly string[], bodyLimit: string | number, sec
         oneOf: FILE_LOCATION_KEYS.map((key) => ({ required: [key] })),
         example: { file_location: `testdata/${FILE_NAMES.testData}` },
       },
-      Predictions: {
-        type: 'object',
-        required: ['predictions', 'probabilities', 'model_version'],
-        additionalProperties: false,
-        properties: {
-          predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] }, description: '1 when the probability is above 0.5' },
-          probabilities: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, description: 'probability of exited = 1' },
-          model_version: { type: 'integer', minimum: 1 },
-        },
-      },
+      Predictions: closedObject(['predictions', 'probabilities', 'model_version'], {
+        predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] }, description: '1 when the probability is above 0.5' },
+        probabilities: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, description: 'probability of exited = 1' },
+        model_version: { type: 'integer', minimum: 1 },
+      }),
       MlflowInput: {
         type: 'object',
         description:
@@ -174,15 +163,9 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           },
         ],
       },
-      MlflowPredictions: {
-        type: 'object',
-        required: ['predictions'],
-        additionalProperties: false,
-        properties: { predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] } } },
-      },
-      Scores: {
-        type: 'object',
-        required: [
+      MlflowPredictions: closedObject(['predictions'], { predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] } } }),
+      Scores: closedObject(
+        [
           'f1',
           'precision',
           'recall',
@@ -195,8 +178,7 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           'model_version',
           'data_file',
         ],
-        additionalProperties: false,
-        properties: {
+        {
           f1: { type: 'number' },
           precision: { type: 'number' },
           recall: { type: 'number' },
@@ -215,92 +197,77 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           model_version: { type: 'integer' },
           data_file: { type: 'string' },
         },
-      },
-      SummaryStatistics: {
-        type: 'object',
-        required: ['data_file', 'rows', 'columns'],
-        additionalProperties: false,
-        properties: {
-          data_file: { type: 'string' },
-          rows: { type: 'integer' },
-          columns: { type: 'object', additionalProperties: columnSummary },
-        },
-      },
-      MissingData: {
-        type: 'object',
-        required: ['data_file', 'rows', 'columns'],
-        additionalProperties: false,
-        properties: {
-          data_file: { type: 'string' },
-          rows: { type: 'integer' },
-          columns: {
+      ),
+      SummaryStatistics: closedObject(['data_file', 'rows', 'columns'], {
+        data_file: { type: 'string' },
+        rows: { type: 'integer' },
+        columns: { type: 'object', additionalProperties: columnSummary },
+      }),
+      MissingData: closedObject(['data_file', 'rows', 'columns'], {
+        data_file: { type: 'string' },
+        rows: { type: 'integer' },
+        columns: {
+          type: 'object',
+          additionalProperties: {
             type: 'object',
-            additionalProperties: {
-              type: 'object',
-              required: ['missing', 'percent'],
-              additionalProperties: false,
-              properties: { missing: { type: 'integer' }, percent: { type: 'number' } },
-            },
+            required: ['missing', 'percent'],
+            additionalProperties: false,
+            properties: { missing: { type: 'integer' }, percent: { type: 'number' } },
           },
         },
-      },
-      Diagnostics: {
-        type: 'object',
-        required: ['model_version', 'missing_data', 'timings', 'dependencies'],
-        additionalProperties: false,
-        properties: {
-          model_version: { type: ['integer', 'null'] },
-          missing_data: { oneOf: [ref('MissingData'), { type: 'null' }] },
-          timings: {
-            oneOf: [
-              {
+      }),
+      Diagnostics: closedObject(['model_version', 'missing_data', 'timings', 'dependencies'], {
+        model_version: { type: ['integer', 'null'] },
+        missing_data: { oneOf: [ref('MissingData'), { type: 'null' }] },
+        timings: {
+          oneOf: [
+            {
+              type: 'object',
+              required: ['status', 'ingestion_seconds', 'training_seconds', 'rows'],
+              additionalProperties: false,
+              properties: {
+                status: { const: 'ok' },
+                ingestion_seconds: { type: 'number' },
+                training_seconds: { type: 'number' },
+                rows: { type: 'integer' },
+              },
+            },
+            {
+              type: 'object',
+              required: ['status', 'reason'],
+              additionalProperties: false,
+              properties: { status: { const: 'unavailable' }, reason: { type: 'string' } },
+            },
+          ],
+        },
+        dependencies: {
+          type: 'object',
+          required: ['status', 'checked_at', 'duration_ms', 'packages'],
+          additionalProperties: false,
+          properties: {
+            status: { enum: ['ok', 'unavailable'] },
+            reason: { type: 'string' },
+            checked_at: { type: 'string' },
+            duration_ms: { type: 'number' },
+            packages: {
+              type: 'array',
+              items: {
                 type: 'object',
-                required: ['status', 'ingestion_seconds', 'training_seconds', 'rows'],
+                required: ['name', 'type', 'current', 'wanted', 'latest', 'outdated'],
                 additionalProperties: false,
                 properties: {
-                  status: { const: 'ok' },
-                  ingestion_seconds: { type: 'number' },
-                  training_seconds: { type: 'number' },
-                  rows: { type: 'integer' },
-                },
-              },
-              {
-                type: 'object',
-                required: ['status', 'reason'],
-                additionalProperties: false,
-                properties: { status: { const: 'unavailable' }, reason: { type: 'string' } },
-              },
-            ],
-          },
-          dependencies: {
-            type: 'object',
-            required: ['status', 'checked_at', 'duration_ms', 'packages'],
-            additionalProperties: false,
-            properties: {
-              status: { enum: ['ok', 'unavailable'] },
-              reason: { type: 'string' },
-              checked_at: { type: 'string' },
-              duration_ms: { type: 'number' },
-              packages: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['name', 'type', 'current', 'wanted', 'latest', 'outdated'],
-                  additionalProperties: false,
-                  properties: {
-                    name: { type: 'string' },
-                    type: { enum: ['dependencies', 'devDependencies'] },
-                    current: { type: ['string', 'null'] },
-                    wanted: { type: ['string', 'null'] },
-                    latest: { type: ['string', 'null'] },
-                    outdated: { type: 'boolean' },
-                  },
+                  name: { type: 'string' },
+                  type: { enum: ['dependencies', 'devDependencies'] },
+                  current: { type: ['string', 'null'] },
+                  wanted: { type: ['string', 'null'] },
+                  latest: { type: ['string', 'null'] },
+                  outdated: { type: 'boolean' },
                 },
               },
             },
           },
         },
-      },
+      }),
       Outcome: { enum: ['bootstrapped', 'no-new-data', 'no-drift', 'redeployed', 'rejected', 'locked', 'failed'] },
       Run: {
         type: 'object',
@@ -320,56 +287,41 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           refreshed: { type: 'array', items: { enum: ['diagnostics', 'report'] }, description: 'Outputs this tick refreshed' },
         },
       },
-      RiskList: {
-        type: 'object',
-        required: ['model_version', 'data_file', 'clients'],
-        additionalProperties: false,
-        properties: {
-          model_version: { type: 'integer' },
-          data_file: { type: 'string' },
-          clients: {
-            type: 'array',
-            description: 'Clients still with us (newest row per id has target 0), riskiest first',
-            items: {
-              type: 'object',
-              required: ['probability', 'reasons'],
-              description: 'The id under the schema id column name, its probability and the contributions to its log-odds, largest first',
-              properties: {
-                probability: { type: 'number', minimum: 0, maximum: 1 },
-                reasons: {
-                  type: 'array',
-                  items: {
-                    type: 'object',
-                    required: ['feature', 'value', 'contribution'],
-                    additionalProperties: false,
-                    properties: { feature: { type: 'string' }, value: { type: ['number', 'null'] }, contribution: { type: 'number' } },
-                  },
+      RiskList: closedObject(['model_version', 'data_file', 'clients'], {
+        model_version: { type: 'integer' },
+        data_file: { type: 'string' },
+        clients: {
+          type: 'array',
+          description: 'Clients still with us (newest row per id has target 0), riskiest first',
+          items: {
+            type: 'object',
+            required: ['probability', 'reasons'],
+            description: 'The id under the schema id column name, its probability and the contributions to its log-odds, largest first',
+            properties: {
+              probability: { type: 'number', minimum: 0, maximum: 1 },
+              reasons: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['feature', 'value', 'contribution'],
+                  additionalProperties: false,
+                  properties: { feature: { type: 'string' }, value: { type: ['number', 'null'] }, contribution: { type: 'number' } },
                 },
               },
             },
           },
         },
-      },
+      }),
       Drift: {
         oneOf: [
-          {
-            type: 'object',
-            required: ['drift', 'reason'],
-            additionalProperties: false,
-            properties: { drift: { type: 'null' }, reason: { type: 'string' } },
-          },
-          {
-            type: 'object',
-            required: ['run_id', 'started_at', 'outcome', 'model_drift', 'data_drift'],
-            additionalProperties: false,
-            properties: {
-              run_id: { type: 'string' },
-              started_at: { type: 'string' },
-              outcome: ref('Outcome'),
-              model_drift: { type: ['object', 'null'] },
-              data_drift: { type: ['object', 'null'] },
-            },
-          },
+          closedObject(['drift', 'reason'], { drift: { type: 'null' }, reason: { type: 'string' } }),
+          closedObject(['run_id', 'started_at', 'outcome', 'model_drift', 'data_drift'], {
+            run_id: { type: 'string' },
+            started_at: { type: 'string' },
+            outcome: ref('Outcome'),
+            model_drift: { type: ['object', 'null'] },
+            data_drift: { type: ['object', 'null'] },
+          }),
         ],
       },
     },
