@@ -123,36 +123,21 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
       }
     },
   });
-  new Gauge({
-    name: 'risk_model_f1',
-    help: 'F1 of the deployed model on the test data',
-    aggregator: 'first',
-    registers: [registry],
-    async collect() {
-      const { deployed } = await snapshot();
-      setOrClear(this, deployed?.score?.f1 ?? deployed?.record.f1);
-    },
-  });
-  new Gauge({
-    name: 'risk_model_roc_auc',
-    help: 'ROC AUC of the deployed model on the test data',
-    aggregator: 'first',
-    registers: [registry],
-    async collect() {
-      const { deployed } = await snapshot();
-      setOrClear(this, deployed?.score?.roc_auc);
-    },
-  });
-  new Gauge({
-    name: 'risk_new_data_f1',
-    help: 'F1 of the deployed model on the new data of the newest drift check',
-    aggregator: 'first',
-    registers: [registry],
-    async collect() {
-      const { runs } = await snapshot();
-      setOrClear(this, runs?.drift?.new_data_f1);
-    },
-  });
+  /** A gauge of one figure of the snapshot, absent while the figure is unknown. */
+  const figure = (name: string, help: string, pick: (snapshot: HealthSnapshot) => number | undefined | null): void => {
+    new Gauge({
+      name,
+      help,
+      aggregator: 'first',
+      registers: [registry],
+      async collect() {
+        setOrClear(this, pick(await snapshot()));
+      },
+    });
+  };
+  figure('risk_model_f1', 'F1 of the deployed model on the test data', ({ deployed }) => deployed?.score?.f1 ?? deployed?.record.f1);
+  figure('risk_model_roc_auc', 'ROC AUC of the deployed model on the test data', ({ deployed }) => deployed?.score?.roc_auc);
+  figure('risk_new_data_f1', 'F1 of the deployed model on the new data of the newest drift check', ({ runs }) => runs?.drift?.new_data_f1);
   const perFeature = (name: string, help: string, pick: (drift: { psi: number; ks_pvalue: number }) => number): void => {
     new Gauge({
       name,
