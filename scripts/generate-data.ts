@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { CSV_HEADER, Random, generateFileSet, type FileSetSettings } from '../src/lib/generator.js';
-import { writeFileAtomic } from '../src/lib/files.js';
+import { CSV_HEADER, Random, generateFileSet, type FileSetSettings } from '../src/lib/data/generator.js';
+import { writeFileAtomic } from '../src/lib/store/files.js';
 import { parseScriptArguments } from '../src/lib/cli.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

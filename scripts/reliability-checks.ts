@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { parseScriptArguments } from '../src/lib/cli.js';
-import { CSV_HEADER } from '../src/lib/generator.js';
+import { CSV_HEADER } from '../src/lib/data/generator.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = (...parts: string[]): string => path.join(projectRoot, 'dist', ...parts);

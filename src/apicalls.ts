@@ -5,11 +5,11 @@
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { apiBaseUrl, callApi, type ApiCall } from './lib/api-client.js';
+import { apiBaseUrl, callApi, type ApiCall } from './lib/automation/api-client.js';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
-import { ensureFolder, writeJsonAtomic } from './lib/files.js';
+import { ensureFolder, writeJsonAtomic } from './lib/store/files.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 

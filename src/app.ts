@@ -15,7 +15,7 @@ import { UserError } from './lib/errors.js';
 import { createApp, type AppDeps } from './lib/api/app.js';
 import { clusterScrape, serveClusterMetrics } from './lib/api/cluster-metrics.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { ModelWatcher } from './lib/model-watcher.js';
+import { ModelWatcher } from './lib/api/model-watcher.js';
 
 /** Options of the app command. */
 export interface AppOptions {

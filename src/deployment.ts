@@ -8,14 +8,21 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import { listVersions, currentVersion, publishVersion, rollbackTo, type VersionRecord, type PublishSources } from './lib/deploy-store.js';
+import {
+  listVersions,
+  currentVersion,
+  publishVersion,
+  rollbackTo,
+  type VersionRecord,
+  type PublishSources,
+} from './lib/store/deploy-store.js';
 import { BusyError, UserError } from './lib/errors.js';
-import { readJsonIfExists, sha256 } from './lib/files.js';
+import { readJsonIfExists, sha256 } from './lib/store/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
-import { isHeld, tryLock, type HeldLock } from './lib/lock.js';
-import { loadModelFile } from './lib/model.js';
-import type { IngestionRecord, ScoreRecord } from './lib/records.js';
+import { isHeld, tryLock, type HeldLock } from './lib/store/lock.js';
+import { loadModelFile } from './lib/model/model-file.js';
+import type { IngestionRecord, ScoreRecord } from './lib/store/records.js';
 
 /** Result of a deployment. */
 export interface DeploymentResult {

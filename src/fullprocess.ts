@@ -15,20 +15,20 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import { withScratchOutputs, type Config } from './lib/config.js';
-import { currentVersion, listVersions, readCurrentDeployment, switchedAt, type CurrentDeployment } from './lib/deploy-store.js';
-import { decideModelDrift, measureDataDrift } from './lib/drift.js';
+import { currentVersion, listVersions, readCurrentDeployment, switchedAt, type CurrentDeployment } from './lib/store/deploy-store.js';
+import { decideModelDrift, measureDataDrift } from './lib/model/drift.js';
 import { exitCodeOf, messageOf } from './lib/errors.js';
-import { evaluateModel, readDataForModel } from './lib/evaluation.js';
-import { makeScratchFolder } from './lib/files.js';
-import { classifyFiles, readChecked, trackFiles, writeChecked, type CacheEntry, type TrackedFile } from './lib/file-tracker.js';
-import { listCsvFiles } from './lib/input-folder.js';
+import { evaluateModel, readDataForModel } from './lib/model/evaluation.js';
+import { makeScratchFolder } from './lib/store/files.js';
+import { classifyFiles, readChecked, trackFiles, writeChecked, type CacheEntry, type TrackedFile } from './lib/automation/file-tracker.js';
+import { listCsvFiles } from './lib/data/input-folder.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
-import { isHeld, tryLock } from './lib/lock.js';
+import { isHeld, tryLock } from './lib/store/lock.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { loadModelFile, type ModelFile } from './lib/model.js';
-import type { IngestionRecord } from './lib/records.js';
-import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/run-history.js';
-import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/tick-decision.js';
+import { loadModelFile, type ModelFile } from './lib/model/model-file.js';
+import type { IngestionRecord } from './lib/store/records.js';
+import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/store/run-history.js';
+import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/automation/tick-decision.js';
 import { runDeployment } from './deployment.js';
 import { runIngestion } from './ingestion.js';
 import { runScoring } from './scoring.js';
@@ -243,7 +243,7 @@ async function refreshOutputs(
   }
   if (deployedVersion === null) return;
   try {
-    const { apiBaseUrl, isApiUp, waitForApiVersion } = await import('./lib/api-client.js');
+    const { apiBaseUrl, isApiUp, waitForApiVersion } = await import('./lib/automation/api-client.js');
     if (!(await isApiUp(config))) {
       tick.record.notes.push(`the API at ${apiBaseUrl(config)} is not running; apicalls skipped`);
       return;

@@ -9,18 +9,18 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config, DataSchema } from './lib/config.js';
-import { formatCsvRecord, readCsvHeader } from './lib/csv.js';
-import { resolveHeader } from './lib/dataset.js';
+import { formatCsvRecord, readCsvHeader } from './lib/data/csv.js';
+import { resolveHeader } from './lib/data/dataset.js';
 import { DataError, UserError } from './lib/errors.js';
-import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
-import { Generation } from './lib/generations.js';
-import { listCsvFiles } from './lib/input-folder.js';
+import { AtomicFileWriter, ensureFolder, writeFileAtomic, writeJsonAtomic } from './lib/store/files.js';
+import { Generation } from './lib/store/generations.js';
+import { listCsvFiles } from './lib/data/input-folder.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { DuplicateFilter, readFileRows, type FilePlan, type FileRows, type MergeColumns } from './lib/merge.js';
+import { DuplicateFilter, readFileRows, type FilePlan, type FileRows, type MergeColumns } from './lib/data/merge.js';
 import { startProgress } from './lib/progress.js';
-import type { IngestedFile, IngestionRecord } from './lib/records.js';
-import { RowSet } from './lib/row-set.js';
+import type { IngestedFile, IngestionRecord } from './lib/store/records.js';
+import { RowSet } from './lib/data/row-set.js';
 
 /** Result printed by the ingestion stage. */
 export interface IngestionResult {

@@ -9,12 +9,12 @@ import { pathToFileURL } from 'node:url';
 import { runCommand, resolveUserPath } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
-import { evaluateModel, readDataForModel } from './lib/evaluation.js';
-import { ensureFolder, sha256, writeFileAtomic, writeJsonAtomic } from './lib/files.js';
+import { evaluateModel, readDataForModel } from './lib/model/evaluation.js';
+import { ensureFolder, sha256, writeFileAtomic, writeJsonAtomic } from './lib/store/files.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { loadModelFile } from './lib/model.js';
-import type { ScoreRecord } from './lib/records.js';
+import { loadModelFile } from './lib/model/model-file.js';
+import type { ScoreRecord } from './lib/store/records.js';
 
 /** Options of the scoring stage. */
 export interface ScoringOptions {

@@ -6,14 +6,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand, resolveUserPath } from './lib/cli.js';
 import type { Config } from './lib/config.js';
-import { readDataset } from './lib/dataset.js';
+import { readDataset } from './lib/data/dataset.js';
 import { UserError } from './lib/errors.js';
-import { ensureFolder, exists, writeJsonAtomic } from './lib/files.js';
+import { ensureFolder, exists, writeJsonAtomic } from './lib/store/files.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import { buildModelFile, fitLogisticRegression, type Convergence } from './lib/model.js';
+import { fitLogisticRegression, type Convergence } from './lib/model/fit.js';
+import { buildModelFile } from './lib/model/model-file.js';
 import { PACKAGE_VERSION } from './lib/project.js';
-import { profileColumn } from './lib/drift.js';
+import { profileColumn } from './lib/model/drift.js';
 import { startProgress } from './lib/progress.js';
 
 /** Options of the training stage. */

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import request from 'supertest';
 import { createApp } from '../src/lib/api/app.js';
 import type { Logger } from '../src/lib/log.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { deployedProject } from './helpers.js';
 
 interface Entry {

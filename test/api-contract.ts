@@ -19,7 +19,7 @@ import request from 'supertest';
 import { after } from 'node:test';
 import { createApp, type AppDeps } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { OFFLINE_DEPS, REPO } from './helpers.js';
 
 type Json = Record<string, any>;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startServer, type RunningApp } from '../src/app.js';
 import { silentLogger } from '../src/lib/log.js';
-import { loadModelFile, predictProbabilities } from '../src/lib/model.js';
+import { loadModelFile, predictProbabilities } from '../src/lib/model/model-file.js';
 import { deployedProject, OFFLINE_DEPS, type TempProject } from './helpers.js';
 
 const RECORD = { lastmonth_activity: 100, lastyear_activity: 1200, number_of_employees: 40 };

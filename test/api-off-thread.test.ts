@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import request from 'supertest';
 import { createApp } from '../src/lib/api/app.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { runIngestion } from '../src/ingestion.js';
 import { makeProject, deployedProject } from './helpers.js';
 

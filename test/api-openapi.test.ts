@@ -13,7 +13,7 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { createApp } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { ApiContract, assertNoContractViolations, contractChecked, contractOf } from './api-contract.js';
 import { makeProject } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { startServer, type ServerDeps } from '../src/app.js';
 import { rollbackDeployment, runDeployment } from '../src/deployment.js';
 import { runIngestion } from '../src/ingestion.js';
 import { silentLogger } from '../src/lib/log.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { runScoring } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
 import { FIXTURES, makeProject, type TempProject, OFFLINE_DEPS } from './helpers.js';

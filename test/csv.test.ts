@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import { decodeUtf8, formatCsvRecord, parseCsvText, readCsvFile, readCsvHeader } from '../src/lib/csv.js';
+import { decodeUtf8, formatCsvRecord, parseCsvText, readCsvFile, readCsvHeader } from '../src/lib/data/csv.js';
 import { DataError } from '../src/lib/errors.js';
 import { tempFolder } from './helpers.js';
 

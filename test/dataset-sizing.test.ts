@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { readDataset } from '../src/lib/dataset.js';
+import { readDataset } from '../src/lib/data/dataset.js';
 import { tempFolder } from './helpers.js';
 
 const SCHEMA = { id_column: 'corporation', features: ['a', 'b'], target: 'exited' };

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runFullprocess } from '../src/fullprocess.js';
 import { runIngestion } from '../src/ingestion.js';
-import { readDataset } from '../src/lib/dataset.js';
+import { readDataset } from '../src/lib/data/dataset.js';
 import {
   decideModelDrift,
   ksPValue,
@@ -19,8 +19,8 @@ import {
   populationStabilityIndex,
   profileColumn,
   type DriftRule,
-} from '../src/lib/drift.js';
-import { Random, drawClient } from '../src/lib/generator.js';
+} from '../src/lib/model/drift.js';
+import { Random, drawClient } from '../src/lib/data/generator.js';
 import { REFERENCE_DATA, REPO, FIXTURES, assertClose, expected, makeProject } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { classifyFiles, isSettling, trackFiles, type TrackedFile } from '../src/lib/file-tracker.js';
-import { sha256 } from '../src/lib/files.js';
+import { classifyFiles, isSettling, trackFiles, type TrackedFile } from '../src/lib/automation/file-tracker.js';
+import { sha256 } from '../src/lib/store/files.js';
 import { tempFolder } from './helpers.js';
 
 test('an unchanged file takes its hash from the cache instead of being read', () => {

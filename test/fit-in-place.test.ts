@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fitLogisticRegression, type FitSettings } from '../src/lib/model.js';
-import { Random, drawClient } from '../src/lib/generator.js';
+import { fitLogisticRegression, type FitSettings } from '../src/lib/model/fit.js';
+import { Random, drawClient } from '../src/lib/data/generator.js';
 
 function clients(rows: number): { features: string[]; columns: Float64Array[]; target: Uint8Array } {
   const random = new Random(5);

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runIngestion } from '../src/ingestion.js';
-import { sha256File } from '../src/lib/files.js';
+import { sha256File } from '../src/lib/store/files.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
-import type { IngestionRecord } from '../src/lib/records.js';
+import type { IngestionRecord } from '../src/lib/store/records.js';
 import { REPO, makeProject } from './helpers.js';
 
 const SCRIPT = path.join(REPO, 'dist', 'src', 'ingestion.js');

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { rollbackDeployment } from '../src/deployment.js';
 import { BusyError } from '../src/lib/errors.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
-import { isHeld, ownerIsAlive, parseOwner, tryLock } from '../src/lib/lock.js';
+import { isHeld, ownerIsAlive, parseOwner, tryLock } from '../src/lib/store/lock.js';
 import { REPO, makeProject, tempFolder } from './helpers.js';
 
 const LOCK_MODULE = path.join(REPO, 'dist', 'src', 'lib', 'lock.js');

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { readCsvHeader } from '../src/lib/csv.js';
-import { resolveHeader } from '../src/lib/dataset.js';
-import { DuplicateFilter, readFileRows, type RowOutput } from '../src/lib/merge.js';
-import { RowSet } from '../src/lib/row-set.js';
+import { readCsvHeader } from '../src/lib/data/csv.js';
+import { resolveHeader } from '../src/lib/data/dataset.js';
+import { DuplicateFilter, readFileRows, type RowOutput } from '../src/lib/data/merge.js';
+import { RowSet } from '../src/lib/data/row-set.js';
 import { tempFolder } from './helpers.js';
 
 /** An output that keeps what is written, as text. */

@@ -8,12 +8,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runIngestion } from '../src/ingestion.js';
-import { readDataset } from '../src/lib/dataset.js';
+import { readDataset } from '../src/lib/data/dataset.js';
 import { DataError, UserError } from '../src/lib/errors.js';
-import { fitLogisticRegression, loadModelFile, predictProbabilities, validateModelFile, type FitSettings } from '../src/lib/model.js';
+import { fitLogisticRegression, type FitSettings } from '../src/lib/model/fit.js';
+import { loadModelFile, predictProbabilities, validateModelFile } from '../src/lib/model/model-file.js';
 import { runScoring } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
-import { Random, drawClient } from '../src/lib/generator.js';
+import { Random, drawClient } from '../src/lib/data/generator.js';
 import { FIXTURES, REFERENCE_DATA, REPO, assertClose, expected, makeProject, tempFolder } from './helpers.js';
 
 const SETS: [string, 'reference' | 'generated' | 'shipped', string][] = [

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { runFullprocess } from '../src/fullprocess.js';
-import { Random } from '../src/lib/generator.js';
+import { Random } from '../src/lib/data/generator.js';
 import { runReporting, type ReportingResult } from '../src/reporting.js';
 import { makeProject, tempFolder, type TempProject } from './helpers.js';
 

@@ -12,7 +12,7 @@ import type express from 'express';
 import { runDeployment } from '../src/deployment.js';
 import { runIngestion } from '../src/ingestion.js';
 import { createApp } from '../src/lib/api/app.js';
-import { ModelWatcher } from '../src/lib/model-watcher.js';
+import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { runScoring } from '../src/scoring.js';
 import { runTraining } from '../src/training.js';
 import { makeProject, type TempProject } from './helpers.js';

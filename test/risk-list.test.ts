@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
-import type { Dataset } from '../src/lib/dataset.js';
-import type { ModelFile } from '../src/lib/model.js';
-import { predictProbabilities } from '../src/lib/model.js';
-import { buildRiskList, describeContribution, explainRow, featureLabel, reasonPhrases, riskListCsv } from '../src/lib/risk-list.js';
+import type { Dataset } from '../src/lib/data/dataset.js';
+import type { ModelFile } from '../src/lib/model/model-file.js';
+import { predictProbabilities } from '../src/lib/model/model-file.js';
+import { buildRiskList, describeContribution, explainRow, featureLabel, reasonPhrases, riskListCsv } from '../src/lib/report/risk-list.js';
 import { assertClose } from './helpers.js';
 
 /** A two-feature standardized model: activity lowers the risk, complaints raise it. */

@@ -1,7 +1,7 @@
 /** RowSet: behaves as a Set of strings, including hash collisions, wide characters and growth. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LineBatch, RowSet } from '../src/lib/row-set.js';
+import { LineBatch, RowSet } from '../src/lib/data/row-set.js';
 
 test('agrees with Set<string> on a mixed stream with many duplicates', () => {
   const ours = new RowSet(4);

@@ -1,8 +1,8 @@
 /** The rules of a tick as a table: what comes next for every kind of observation. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ModelDrift } from '../src/lib/run-history.js';
-import { decideTick, type TickObservation, type TickRules, type TickStep } from '../src/lib/tick-decision.js';
+import type { ModelDrift } from '../src/lib/store/run-history.js';
+import { decideTick, type TickObservation, type TickRules, type TickStep } from '../src/lib/automation/tick-decision.js';
 
 const RULES: TickRules = { gate: true, dataDriftTrigger: false, settleSeconds: 5 };
 

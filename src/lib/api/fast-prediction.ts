@@ -22,9 +22,9 @@ import type { Request, Response } from 'express';
 import type { Observer } from './metrics-routes.js';
 import type { Counter } from 'prom-client';
 import bytes from 'bytes';
-import { classify, predictProbabilities } from '../model.js';
-import type { ModelWatcher } from '../model-watcher.js';
-import { columnsFromRecords } from '../prediction-input.js';
+import { classify, predictProbabilities } from '../model/model-file.js';
+import type { ModelWatcher } from './model-watcher.js';
+import { columnsFromRecords } from './prediction-input.js';
 import { bearerMatches } from './middleware.js';
 
 /** What the hot path needs from the app. */

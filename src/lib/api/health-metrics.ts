@@ -19,11 +19,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { currentVersion, VERSION_RECORD, versionFolder, type VersionRecord } from '../deploy-store.js';
+import { currentVersion, VERSION_RECORD, versionFolder, type VersionRecord } from '../store/deploy-store.js';
 import { messageOf } from '../errors.js';
 import { deployedFile, FILE_NAMES } from '../layout.js';
-import type { ScoreRecord } from '../records.js';
-import { OUTCOMES, RunTally, type RunTallySnapshot } from '../run-tally.js';
+import type { ScoreRecord } from '../store/records.js';
+import { OUTCOMES, RunTally, type RunTallySnapshot } from './run-tally.js';
 import type { ApiContext } from './routes.js';
 
 /** The deployed version's record and test-data scores. */

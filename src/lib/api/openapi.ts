@@ -7,7 +7,7 @@
  * receive against them.
  */
 import { FILE_NAMES } from '../layout.js';
-import { FILE_LOCATION_KEYS } from '../prediction-input.js';
+import { FILE_LOCATION_KEYS } from './prediction-input.js';
 import { MLFLOW_CONTENT_TYPES } from './mlflow.js';
 
 /** A JSON object of the document. */

@@ -7,10 +7,10 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import bytes from 'bytes';
 import multer from 'multer';
 import type { Counter } from 'prom-client';
-import { decodeUtf8 } from '../csv.js';
+import { decodeUtf8 } from '../data/csv.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, UserError } from '../errors.js';
-import { classify, predictProbabilities, schemaForModel } from '../model.js';
-import type { ServedModel } from '../model-watcher.js';
+import { classify, predictProbabilities, schemaForModel } from '../model/model-file.js';
+import type { ServedModel } from './model-watcher.js';
 import {
   columnsFromCsv,
   columnsFromMlflow,
@@ -19,8 +19,8 @@ import {
   unlabelledSchema,
   type FeatureColumns,
   type PredictionBody,
-} from '../prediction-input.js';
-import { resolveInsideFolders } from '../safe-path.js';
+} from './prediction-input.js';
+import { resolveInsideFolders } from './safe-path.js';
 import { hasBody, requireBody } from './middleware.js';
 import { requireMlflowContentType } from './mlflow.js';
 import type { JobRunner } from './report-worker.js';

@@ -6,11 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Request, Response } from 'express';
-import { cachedDependencies, type DependencyReport } from '../dependencies.js';
+import { cachedDependencies, type DependencyReport } from '../diagnostics/dependencies.js';
 import { UserError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
-import type { ServedModel } from '../model-watcher.js';
-import { readRuns } from '../run-history.js';
+import type { Metrics } from '../model/metrics.js';
+import type { ServedModel } from './model-watcher.js';
+import { readRuns } from '../store/run-history.js';
 import { fileCache, sharedResult } from './cache.js';
 import { ReportWorker, type JobRunner } from './report-worker.js';
 import { RouteTable, type ApiContext } from './routes.js';

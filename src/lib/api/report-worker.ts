@@ -19,12 +19,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { DataSchema } from '../config.js';
-import { countMissing, summarizeData, type MissingData, type SummaryStatistics } from '../data-summary.js';
-import { readDataset } from '../dataset.js';
+import { countMissing, summarizeData, type MissingData, type SummaryStatistics } from '../diagnostics/data-summary.js';
+import { readDataset } from '../data/dataset.js';
 import { messageOf, UnavailableError, UserError } from '../errors.js';
-import { computeMetrics, type Metrics } from '../metrics.js';
-import { classify, predictProbabilities, schemaForModel, type ModelFile } from '../model.js';
-import { buildRiskList, type RiskList } from '../risk-list.js';
+import { computeMetrics, type Metrics } from '../model/metrics.js';
+import { classify, predictProbabilities, schemaForModel, type ModelFile } from '../model/model-file.js';
+import { buildRiskList, type RiskList } from '../report/risk-list.js';
 
 /** Scores `model` on the labelled data in `file` (named `label` in messages). */
 function scoreModel(input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Metrics {

@@ -3,7 +3,7 @@ import express, { type RequestHandler } from 'express';
 import type { Config } from '../config.js';
 import type { ArtefactPaths } from '../layout.js';
 import type { Logger } from '../log.js';
-import type { ModelWatcher } from '../model-watcher.js';
+import type { ModelWatcher } from './model-watcher.js';
 import type { Redactor } from './redact.js';
 
 /** What the routers serve from. */

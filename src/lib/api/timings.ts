@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
 import { PROJECT_ROOT } from '../project.js';
-import type { TimingReport } from '../records.js';
+import type { TimingReport } from '../store/records.js';
 import { sharedResult } from './cache.js';
 
 /** Measures ingestion and training wall time somewhere that does not block the server. */

@@ -5,7 +5,7 @@
  * and long labels shrink the plot instead of being clipped.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ConfusionMatrix } from '../metrics.js';
+import type { ConfusionMatrix } from '../model/metrics.js';
 import { FONT_FAMILY } from './fonts.js';
 
 const COLORS = { training: '#4c78a8', newData: '#e45756', model: '#4c78a8', chance: '#999999', marker: '#e45756' };

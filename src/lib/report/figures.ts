@@ -3,9 +3,9 @@
  * data: the gain of calling the riskiest clients first, the F1 history per
  * model version, and the drift of each feature from its PSI bins. Pure.
  */
-import type { VersionRecord } from '../deploy-store.js';
-import { formatAmount } from '../risk-list.js';
-import type { FeatureDrift, RunRecord } from '../run-history.js';
+import type { VersionRecord } from '../store/deploy-store.js';
+import { formatAmount } from './risk-list.js';
+import type { FeatureDrift, RunRecord } from '../store/run-history.js';
 import { F1_KINDS, type DriftBar, type F1Point, type GainPoint } from './charts.js';
 
 /** Keeps at most `max` points of a curve, always the first and the last. */

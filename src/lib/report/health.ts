@@ -6,7 +6,7 @@
  * the health; ticks that found no new data or the lock taken change nothing
  * and are only counted. The figures come from the newest drift check.
  */
-import type { RunRecord } from '../run-history.js';
+import type { RunRecord } from '../store/run-history.js';
 import type { Tone } from './pdf.js';
 
 /** The health verdicts of page 1. */

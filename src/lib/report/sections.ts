@@ -9,14 +9,14 @@
  */
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import type { Dataset } from '../dataset.js';
-import type { VersionRecord } from '../deploy-store.js';
+import type { Dataset } from '../data/dataset.js';
+import type { VersionRecord } from '../store/deploy-store.js';
 import { FILE_NAMES } from '../layout.js';
-import type { Metrics } from '../metrics.js';
-import type { ModelFile } from '../model.js';
-import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from '../records.js';
-import { featureLabel, reasonPhrases, type RiskList } from '../risk-list.js';
-import type { FeatureDrift, RunRecord } from '../run-history.js';
+import type { Metrics } from '../model/metrics.js';
+import type { ModelFile } from '../model/model-file.js';
+import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from '../store/records.js';
+import { featureLabel, reasonPhrases, type RiskList } from './risk-list.js';
+import type { FeatureDrift, RunRecord } from '../store/run-history.js';
 import {
   classLabels,
   confusionMatrixSpec,

@@ -18,7 +18,7 @@
  * (with the call list), so they always describe the newest data; a deploy
  * refreshes them after the switch.
  */
-import type { ModelDrift, Outcome } from './run-history.js';
+import type { ModelDrift, Outcome } from '../store/run-history.js';
 
 /** Outputs that describe the deployed model and the newest data. */
 export type OutputName = 'diagnostics' | 'report';

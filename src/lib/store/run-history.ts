@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Logger } from './log.js';
-import { FILE_NAMES } from './layout.js';
-import { silentLogger } from './log.js';
+import type { Logger } from '../log.js';
+import { FILE_NAMES } from '../layout.js';
+import { silentLogger } from '../log.js';
 
 /** What a tick decided. */
 export type Outcome = 'bootstrapped' | 'no-new-data' | 'no-drift' | 'redeployed' | 'rejected' | 'locked' | 'failed';

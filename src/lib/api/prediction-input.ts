@@ -6,9 +6,9 @@
  * Pure: takes parsed requests, returns sources or columns, or throws a
  * UserError naming the bad field.
  */
-import { UserError } from './errors.js';
-import { parseDataset, parseFeatureValue } from './dataset.js';
-import type { DataSchema } from './config.js';
+import { UserError } from '../errors.js';
+import { parseDataset, parseFeatureValue } from '../data/dataset.js';
+import type { DataSchema } from '../config.js';
 
 /** Feature columns ready for `predictProbabilities` (NaN = missing, imputed by the model). */
 export interface FeatureColumns {

@@ -1,6 +1,6 @@
 /** Talking to a running API from the command line: its address, whether it is up, one call. */
-import type { Config } from './config.js';
-import { ServiceError } from './errors.js';
+import type { Config } from '../config.js';
+import { ServiceError } from '../errors.js';
 
 /** One call and its answer. */
 export interface ApiCall {

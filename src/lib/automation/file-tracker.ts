@@ -9,8 +9,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonIfExists, sha256File, writeJsonAtomic } from './files.js';
-import { FILE_NAMES } from './layout.js';
+import { readJsonIfExists, sha256File, writeJsonAtomic } from '../store/files.js';
+import { FILE_NAMES } from '../layout.js';
 
 /** A file of the input folder as a tick sees it. */
 export interface TrackedFile {

@@ -3,9 +3,9 @@
  * parsing, and reading a labelled data file into typed columns.
  */
 import fs from 'node:fs';
-import { DataError } from './errors.js';
+import { DataError } from '../errors.js';
 import { parseCsvText, readCsvFile, type FileDigest } from './csv.js';
-import type { DataSchema } from './config.js';
+import type { DataSchema } from '../config.js';
 
 /** Where the schema's columns sit in a file's header. */
 export interface ColumnLayout {

@@ -2,9 +2,9 @@
  * The JSON records the stages write and other stages, the API and the report
  * read: their shapes, in one place. Where each lives is layout.ts's concern.
  */
-import type { DependencyReport } from './dependencies.js';
-import type { MissingData, SummaryStatistics } from './data-summary.js';
-import type { Metrics } from './metrics.js';
+import type { DependencyReport } from '../diagnostics/dependencies.js';
+import type { MissingData, SummaryStatistics } from '../diagnostics/data-summary.js';
+import type { Metrics } from '../model/metrics.js';
 
 /** What ingestion learned about one input file. */
 export interface IngestedFile {

@@ -1,11 +1,11 @@
 /** Evaluating a model on a labelled data file: read with the model's columns, predict, score. */
 import path from 'node:path';
-import type { DataSchema } from './config.js';
-import { readDataset, type Dataset } from './dataset.js';
-import { UserError } from './errors.js';
-import { exists } from './files.js';
+import type { DataSchema } from '../config.js';
+import { readDataset, type Dataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { exists } from '../store/files.js';
 import { computeMetrics, type Metrics } from './metrics.js';
-import { classify, predictProbabilities, schemaForModel, type ModelFile } from './model.js';
+import { classify, predictProbabilities, schemaForModel, type ModelFile } from './model-file.js';
 
 /** Scores a loaded model on a labelled dataset: probabilities, 0/1 predictions and metrics. */
 export function evaluateModel(model: ModelFile, data: Dataset): { metrics: Metrics; probabilities: Float64Array; predictions: Uint8Array } {

@@ -1,8 +1,9 @@
 /**
- * Binary logistic regression with an L2 penalty, fitted to convergence by
+ * Fitting a binary logistic regression with an L2 penalty to convergence by
  * Newton's method (IRLS) with a backtracking line search. The p x p Newton
  * system is solved with ml-matrix; the O(n) passes over the rows run on typed
- * arrays so 1,000,000 rows fit in memory and time.
+ * arrays so 1,000,000 rows fit in memory and time. Pure: data in, parameters
+ * out (the model file is model-file.ts's concern).
  *
  * Objectives:
  * - `standardized` (default): median imputation, then standardization with the
@@ -11,15 +12,9 @@
  * - `liblinear`: raw (imputed) features, the intercept penalized like a weight
  *   (liblinear with intercept_scaling = 1), the original project's objective.
  */
-import fs from 'node:fs';
 import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
-import * as v from 'valibot';
-import type { DataSchema } from './config.js';
-import { DataError, UserError } from './errors.js';
-import { describeIssues, object, record } from './schema-issues.js';
+import { DataError, UserError } from '../errors.js';
 import { median } from './stats.js';
-import type { FeatureProfile } from './drift.js';
-
 export type Objective = 'standardized' | 'liblinear';
 
 /** Fit settings (config `model` section). */
@@ -39,35 +34,6 @@ export interface Convergence {
   /** Penalized objective value at the end. */
   objective_value: number;
 }
-
-/** Where a model's training data came from. */
-export interface Provenance {
-  rows: number;
-  data_file: string;
-  data_sha256: string;
-  trained_at: string;
-  package_version: string;
-  duration_ms: number;
-}
-
-/** The contents of the model file. */
-export interface ModelFile {
-  kind: 'logistic-regression';
-  format_version: 1;
-  features: string[];
-  target: string;
-  standardization: { mean: number[]; std: number[] } | null;
-  coefficients: number[];
-  intercept: number;
-  imputation: Record<string, number>;
-  hyperparameters: { penalty: 'l2'; C: number; objective: Objective; intercept_penalized: boolean; max_iter: number; tol: number };
-  convergence: Convergence;
-  training: Provenance;
-  /** Distribution of each training feature (quantiles), for data-drift tests. */
-  training_profile?: Record<string, FeatureProfile>;
-}
-
-export const MODEL_KIND = 'logistic-regression';
 
 /** Training data in columns: NaN marks a missing cell. */
 export interface TrainingData {
@@ -431,150 +397,4 @@ function newton(
     if (lastLikely) current = evaluate(problem, theta);
   }
   return { theta, current, converged, iterations };
-}
-
-/** Probability of class 1 for each row of `columns` (NaN cells imputed with the model's medians). */
-export function predictProbabilities(model: ModelFile, columns: ArrayLike<number>[]): Float64Array {
-  const n = columns.length === 0 ? 0 : columns[0].length;
-  const p = model.features.length;
-  const out = new Float64Array(n);
-  const fills = model.features.map((feature) => model.imputation[feature]);
-  const means = model.standardization?.mean;
-  const stds = model.standardization?.std;
-  for (let i = 0; i < n; i++) {
-    let eta = model.intercept;
-    for (let f = 0; f < p; f++) {
-      let v = columns[f][i];
-      if (v !== v) v = fills[f];
-      const z = means && stds ? (v - means[f]) / stds[f] : v;
-      eta += model.coefficients[f] * z;
-    }
-    out[i] = sigmoid(eta);
-  }
-  return out;
-}
-
-/** 0/1 predictions at the 0.5 threshold (as sklearn's predict). */
-export function classify(probabilities: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(probabilities.length);
-  for (let i = 0; i < probabilities.length; i++) out[i] = probabilities[i] > 0.5 ? 1 : 0;
-  return out;
-}
-
-/** Assembles the model file's contents from a fit. */
-export function buildModelFile(
-  fit: FitResult,
-  features: string[],
-  target: string,
-  settings: FitSettings,
-  training: Provenance,
-  profile?: Record<string, FeatureProfile>,
-): ModelFile {
-  return {
-    kind: MODEL_KIND,
-    format_version: 1,
-    features: [...features],
-    target,
-    standardization: fit.standardization,
-    coefficients: fit.coefficients,
-    intercept: fit.intercept,
-    imputation: Object.fromEntries(features.map((feature, f) => [feature, fit.imputation[f]])),
-    hyperparameters: {
-      penalty: 'l2',
-      C: settings.C,
-      objective: settings.objective,
-      intercept_penalized: settings.objective === 'liblinear',
-      max_iter: settings.max_iter,
-      tol: settings.tol,
-    },
-    convergence: fit.convergence,
-    training,
-    ...(profile ? { training_profile: profile } : {}),
-  };
-}
-
-const finite = v.pipe(v.number(), v.finite());
-const text = v.pipe(v.string(), v.minLength(1));
-const modelFileSchema = object({
-  kind: v.literal(MODEL_KIND, `must be "${MODEL_KIND}"`),
-  format_version: v.literal(1, 'must be 1 (this version reads format 1)'),
-  features: v.pipe(v.array(text), v.minLength(1)),
-  target: text,
-  standardization: v.nullable(
-    object({
-      mean: v.array(finite),
-      std: v.array(
-        v.pipe(
-          finite,
-          v.check((value) => value > 0, 'must be > 0'),
-        ),
-      ),
-    }),
-  ),
-  coefficients: v.array(finite),
-  intercept: finite,
-  imputation: record(finite),
-  hyperparameters: object({
-    penalty: v.literal('l2'),
-    C: finite,
-    objective: v.picklist(['standardized', 'liblinear']),
-    intercept_penalized: v.boolean(),
-    max_iter: v.number(),
-    tol: v.number(),
-  }),
-  convergence: object({ converged: v.boolean(), iterations: v.number(), gradient_max: v.number(), objective_value: v.number() }),
-  training: object({
-    rows: v.number(),
-    data_file: v.string(),
-    data_sha256: v.string(),
-    trained_at: v.string(),
-    package_version: v.string(),
-    duration_ms: v.number(),
-  }),
-  training_profile: v.optional(record(object({ count: v.number(), quantiles: v.array(finite) }))),
-});
-
-/** Validates a parsed model file; the error names the file and each wrong field. */
-export function validateModelFile(value: unknown, label: string): ModelFile {
-  const parsed = v.safeParse(modelFileSchema, value);
-  if (!parsed.success) {
-    const problems = describeIssues(modelFileSchema, parsed.issues, value);
-    throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
-  }
-  const model: ModelFile = parsed.output;
-  const p = model.features.length;
-  const problems: string[] = [];
-  if (model.coefficients.length !== p) problems.push(`coefficients has ${model.coefficients.length} values for ${p} features`);
-  if (model.standardization && (model.standardization.mean.length !== p || model.standardization.std.length !== p)) {
-    problems.push(`standardization.mean/std must have ${p} values`);
-  }
-  for (const feature of model.features) if (!(feature in model.imputation)) problems.push(`imputation has no median for "${feature}"`);
-  if (problems.length > 0) throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
-  return model;
-}
-
-/** The data schema a model reads: the config's id column with the model's own features and target. */
-export function schemaForModel(schema: DataSchema, model: Pick<ModelFile, 'features' | 'target'>): DataSchema {
-  return { ...schema, features: [...model.features], target: model.target };
-}
-
-/** Reads and validates a model file from disk. */
-export function loadModelFile(file: string): ModelFile {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT' ? `model file not found: ${file} (run training first)` : `cannot read model file ${file} (${code})`,
-      { cause: error },
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
-  }
-  return validateModelFile(value, file);
 }

@@ -6,11 +6,11 @@
  * rollback, a store deleted and rebuilt under the same numbers). Requests that
  * already hold the old model finish with it, so a switch drops nothing.
  */
-import { deploymentFingerprint, readCurrentDeployment, type VersionRecord } from './deploy-store.js';
-import { messageOf, UnavailableError } from './errors.js';
-import { deployedFile, FILE_NAMES } from './layout.js';
-import { silentLogger, type Logger } from './log.js';
-import { loadModelFile, type ModelFile } from './model.js';
+import { deploymentFingerprint, readCurrentDeployment, type VersionRecord } from '../store/deploy-store.js';
+import { messageOf, UnavailableError } from '../errors.js';
+import { deployedFile, FILE_NAMES } from '../layout.js';
+import { silentLogger, type Logger } from '../log.js';
+import { loadModelFile, type ModelFile } from '../model/model-file.js';
 
 /** The model being served. */
 export interface ServedModel {

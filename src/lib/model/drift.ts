@@ -5,7 +5,7 @@
  * Pure functions on numbers.
  */
 import { mean, presentValues, quantile, standardDeviation } from './stats.js';
-import type { FeatureDrift, ModelDrift } from './run-history.js';
+import type { FeatureDrift, ModelDrift } from '../store/run-history.js';
 
 export type DriftRule = ModelDrift['rule'];
 

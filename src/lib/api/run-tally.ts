@@ -12,7 +12,7 @@
  * or one killed mid-line) waits until a newline ends it.
  */
 import fs from 'node:fs';
-import type { Outcome, RunRecord } from './run-history.js';
+import type { Outcome, RunRecord } from '../store/run-history.js';
 
 /** Every outcome a tick can have (the compiler checks none is missing). */
 const OUTCOME_SET: Record<Outcome, true> = {

@@ -19,7 +19,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { DataError } from './errors.js';
+import { DataError } from '../errors.js';
 
 /** Receives one record: its fields, the 1-based line it starts on, and its raw text (without line break). */
 export type RecordHandler = (fields: string[], line: number, raw: string) => void;

@@ -21,7 +21,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FILE_NAMES } from './layout.js';
+import { FILE_NAMES } from '../layout.js';
 
 /** Who holds a lock. */
 export interface LockOwner {

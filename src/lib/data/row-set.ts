@@ -13,7 +13,7 @@
  * measured slower.)
  */
 import { constants } from 'node:buffer';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** The largest arena: a Buffer's limit (4 GiB on 64-bit Node 20). */
 const MAX_ARENA = constants.MAX_LENGTH;

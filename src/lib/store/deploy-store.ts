@@ -13,9 +13,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { NotFoundError, UnavailableError, UserError } from './errors.js';
+import { NotFoundError, UnavailableError, UserError } from '../errors.js';
 import { ensureLinks, ownedSuffix, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
-import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from './layout.js';
+import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from '../layout.js';
 
 export const VERSION_RECORD = 'deployment.json';
 const VERSIONS = 'versions';

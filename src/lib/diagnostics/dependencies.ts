@@ -7,11 +7,11 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from './config.js';
-import { messageOf } from './errors.js';
-import { ensureFolder, readJsonIfExists, writeJsonAtomic } from './files.js';
-import { artefactPaths } from './layout.js';
-import { PROJECT_ROOT } from './project.js';
+import type { Config } from '../config.js';
+import { messageOf } from '../errors.js';
+import { ensureFolder, readJsonIfExists, writeJsonAtomic } from '../store/files.js';
+import { artefactPaths } from '../layout.js';
+import { PROJECT_ROOT } from '../project.js';
 
 /** One direct dependency. */
 export interface DependencyStatus {

@@ -12,7 +12,7 @@
  * its output row in output column order.
  */
 import fs from 'node:fs';
-import type { DataSchema } from './config.js';
+import type { DataSchema } from '../config.js';
 import { formatCsvRecord, readCsvFile, type ReadCsvOptions } from './csv.js';
 import {
   invalidFeature,
@@ -23,8 +23,8 @@ import {
   raggedRow,
   type ColumnLayout,
 } from './dataset.js';
-import { statIdentity } from './file-tracker.js';
-import type { IngestedFile } from './records.js';
+import { statIdentity } from '../automation/file-tracker.js';
+import type { IngestedFile } from '../store/records.js';
 import { LineBatch, type RowSet } from './row-set.js';
 
 /** How one file's columns map onto the output columns. */

@@ -1,7 +1,7 @@
 /** The input folder: which of its entries are client files. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from './errors.js';
+import { UserError } from '../errors.js';
 
 /** Lists the `*.csv` files of a folder, sorted by name; hidden files and sub-folders are skipped. */
 export function listCsvFiles(folder: string): string[] {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ForbiddenError, NotFoundError, UserError } from './errors.js';
+import { ForbiddenError, NotFoundError, UserError } from '../errors.js';
 
 function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);

@@ -1,9 +1,9 @@
 /** Summaries of a data file: statistics per numeric column and missing cells per column. */
 import path from 'node:path';
-import type { DataSchema } from './config.js';
-import { readCsvFile } from './csv.js';
-import { readDataset } from './dataset.js';
-import { describe, type ColumnSummary } from './stats.js';
+import type { DataSchema } from '../config.js';
+import { readCsvFile } from '../data/csv.js';
+import { readDataset } from '../data/dataset.js';
+import { describe, type ColumnSummary } from '../model/stats.js';
 
 /** Summary statistics of the ingested data, per numeric column. */
 export interface SummaryStatistics {

@@ -17,10 +17,10 @@
  * linear in the rows (plus the sort); reasons are computed per client on
  * demand, so a million-row list does not hold a million reason arrays.
  */
-import type { DataSchema } from './config.js';
-import { formatCsvRecord } from './csv.js';
-import type { Dataset } from './dataset.js';
-import { predictProbabilities, type ModelFile } from './model.js';
+import type { DataSchema } from '../config.js';
+import { formatCsvRecord } from '../data/csv.js';
+import type { Dataset } from '../data/dataset.js';
+import { predictProbabilities, type ModelFile } from '../model/model-file.js';
 
 /** One client on the list. */
 export interface RiskClient {
