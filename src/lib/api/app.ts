@@ -10,6 +10,7 @@
  *   risk-routes         GET /risk (the call list)
  *   metrics-routes      GET /metrics (and the per-request counters, and the access log of access-log.ts)
  *   docs-routes         GET /openapi.json (built by openapi.ts from these tables), /docs
+ *   dashboard-routes    GET /dashboard (and / redirecting there), its assets and data
  */
 import express from 'express';
 import helmet from 'helmet';
@@ -21,6 +22,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { ModelWatcher } from './model-watcher.js';
 import { PACKAGE_VERSION } from '../project.js';
 import { accessLog } from './access-log.js';
+import { DASHBOARD_CHART_PATHS, DASHBOARD_OPEN_PATHS, dashboardRoutes } from './dashboard-routes.js';
 import { docsRoutes } from './docs-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { createApiMetrics, metricsRoutes } from './metrics-routes.js';
@@ -55,9 +57,11 @@ export interface AppDeps {
 /**
  * Endpoints answered without the bearer token: the probes, which load
  * balancers, orchestrators and MLflow's client poll without credentials.
- * /version and the docs stay behind the token like the data.
+ * /version and the docs stay behind the token like the data. The dashboard's
+ * page and assets are open (a browser cannot send a bearer token when it
+ * navigates; they hold no data): its data requests carry the token.
  */
-export const OPEN_ENDPOINTS: readonly string[] = ['/health', '/health/live', '/ping'];
+export const OPEN_ENDPOINTS: readonly string[] = ['/health', '/health/live', '/ping', ...DASHBOARD_OPEN_PATHS];
 
 /** The Express app, with its hot path for a server to call ahead of Express (see fast-prediction.ts). */
 export type ApiApp = express.Express & { hotPath: HotPath };
@@ -76,6 +80,7 @@ export function createApp(deps: AppDeps): ApiApp {
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies, jobs }),
     riskRoutes(context, jobs),
     metricsRoutes(metrics, deps.scrapeMetrics),
+    dashboardRoutes(context, jobs),
   ];
   const describe = () =>
     buildOpenApi({
@@ -106,7 +111,7 @@ export function createApp(deps: AppDeps): ApiApp {
   app.use(hotPath);
   app.use(mergeSlashes);
   app.use(setHeaders(securityHeaders));
-  app.use(redactAnswers(context.redact, ['/openapi.json']));
+  app.use(redactAnswers(context.redact, ['/openapi.json', ...DASHBOARD_CHART_PATHS]));
   app.use(observe);
   app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   app.use(rejectRepeatedQuery);

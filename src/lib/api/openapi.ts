@@ -9,6 +9,7 @@
 import { FILE_NAMES } from '../layout.js';
 import { FILE_LOCATION_KEYS } from './prediction-input.js';
 import { MLFLOW_CONTENT_TYPES } from './mlflow.js';
+import { dashboardOperations } from './dashboard-openapi.js';
 
 /** A JSON object of the document. */
 type Json = Record<string, unknown>;
@@ -561,6 +562,7 @@ function operations(): Record<string, Record<string, Json>> {
         },
       },
     },
+    ...dashboardOperations(),
   };
 }
 
@@ -602,7 +604,7 @@ export function buildOpenApi(api: ApiDescription): Json {
         'Client-attrition predictions, model and data health. Unknown paths answer 404, known paths with another method 405 (Allow lists the methods); ' +
         'repeated slashes are merged and paths match in any case, with or without a trailing slash.',
     },
-    tags: ['Predictions', 'MLflow', 'Model and data', 'Probes', 'Operations', 'Documentation'].map((name) => ({ name })),
+    tags: ['Predictions', 'MLflow', 'Model and data', 'Probes', 'Operations', 'Documentation', 'Dashboard'].map((name) => ({ name })),
     ...(api.secured ? { security: [{ bearerAuth: [] }] } : {}),
     paths,
     components: components(api.features, api.bodyLimit, api.secured),

@@ -24,7 +24,8 @@ import { readDataset } from '../data/dataset.js';
 import { messageOf, UnavailableError, UserError } from '../errors.js';
 import { computeMetrics, type Metrics } from '../model/metrics.js';
 import { classify, predictProbabilities, schemaForModel, type ModelFile } from '../model/model-file.js';
-import { buildRiskList, type RiskList } from '../report/risk-list.js';
+import { buildRiskList, reasonPhrases, type RiskList } from '../report/risk-list.js';
+import type { DashboardRequest } from '../dashboard/dashboard-data.js';
 
 /** Scores `model` on the labelled data in `file` (named `label` in messages). */
 function scoreModel(input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Metrics {
@@ -43,22 +44,50 @@ export type RiskAnswerClient = Record<string, unknown> & {
 /** The call list last built in this thread, kept for the requests that follow (another `top`, the same data and model). */
 let riskCache: { key: string; list: RiskList } | undefined;
 
-/** The head of the call list of `model` over the data in `file`: `top` clients, each with every contribution, largest first. */
-function riskHead(input: {
+/** What a call-list job reads: the data file and the served model (keyed by its deployment). */
+interface RiskInput {
   file: string;
   label: string;
   model: ModelFile;
   modelKey: string;
   schema: DataSchema;
-  top: number;
-}): RiskAnswerClient[] {
+}
+
+/** The call list of `model` over the data in `file`, built once per file identity and deployment. */
+function riskListOf(input: RiskInput): RiskList {
   const stat = fs.statSync(input.file);
   const key = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${input.modelKey}`;
   if (riskCache?.key !== key) {
     const data = readDataset(input.file, schemaForModel(input.schema, input.model), { label: input.label, requireTarget: false });
     riskCache = { key, list: buildRiskList(data, input.schema, input.model) };
   }
-  const { list } = riskCache;
+  return riskCache.list;
+}
+
+/** Characters of an id the dashboard shows (searching reads the whole id). */
+const SHOWN_ID = 120;
+
+/** A page of the call list for the dashboard: clients whose id contains `search` (any case), ranked, with the reasons in words. */
+function riskPage(input: RiskInput & { search: string; offset: number; limit: number }) {
+  const list = riskListOf(input);
+  const needle = input.search.toLowerCase();
+  const clients: { rank: number; id: string; id_length: number; probability: number; reasons: string[] }[] = [];
+  let matched = 0;
+  list.clients.forEach((client, index) => {
+    if (needle !== '' && !client.id.toLowerCase().includes(needle)) return;
+    if (matched >= input.offset && clients.length < input.limit) {
+      const id = client.id.length > SHOWN_ID ? `${client.id.slice(0, SHOWN_ID - 1)}…` : client.id;
+      const reasons = reasonPhrases(input.model, list.explain(client));
+      clients.push({ rank: index + 1, id, id_length: client.id.length, probability: client.probability, reasons });
+    }
+    matched++;
+  });
+  return { id_column: list.idColumn, total: list.clients.length, matched, clients };
+}
+
+/** The head of the call list of `model` over the data in `file`: `top` clients, each with every contribution, largest first. */
+function riskHead(input: RiskInput & { top: number }): RiskAnswerClient[] {
+  const list = riskListOf(input);
   return list.clients.slice(0, input.top).map((client) => ({
     [list.idColumn]: client.id,
     probability: client.probability,
@@ -72,6 +101,9 @@ const JOBS = {
   missing: (input: { file: string }): MissingData => countMissing(input.file),
   score: scoreModel,
   risk: riskHead,
+  riskPage,
+  // Imported on the first dashboard job: vega and the fonts load in this thread only, and only when needed.
+  dashboard: async (input: DashboardRequest) => (await import('../dashboard/dashboard-data.js')).answerDashboard(input),
   predictFile: (input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Float64Array => {
     const data = readDataset(input.file, input.schema, { label: input.label, requireTarget: false, ids: false });
     return predictProbabilities(input.model, data.columns);
@@ -81,7 +113,7 @@ const JOBS = {
 /** A job's name. */
 export type JobName = keyof typeof JOBS;
 type Input<J extends JobName> = Parameters<(typeof JOBS)[J]>[0];
-type Output<J extends JobName> = ReturnType<(typeof JOBS)[J]>;
+type Output<J extends JobName> = Awaited<ReturnType<(typeof JOBS)[J]>>;
 
 interface Request {
   id: number;
@@ -184,13 +216,14 @@ function lowerThreadPriority(): void {
 if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
   lowerThreadPriority();
   const port = parentPort;
-  port.on('message', ({ id, job, input }: Request) => {
+  const answer = async ({ id, job, input }: Request): Promise<void> => {
     try {
-      const value = (JOBS[job] as (input: unknown) => unknown)(input);
+      const value = await (JOBS[job] as (input: unknown) => unknown)(input);
       port.postMessage({ id, value } satisfies Reply);
     } catch (error) {
       const status = error instanceof UserError ? error.status : undefined;
       port.postMessage({ id, error: { message: messageOf(error), status, stack: (error as Error)?.stack } } satisfies Reply);
     }
-  });
+  };
+  port.on('message', (request: Request) => void answer(request));
 }

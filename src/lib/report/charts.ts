@@ -14,7 +14,7 @@ const COLORS = { training: '#4c78a8', newData: '#e45756', model: '#4c78a8', chan
 const VERSION_PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2', '#eeca3b', '#9d755d', '#ff9da6', '#bab0ac'];
 
 /** Shared look: the embedded font everywhere, white background, legends on top (never clipped at the side). */
-function baseSpec(width: number, height: number) {
+export function baseSpec(width: number, height: number) {
   return {
     width,
     height,
