@@ -45,6 +45,8 @@ export async function runApiCalls(
     { method: 'GET', endpoint: '/runs?limit=10' },
     { method: 'GET', endpoint: '/drift' },
     { method: 'GET', endpoint: '/metrics' },
+    { method: 'GET', endpoint: '/dashboard' },
+    { method: 'GET', endpoint: '/dashboard/data/status' },
   ];
   const calls: ApiCall[] = [];
   for (const request of requests) calls.push(await callApi(baseUrl, config.api.token, request));

@@ -42,6 +42,8 @@ const ENDPOINTS = [
   'GET /runs?limit=10',
   'GET /drift',
   'GET /metrics',
+  'GET /dashboard',
+  'GET /dashboard/data/status',
 ];
 
 /** A port nothing listens on: bound, then released. */
@@ -95,6 +97,8 @@ describe('apicalls against a running API', () => {
       assert.equal(body('/risk?top=20').clients.length, 20);
       assert.match(body('/version'), /^\d+\.\d+\.\d+/);
       assert.match(body('/metrics'), /risk_http_requests_total/);
+      assert.match(body('/dashboard'), /<title>Risk model dashboard<\/title>/);
+      assert.equal(body('/dashboard/data/status').served.version, 1);
       assert.ok(!fs.readFileSync(file, 'utf8').includes(project.root), 'no server paths in the answers');
     });
   }

@@ -229,7 +229,12 @@ export function dashboardRoutes(context: ApiContext, jobs: JobRunner): RouteTabl
       // The overdue warning depends on the clock, not on the files: judged at every answer.
       const overdue = overdueWarning(view.newest_tick, view.schedule.period_seconds, Date.now());
       const warnings = view.warnings.filter((warning) => warning.kind !== 'overdue').concat(overdue ? [overdue] : []);
-      res.set('Cache-Control', 'no-store').json({ revision: current, generated_at: new Date().toISOString(), ...view, warnings });
+      // What the page may ask for without meeting a 503 (which a browser reports as a console error).
+      const ingested = fs.existsSync(paths.finalData);
+      const available = { clients: ingested && watcher.current() !== null, summary: ingested };
+      res
+        .set('Cache-Control', 'no-store')
+        .json({ revision: current, generated_at: new Date().toISOString(), ...view, warnings, available });
     })
     .get('/dashboard/data/ticks', async (req: Request, res: Response) => {
       const outcome = outcomeParameter(req.query.outcome);

@@ -14,6 +14,7 @@ import { FILE_NAMES, deployedFile } from '../layout.js';
 import { f1HistorySpec, driftDistributionSpec, type DriftBar } from '../report/charts.js';
 import { driftBars, f1History } from '../report/figures.js';
 import type { TextMeasurer } from '../report/fonts.js';
+import type { renderChart as RenderChart } from '../report/render.js';
 import { currentVersion, listVersions, readSwitchLog, versionFolder, type VersionRecord } from '../store/deploy-store.js';
 import type { FeatureDrift, Outcome, RunRecord } from '../store/run-history.js';
 import { psiHistorySpec, timelineSpec } from './dashboard-charts.js';
@@ -185,7 +186,7 @@ function servedSummary(store: string, versions: VersionRecord[]): ServedSummary 
 
 // ---------------------------------------------------------------- charts
 
-let renderer: { render: typeof import('../report/render.js').renderChart; measure: TextMeasurer } | undefined;
+let renderer: { render: typeof RenderChart; measure: TextMeasurer } | undefined;
 
 /**
  * Renders a spec with the report's renderer and font metrics. vega, pdfkit and

@@ -74,6 +74,12 @@ export interface StatusView {
   ticks: { total: number; by_outcome: Record<Outcome, number> };
 }
 
+/** An instant as `YYYY-MM-DD HH:MM:SS UTC` (the text as it is when it is not a time). */
+export function formatUtc(iso: string | null | undefined): string {
+  const time = Date.parse(iso ?? '');
+  return Number.isFinite(time) ? new Date(time).toISOString().slice(0, 19).replace('T', ' ') + ' UTC' : String(iso);
+}
+
 /** Ticks count as overdue after this many schedule periods without one. */
 export const OVERDUE_PERIODS = 3;
 
@@ -124,12 +130,12 @@ export function statusView(
   if (decisive?.outcome === 'failed')
     warnings.push({
       kind: 'failed',
-      text: `The newest tick that had work failed (${decisive.started_at}): ${decisive.error ?? decisive.decision}`,
+      text: `The newest tick that had work failed (${formatUtc(decisive.started_at)}): ${decisive.error ?? decisive.decision}`,
     });
   if (decisive?.outcome === 'rejected')
     warnings.push({
       kind: 'rejected',
-      text: `Drift was found but the candidate was rejected (${decisive.started_at}): version ${decisive.version_after ?? '?'} still serves`,
+      text: `Drift was found but the candidate was rejected (${formatUtc(decisive.started_at)}): version ${decisive.version_after ?? '?'} still serves`,
     });
   const overdue = overdueWarning(newest, schedule.period_seconds, now);
   if (overdue) warnings.push(overdue);
@@ -366,8 +372,8 @@ export function timelineBins(runs: RunRecord[], bins: number): { bins: TimelineB
     if (time < from) from = time;
     if (time > to) to = time;
   }
-  // A minute at least, so a single tick has a bin of its own width.
-  const width = Math.max(60_000, (to - from) / bins);
+  // A second at least, so a single tick has a bin of its own width.
+  const width = Math.max(1000, (to - from) / bins);
   const counts = new Map<string, number>();
   for (const run of runs) {
     const time = Date.parse(run.started_at);
@@ -383,5 +389,7 @@ export function timelineBins(runs: RunRecord[], bins: number): { bins: TimelineB
     out.push({ start: new Date(start).toISOString(), end: new Date(start + width).toISOString(), outcome: outcome as Outcome, count });
   }
   out.sort((a, b) => a.start.localeCompare(b.start));
-  return { bins: out, from, to: from + Math.max(width, to - from + width) };
+  // Half a minute on each side at least, so a short history does not fill the axis with one bar.
+  const pad = Math.max(30_000, 0.02 * (to - from));
+  return { bins: out, from: from - pad, to: to + width + pad };
 }

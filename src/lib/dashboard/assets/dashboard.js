@@ -11,6 +11,7 @@
   var TOKEN_KEY = 'risk-dashboard-token';
   var POLL_MS = 5000;
   var PAGE = 25;
+  var CLIENT_PAGE = 15;
   var OUTCOME_WORDS = {
     bootstrapped: 'bootstrapped',
     redeployed: 'redeployed',
@@ -382,7 +383,7 @@
 
   function loadClients(append) {
     var offset = append ? state.clientRows : 0;
-    var query = 'data/clients?limit=' + PAGE + '&offset=' + offset + (state.search ? '&search=' + encodeURIComponent(state.search) : '');
+    var query = 'data/clients?limit=' + CLIENT_PAGE + '&offset=' + offset + (state.search ? '&search=' + encodeURIComponent(state.search) : '');
     return get(query).then(
       function (page) {
         var body = $('clients-table').tBodies[0];
@@ -510,14 +511,28 @@
     });
   }
 
-  function refreshAll() {
+  function notYet(tableId, noteId, text) {
+    clear($(tableId).tBodies[0]);
+    $(noteId).textContent = text;
+    return Promise.resolve();
+  }
+
+  function refreshAll(status) {
     return Promise.all([
       guard(loadTimeline(), $('timeline')),
       guard(loadTicks(), $('ticks-range')),
       guard(loadVersions(), $('f1-chart')),
       guard(loadDrift(), $('drift-summary')),
-      loadClients(false),
-      loadSummary(),
+      status.available.clients
+        ? loadClients(false)
+        : notYet(
+            'clients-table',
+            'clients-note',
+            status.served ? 'No data ingested yet.' : 'Nothing is deployed yet: the call list needs a model.',
+          ),
+      status.available.summary
+        ? loadSummary()
+        : notYet('data-table', 'data-note', 'No data ingested yet (a tick ingests the input folder).'),
     ]);
   }
 
@@ -533,13 +548,15 @@
         $('updated').textContent = 'Updated ' + time(status.generated_at) + ' UTC; checks for changes every ' + POLL_MS / 1000 + ' s.';
         if (status.revision === state.revision) return null;
         state.revision = status.revision;
-        return refreshAll().then(function () {
+        return refreshAll(status).then(function () {
           document.body.setAttribute('data-revision', status.revision);
+          // The files may have moved on while the sections loaded: look again at once, so the strip agrees with them.
+          return 0;
         });
       })
       .then(
-        function () {
-          state.pollTimer = setTimeout(poll, POLL_MS);
+        function (delay) {
+          state.pollTimer = setTimeout(poll, delay === 0 ? 0 : POLL_MS);
         },
         function (error) {
           if (error instanceof AuthError) return askToken(token() ? 'The token was refused.' : '');
