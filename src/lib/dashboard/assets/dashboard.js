@@ -383,7 +383,8 @@
 
   function loadClients(append) {
     var offset = append ? state.clientRows : 0;
-    var query = 'data/clients?limit=' + CLIENT_PAGE + '&offset=' + offset + (state.search ? '&search=' + encodeURIComponent(state.search) : '');
+    var query =
+      'data/clients?limit=' + CLIENT_PAGE + '&offset=' + offset + (state.search ? '&search=' + encodeURIComponent(state.search) : '');
     return get(query).then(
       function (page) {
         var body = $('clients-table').tBodies[0];
