@@ -88,7 +88,8 @@ export function createApp(deps: AppDeps): ApiApp {
       features: config.schema.features,
       bodyLimit: config.api.body_limit,
       secured: config.api.token !== null,
-      open: OPEN_ENDPOINTS,
+      // The asset route is open for its two files (the token check knows them by path).
+      open: [...OPEN_ENDPOINTS, '/dashboard/:asset'],
       version: PACKAGE_VERSION,
     });
   tables.push(docsRoutes(describe));
