@@ -51,7 +51,7 @@ export function timelineSpec(bins: TimelineBin[], from: number, to: number, widt
 }
 
 /** PSI per feature at each drift check, with the threshold as a dashed rule; the legend lists the features. */
-export function psiHistorySpec(points: PsiPoint[], threshold: number, width = 900): TopLevelSpec {
+export function psiHistorySpec(points: PsiPoint[], threshold: number, subtitle: string, width = 900): TopLevelSpec {
   const times = points.map((p) => Date.parse(p.time));
   let lo = Math.min(...times);
   let hi = Math.max(...times);
@@ -66,11 +66,13 @@ export function psiHistorySpec(points: PsiPoint[], threshold: number, width = 90
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...base,
-    config: { ...base.config, legend: { ...base.config.legend, orient: 'right', columns: features.length > 12 ? 2 : 1, labelLimit: 140 } },
+    title: { text: 'PSI per feature across drift checks', subtitle: [subtitle] },
+    config: { ...base.config, legend: { ...base.config.legend, orient: 'right', labelLimit: 180 } },
     layer: [
       {
         data: { values: points },
-        mark: { type: 'line', strokeWidth: 1.5, point: { filled: true, size: 25 } },
+        // Points only while they can be told apart (and while the SVG stays small).
+        mark: { type: 'line', strokeWidth: 1.5, ...(times.length <= 30 * features.length ? { point: { filled: true, size: 25 } } : {}) },
         encoding: { x, y, color: { field: 'feature', type: 'nominal', title: 'feature', sort: features } },
       },
       {

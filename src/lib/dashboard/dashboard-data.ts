@@ -78,8 +78,9 @@ export interface DriftAnswer {
   checks: number;
 }
 
-/** Drift checks the PSI chart spans (the newest; older ones are in the run history). */
-const PSI_CHECKS = 100;
+/** Drift checks the PSI chart spans (the newest; older ones are in the run history), and the features it draws. */
+const PSI_CHECKS = 60;
+const PSI_FEATURES = 10;
 /** Time bins of the timeline (its marks stay bounded for any history length). */
 const TIMELINE_BINS = 120;
 /** Distribution charts drawn besides those of drifted features: the largest PSI first. */
@@ -89,12 +90,71 @@ const UNDRIFTED_CHARTS = 6;
 
 let history: { file: string; dev: number; ino: number; bytes: number; head: string; runs: RunRecord[] } | undefined;
 
-/** Parses complete lines of `text`; a corrupt line is skipped (as readRuns does). */
+/** The two keys every view reads of every tick, found without parsing the line (records are written by JSON.stringify). */
+const OUTCOME_KEY = /"outcome":"([a-z-]+)"/;
+const STARTED_KEY = /"started_at":"([^"]*)"/;
+
+/**
+ * A tick of the history whose line is parsed on first use of any key but its
+ * outcome and start: the status and the timeline read those of every tick,
+ * and most bytes of a long history are the drift records of a few ticks.
+ */
+class LazyRun {
+  private full: RunRecord | undefined;
+  constructor(
+    private readonly line: string,
+    readonly outcome: Outcome,
+    readonly started_at: string,
+  ) {}
+
+  /** The whole record (an unreadable line gives an empty one: readRuns skips it and logs it for the report). */
+  record(): RunRecord {
+    if (!this.full) {
+      try {
+        this.full = JSON.parse(this.line) as RunRecord;
+      } catch {
+        this.full = { outcome: this.outcome, started_at: this.started_at } as RunRecord;
+      }
+    }
+    return this.full;
+  }
+}
+for (const key of [
+  'run_id',
+  'finished_at',
+  'duration_ms',
+  'config_file',
+  'new_files',
+  'scores',
+  'model_drift',
+  'data_drift',
+  'decision',
+  'version_before',
+  'version_after',
+  'durations',
+  'error',
+  'notes',
+  'refreshed',
+] as const)
+  Object.defineProperty(LazyRun.prototype, key, {
+    get(this: LazyRun) {
+      return this.record()[key];
+    },
+  });
+
+/** Adds the complete lines of `text`; a line that is no run record is left out (as readRuns does). */
 function parseLines(text: string, into: RunRecord[]): void {
   for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
+    const trimmed = line.trim();
+    if (!trimmed.startsWith('{') || !trimmed.endsWith('}')) continue;
+    const outcome = OUTCOME_KEY.exec(trimmed)?.[1];
+    const started = STARTED_KEY.exec(trimmed)?.[1];
+    if (outcome !== undefined && started !== undefined) {
+      into.push(new LazyRun(trimmed, outcome as Outcome, started) as unknown as RunRecord);
+      continue;
+    }
     try {
-      const value = JSON.parse(line) as RunRecord;
+      const value = JSON.parse(trimmed) as RunRecord;
       if (typeof value === 'object' && value !== null && typeof value.outcome === 'string') into.push(value);
     } catch {
       // A torn or corrupt line: readRuns logs it for the report; here it is only left out.
@@ -276,24 +336,26 @@ async function versions(sources: DashboardSources): Promise<VersionsAnswer> {
 async function drift(sources: DashboardSources): Promise<DriftAnswer> {
   const runs = readHistory(sources.store);
   const newest = newestDriftCheck(runs);
-  const psi = psiHistory(runs, PSI_CHECKS);
+  const psi = psiHistory(runs, PSI_CHECKS, PSI_FEATURES);
+  const drawn =
+    psi.of > psi.features.length ? `the ${psi.features.length} of ${psi.of} features with the highest PSI` : `${psi.of} features`;
+  const psiSubtitle = `${drawn}, newest ${psi.checks} checks; dashed: the threshold ${sources.psiThreshold}`;
   const psiAlt =
-    `PSI per feature at the newest ${psi.checks} drift checks, against the threshold ${sources.psiThreshold}; newest: ` +
+    `PSI per feature at the newest ${psi.checks} drift checks (${drawn}), against the threshold ${sources.psiThreshold}; newest: ` +
     (newest
       ? driftRows(newest.data_drift!)
           .map((row) => `${row.feature} ${row.psi?.toFixed(2) ?? 'n/a'}`)
           .join(', ')
       : 'none');
-  const psiChart = psi.points.length > 0 ? await chart(psiHistorySpec(psi.points, sources.psiThreshold), psiAlt) : null;
+  const psiChart = psi.points.length > 0 ? await chart(psiHistorySpec(psi.points, sources.psiThreshold, psiSubtitle), psiAlt) : null;
   if (!newest) return { threshold: sources.psiThreshold, newest: null, psi_chart: psiChart, checks: psi.checks };
   const rows = driftRows(newest.data_drift!);
   let undrifted = 0;
   const features = [];
   for (const row of rows) {
     const record = newest.data_drift![row.feature];
-    const drawn = row.bins > 0 && (row.drifted || undrifted++ < UNDRIFTED_CHARTS);
     let rendered: DashboardChart | null = null;
-    if (drawn) {
+    if (row.bins > 0 && (row.drifted || undrifted++ < UNDRIFTED_CHARTS)) {
       const bars = barsOf(record.psi_bins);
       const width = Math.max(220, 60 + 16 * row.bins);
       const subtitle = `PSI ${row.psi?.toFixed(2) ?? 'n/a'}${row.test ? ` · ${row.test} p ${row.p_value?.toPrecision(2) ?? 'n/a'}` : ''} · ${row.drifted ? 'drifted' : 'not drifted'}`;

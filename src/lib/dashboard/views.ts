@@ -332,23 +332,36 @@ export interface PsiPoint {
   psi: number;
 }
 
-/** PSI per feature over the newest `maxChecks` drift checks, oldest first. */
-export function psiHistory(runs: RunRecord[], maxChecks: number): { points: PsiPoint[]; checks: number; features: string[] } {
+/**
+ * PSI per feature over the newest `maxChecks` drift checks, oldest first, for
+ * the `maxFeatures` features with the highest PSI in that window (a chart of
+ * thirty lines reads as none); `of` counts all features seen.
+ */
+export function psiHistory(
+  runs: RunRecord[],
+  maxChecks: number,
+  maxFeatures = Infinity,
+): { points: PsiPoint[]; checks: number; features: string[]; of: number } {
   const picked: RunRecord[] = [];
   for (let i = runs.length - 1; i >= 0 && picked.length < maxChecks; i--) {
     const drift = runs[i].data_drift;
     if (drift && typeof drift === 'object' && Object.keys(drift).length > 0) picked.push(runs[i]);
   }
   picked.reverse();
-  const points: PsiPoint[] = [];
-  const features = new Set<string>();
+  const all: PsiPoint[] = [];
+  const highest = new Map<string, number>();
   for (const run of picked)
     for (const [feature, d] of Object.entries(run.data_drift!)) {
       if (typeof d.psi !== 'number' || !Number.isFinite(d.psi)) continue;
-      features.add(feature);
-      points.push({ time: run.started_at, feature, psi: d.psi });
+      highest.set(feature, Math.max(highest.get(feature) ?? 0, d.psi));
+      all.push({ time: run.started_at, feature, psi: d.psi });
     }
-  return { points, checks: picked.length, features: [...features] };
+  const features = [...highest]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, maxFeatures)
+    .map(([feature]) => feature);
+  const shown = new Set(features);
+  return { points: all.filter((p) => shown.has(p.feature)), checks: picked.length, features, of: highest.size };
 }
 
 /** Ticks per time bin and outcome, for the timeline. */
