@@ -23,7 +23,7 @@ export const OUTCOME_COLORS: Record<Outcome, string> = {
 
 function timeAxis(lo: number, hi: number) {
   const axis = timeAxisFormat(lo, hi);
-  return { title: axis.title, axis: { labelAngle: 0, tickCount: 8, format: axis.format, labelOverlap: 'greedy' as const } };
+  return { title: axis.title, axis: { labelAngle: 0, tickCount: 6, format: axis.format, labelOverlap: 'greedy' as const } };
 }
 
 /** The run history as a strip per outcome: one bar a time bin, its opacity the share of that bin's ticks. */

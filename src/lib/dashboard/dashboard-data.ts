@@ -81,6 +81,8 @@ export interface DriftAnswer {
 /** Drift checks the PSI chart spans (the newest; older ones are in the run history), and the features it draws. */
 const PSI_CHECKS = 60;
 const PSI_FEATURES = 10;
+/** Ticks the F1 chart spans (the newest). */
+const F1_TICKS = 1000;
 /** Time bins of the timeline (its marks stay bounded for any history length). */
 const TIMELINE_BINS = 120;
 /** Distribution charts drawn besides those of drifted features: the largest PSI first. */
@@ -319,7 +321,7 @@ async function versions(sources: DashboardSources): Promise<VersionsAnswer> {
     if (value) coefficients.set(record.version, value);
   }
   const rows = versionRows(records, current, runs, coefficients);
-  const history = f1History(runs, records);
+  const history = f1History(runs, records, F1_TICKS);
   const subtitle = `${history.deployments} deployments, ${history.checks} drift checks${history.rejected ? `, ${history.rejected} rejected candidates` : ''}`;
   const alt =
     'F1 per model version over time: ' +

@@ -381,6 +381,13 @@
 
   // ------------------------------------------------------------ call list
 
+  /** Characters of an id shown in the table (the whole id is searched; the first 120 are in the cell's title). */
+  var SHOWN_ID = 40;
+  function shortId(client) {
+    if (client.id_length <= SHOWN_ID) return client.id;
+    return client.id.slice(0, SHOWN_ID - 1) + '… (' + count(client.id_length) + ' characters)';
+  }
+
   function loadClients(append) {
     var offset = append ? state.clientRows : 0;
     var query =
@@ -394,10 +401,7 @@
           body.appendChild(
             el('tr', {}, [
               el('td', { class: 'num', text: String(client.rank) }),
-              el('td', {
-                class: 'id',
-                text: client.id + (client.id_length > client.id.length ? ' (' + count(client.id_length) + ' characters)' : ''),
-              }),
+              el('td', { class: 'id', title: client.id_length > SHOWN_ID ? client.id : null, text: shortId(client) }),
               el('td', { class: 'num', text: percent(client.probability) }),
               el('td', { text: client.reasons.join('; ') }),
             ]),
