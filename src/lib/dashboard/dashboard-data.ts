@@ -341,7 +341,7 @@ async function drift(sources: DashboardSources): Promise<DriftAnswer> {
   const psi = psiHistory(runs, PSI_CHECKS, PSI_FEATURES);
   const drawn =
     psi.of > psi.features.length ? `the ${psi.features.length} of ${psi.of} features with the highest PSI` : `${psi.of} features`;
-  const psiSubtitle = `${drawn}, newest ${psi.checks} checks; dashed: the threshold ${sources.psiThreshold}`;
+  const psiSubtitle = `${drawn}, ${psi.checks === 1 ? 'one check' : `newest ${psi.checks} checks`}; dashed: the threshold ${sources.psiThreshold}`;
   const psiAlt =
     `PSI per feature at the newest ${psi.checks} drift checks (${drawn}), against the threshold ${sources.psiThreshold}; newest: ` +
     (newest

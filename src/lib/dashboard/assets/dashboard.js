@@ -247,7 +247,9 @@
         );
       var first = page.total === 0 ? 0 : page.offset + 1;
       $('ticks-range').textContent =
-        'ticks ' + count(first) + '–' + count(page.offset + page.rows.length) + ' of ' + count(page.total) + ', newest first';
+        page.total === 0
+          ? 'no ticks'
+          : 'ticks ' + count(first) + '–' + count(page.offset + page.rows.length) + ' of ' + count(page.total) + ', newest first';
       $('ticks-newer').disabled = page.offset === 0;
       $('ticks-older').disabled = page.offset + page.rows.length >= page.total;
     });
@@ -358,9 +360,9 @@
         features.length +
         ' features drifted (a shift counts from PSI ' +
         answer.threshold +
-        ' when its test confirms it). PSI across the newest ' +
-        answer.checks +
-        ' checks:';
+        ' when its test confirms it). PSI across ' +
+        (answer.checks === 1 ? 'this check' : 'the newest ' + answer.checks + ' checks') +
+        ':';
       features.forEach(function (f) {
         if (f.chart)
           grid.appendChild(
@@ -518,6 +520,10 @@
 
   function notYet(tableId, noteId, text) {
     clear($(tableId).tBodies[0]);
+    if (tableId === 'clients-table') {
+      $('clients-more').disabled = true;
+      $('clients-range').textContent = '';
+    }
     $(noteId).textContent = text;
     return Promise.resolve();
   }
