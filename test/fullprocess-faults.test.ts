@@ -255,7 +255,7 @@ test('a lock left by a killed tick does not block the next tick, which takes it 
     [
       '--input-type=module',
       '-e',
-      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'lock.js'))});
+      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'store', 'lock.js'))});
      const lock = tryLock(${JSON.stringify(project.store)}, 15);
      process.stdout.write('release' in lock ? 'held\\n' : 'busy\\n');
      setInterval(() => {}, 1000);`,
