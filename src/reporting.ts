@@ -27,16 +27,8 @@ import { readRuns, type RunRecord } from './lib/store/run-history.js';
 import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
 import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
 import { renderChart, renderPng } from './lib/report/render.js';
-import {
-  buildChartSpecs,
-  buildReportDocument,
-  gainFigure,
-  reportHealth,
-  type ModelInUse,
-  type ReportCharts,
-  type ReportInputs,
-  type ScoredClients,
-} from './lib/report/sections.js';
+import { buildChartSpecs, buildReportDocument, reportHealth } from './lib/report/document.js';
+import { gainFigure, type ModelInUse, type ReportCharts, type ReportInputs, type ScoredClients } from './lib/report/inputs.js';
 
 /** Options of the reporting stage. */
 export interface ReportingOptions {
