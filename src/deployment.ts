@@ -4,7 +4,6 @@
  * `--list` shows the versions; `--rollback [version]` makes an earlier one current.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
@@ -13,6 +12,7 @@ import {
   currentVersion,
   publishVersion,
   rollbackTo,
+  versionFolder,
   type VersionRecord,
   type PublishSources,
 } from './lib/store/deploy-store.js';
@@ -116,7 +116,7 @@ export async function runDeployment(
     version: record.version,
     previous,
     record,
-    folder: path.join(config.prod_deployment_path, 'versions', String(record.version)),
+    folder: versionFolder(config.prod_deployment_path, record.version),
   };
 }
 

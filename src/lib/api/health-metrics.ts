@@ -19,9 +19,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { currentVersion, VERSION_RECORD, versionFolder, type VersionRecord } from '../store/deploy-store.js';
+import { currentVersion, versionFolder, type VersionRecord } from '../store/deploy-store.js';
 import { messageOf } from '../errors.js';
-import { deployedFile, FILE_NAMES } from '../layout.js';
+import { deployedFile, FILE_NAMES, STORE_NAMES } from '../layout.js';
 import type { ScoreRecord } from '../store/records.js';
 import { OUTCOMES, RunTally, type RunTallySnapshot } from './run-tally.js';
 import type { ApiContext } from './routes.js';
@@ -61,7 +61,7 @@ class DeployedModelReader {
     });
     const key = `${version}:${statKey(stat)}`;
     if (this.cached?.key === key) return this.cached.model;
-    const record = JSON.parse(await fs.promises.readFile(path.join(folder, VERSION_RECORD), 'utf8')) as VersionRecord;
+    const record = JSON.parse(await fs.promises.readFile(path.join(folder, STORE_NAMES.versionRecord), 'utf8')) as VersionRecord;
     const score = stat ? (JSON.parse(await fs.promises.readFile(scoreFile, 'utf8')) as ScoreRecord) : null;
     const model = { version, record, score };
     this.cached = { key, model };

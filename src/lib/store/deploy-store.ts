@@ -6,6 +6,8 @@
  *   <published file> -> current/<published file>   (every name of layout.PUBLISHED_FILES)
  *   deployments.jsonl        every switch (deploy or rollback), appended
  *
+ * (names from layout.ts's STORE_NAMES; the staging and switch are store/staging.ts's)
+ *
  * A version folder is filled under a temporary name and renamed into place, and
  * the switch is the atomic rename of a new `current` link over the old one, so a
  * reader that resolves `current` once sees one whole version, whatever instant
@@ -14,16 +16,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, UnavailableError, UserError } from '../errors.js';
-import { ensureLinks, ownedSuffix, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
-import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from '../layout.js';
+import { deployedFile, FILE_NAMES, PUBLISHED_FILES, STORE_NAMES, type PublishedFile } from '../layout.js';
+import { StagedSet, switchTo as switchLinkTo } from './staging.js';
 
-export const VERSION_RECORD = 'deployment.json';
-const VERSIONS = 'versions';
-const CURRENT = 'current';
-const LOG = 'deployments.jsonl';
-const STAGING = '.staging-';
+const { versions: VERSIONS, current: CURRENT, switchLog: LOG, versionRecord: VERSION_RECORD } = STORE_NAMES;
 
-/** Metadata stored with each version (`deployment.json`). */
+/** Metadata stored with each version (its version record). */
 export interface VersionRecord {
   version: number;
   deployed_at: string;
@@ -168,14 +166,10 @@ function copyInto(folder: string, sources: PublishSources): void {
  */
 export function publishVersion(store: string, sources: PublishSources, makeRecord: (version: number) => VersionRecord): VersionRecord {
   const versions = path.join(store, VERSIONS);
-  fs.mkdirSync(versions, { recursive: true });
-  // Staging folders of killed deployments go; a live deployment's stays.
-  sweepDeadEntries(versions, STAGING);
-  const staging = path.join(versions, `${STAGING}${ownedSuffix()}`);
-  fs.mkdirSync(staging);
+  const staged = new StagedSet(versions);
   try {
-    copyInto(staging, sources);
-    // Claim the next number by renaming the staging folder; a concurrent deploy that took it makes us try the next.
+    copyInto(staged.folder, sources);
+    // Claim the next number by renaming the staged set; a concurrent deploy that took it makes us try the next.
     for (let attempt = 0; ; attempt++) {
       const existing = fs
         .readdirSync(versions)
@@ -183,35 +177,27 @@ export function publishVersion(store: string, sources: PublishSources, makeRecor
         .map(Number);
       const version = Math.max(0, ...existing) + 1;
       const record = makeRecord(version);
-      fs.writeFileSync(path.join(staging, VERSION_RECORD), JSON.stringify(record, null, 2) + '\n');
-      const fd = fs.openSync(path.join(staging, VERSION_RECORD), 'r');
+      const recordFile = path.join(staged.folder, VERSION_RECORD);
+      fs.writeFileSync(recordFile, JSON.stringify(record, null, 2) + '\n');
+      const fd = fs.openSync(recordFile, 'r');
       fs.fsyncSync(fd);
       fs.closeSync(fd);
-      syncFolder(staging);
-      try {
-        fs.renameSync(staging, versionFolder(store, version));
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if ((code === 'ENOTEMPTY' || code === 'EEXIST') && attempt < 100) continue;
-        throw error;
+      if (!staged.tryCommit(String(version))) {
+        if (attempt < 100) continue;
+        throw new Error(`could not claim a version number in ${versions} after ${attempt + 1} attempts`);
       }
-      syncFolder(versions);
       switchTo(store, version, 'deploy');
       return record;
     }
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    staged.abort();
   }
 }
 
 /** Atomically points `current` at a version, makes sure the top-level links exist, and logs the switch. */
 function switchTo(store: string, version: number, action: SwitchRecord['action']): void {
   const previous = currentVersion(store);
-  // The top-level links go first (dangling until the first switch), so a kill
-  // right after the switch cannot leave the store without them.
-  ensureLinks(store, [...PUBLISHED_FILES, VERSION_RECORD], CURRENT);
-  replaceWithLink(path.join(store, CURRENT), path.join(VERSIONS, String(version)));
-  syncFolder(store);
+  switchLinkTo(store, path.join(store, CURRENT), path.join(VERSIONS, String(version)), [...PUBLISHED_FILES, VERSION_RECORD]);
   const entry: SwitchRecord = { time: new Date().toISOString(), action, version, previous };
   fs.appendFileSync(path.join(store, LOG), JSON.stringify(entry) + '\n');
 }

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { scratchPrefix, temporaryPrefix } from '../layout.js';
 
 /** True while a process with this id runs on this host. */
 export function isProcessAlive(pid: number): boolean {
@@ -61,7 +62,7 @@ export function sweepDeadEntries(folder: string, prefix: string): void {
  * after removing those that killed processes left. The caller removes its own.
  */
 export function makeScratchFolder(kind: string): string {
-  const prefix = `risk-${kind}-`;
+  const prefix = scratchPrefix(kind);
   sweepDeadEntries(os.tmpdir(), prefix);
   const folder = path.join(os.tmpdir(), `${prefix}${ownedSuffix()}`);
   fs.mkdirSync(folder, { mode: 0o700 });
@@ -74,7 +75,7 @@ export function makeScratchFolder(kind: string): string {
  * writers left are removed first, so every writer of a target sweeps it.
  */
 function newTemporaryFor(target: string): string {
-  const prefix = `.${path.basename(target)}.tmp-`;
+  const prefix = temporaryPrefix(target);
   sweepDeadEntries(path.dirname(target), prefix);
   return path.join(path.dirname(target), prefix + ownedSuffix());
 }
