@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, UnavailableError, UserError } from '../errors.js';
 import { deployedFile, FILE_NAMES, PUBLISHED_FILES, STORE_NAMES, type PublishedFile } from '../layout.js';
+import { isObject, readRecordFile } from './records.js';
 import { StagedSet, switchTo as switchLinkTo } from './staging.js';
 
 const { versions: VERSIONS, current: CURRENT, switchLog: LOG, versionRecord: VERSION_RECORD } = STORE_NAMES;
@@ -43,6 +44,24 @@ export interface SwitchRecord {
   action: 'deploy' | 'rollback';
   version: number;
   previous: number | null;
+}
+
+/** True when `value` has a version record's shape. */
+export function isVersionRecord(value: unknown): value is VersionRecord {
+  return isObject(value) && Number.isInteger(value.version) && typeof value.deployed_at === 'string' && isObject(value.data);
+}
+
+/** True when `value` has a switch record's shape. */
+function isSwitchRecord(value: unknown): value is SwitchRecord {
+  return isObject(value) && typeof value.time === 'string' && Number.isInteger(value.version);
+}
+
+/** Reads a version folder's record; a missing or damaged record is a UserError naming the file. */
+function readVersionRecord(folder: string): VersionRecord {
+  const file = path.join(folder, VERSION_RECORD);
+  const record = readRecordFile(file, 'a version record', isVersionRecord);
+  if (!record) throw new UserError(`the version record ${file} does not exist`);
+  return record;
 }
 
 /** The live version as one consistent snapshot. */
@@ -102,7 +121,7 @@ export function readCurrentDeployment(store: string): CurrentDeployment | null {
   const version = currentVersion(store);
   if (version === null) return null;
   const folder = versionFolder(store, version);
-  const record = JSON.parse(fs.readFileSync(path.join(folder, VERSION_RECORD), 'utf8')) as VersionRecord;
+  const record = readVersionRecord(folder);
   return { version, folder, record };
 }
 
@@ -124,7 +143,7 @@ export function listVersions(store: string): VersionRecord[] {
     .sort((a, b) => a - b)
     .flatMap((version) => {
       try {
-        return [JSON.parse(fs.readFileSync(path.join(folder, String(version), VERSION_RECORD), 'utf8')) as VersionRecord];
+        return [readVersionRecord(path.join(folder, String(version)))];
       } catch {
         return [];
       }
@@ -142,7 +161,8 @@ export function readSwitchLog(store: string): SwitchRecord[] {
   return text.split('\n').flatMap((line) => {
     if (line.trim() === '') return [];
     try {
-      return [JSON.parse(line) as SwitchRecord];
+      const value: unknown = JSON.parse(line);
+      return isSwitchRecord(value) ? [value] : [];
     } catch {
       return [];
     }

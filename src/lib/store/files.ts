@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { UserError } from '../errors.js';
 import { scratchPrefix, temporaryPrefix } from '../layout.js';
 
 /** True while a process with this id runs on this host. */
@@ -172,16 +173,36 @@ export function sha256File(file: string): string {
   return sha256(fs.readFileSync(file));
 }
 
-/** Reads and parses a JSON file; undefined when the file does not exist. */
-export function readJsonIfExists(file: string): unknown {
+/**
+ * Parses the JSON text of `file`; invalid JSON is a UserError naming `what` and the path.
+ * @example parseJsonText('{"a": 1}', 'x.json', 'the ingestion record') // { a: 1 }
+ */
+export function parseJsonText(text: string, file: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UserError(`${what} ${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads and parses a JSON file; a missing or unreadable file or invalid JSON is a UserError naming `what` and the path. */
+export function readJsonFile(file: string, what: string): unknown {
+  const value = readJsonFileIfExists(file, what);
+  if (value === undefined) throw new UserError(`${what} ${file} does not exist`);
+  return value;
+}
+
+/** Like readJsonFile, but a file that does not exist gives undefined. */
+export function readJsonFileIfExists(file: string, what: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new UserError(`cannot read ${what} ${file} (${code ?? (error as Error).message})`, { cause: error });
   }
-  return JSON.parse(text);
+  return parseJsonText(text, file, what);
 }
 
 /** True when `file` exists (any kind). */
