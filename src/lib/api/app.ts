@@ -97,7 +97,7 @@ export function createApp(deps: AppDeps): ApiApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const hotPath: HotPath = deps.hotPath === false ? (_req, _res, next) => next() : fastPrediction({
+  const fast = fastPrediction({
     watcher,
     predictedRows: metrics.predictedRows,
     observe,
@@ -105,6 +105,7 @@ export function createApp(deps: AppDeps): ApiApp {
     token: config.api.token,
     bodyLimit: config.api.body_limit,
   });
+  const hotPath: HotPath = deps.hotPath === false ? (_req, _res, next) => next() : fast;
   app.use(hotPath);
   app.use(mergeSlashes);
   app.use(setHeaders(securityHeaders));
