@@ -67,7 +67,8 @@ function categoricalDrift(random: Random): FeatureDrift {
   return {
     // High enough to be among the charts drawn, so the 50-level chart shows in the screenshots.
     psi: 0.18 + 0.01 * random.next(),
-    psi_bins: { edges: [], levels: LEVELS, expected, actual: actual.map((a) => a / sum) },
+    // As the drift of a categorical feature is recorded: the training levels, then null for unseen ones.
+    psi_bins: { levels: [...LEVELS, null], expected, actual: actual.map((a) => a / sum) },
     chi2_statistic: 10 * random.next(),
     chi2_pvalue: random.next(),
     drifted: false,

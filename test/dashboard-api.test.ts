@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { ReportWorker, type JobRunner } from '../src/lib/api/report-worker.js';
-import { appendRun, type RunRecord } from '../src/lib/store/run-history.js';
+import { appendRun, type FeatureDrift, type RunRecord } from '../src/lib/store/run-history.js';
 import { assertError, assertNoContractViolations, servedApp, type TestApp } from './api-contract.js';
 import { dashboardProject, BAD_FILE, DRIFTED_FILE, type DashboardProject } from './dashboard-project.js';
 import { makeProject } from './helpers.js';
@@ -104,6 +104,40 @@ describe('the dashboard on a fresh project', () => {
       [`/dashboard/data/clients?search=${'x'.repeat(1001)}`, /"search" is longer than 1000 characters/],
     ];
     for (const [url, pattern] of cases) assertError(await request(app).get(url), 400, pattern, project.root);
+  });
+
+  test('a categorical feature in a drift record shows with its levels and its chi-square test', async () => {
+    const store = project.config.prod_deployment_path;
+    fs.mkdirSync(store, { recursive: true });
+    const check = runRecord('no-drift', new Date().toISOString(), null);
+    check.data_drift = {
+      lastmonth_activity: {
+        psi: 0.05,
+        psi_bins: { edges: [10, 20], expected: [0.3, 0.4, 0.3], actual: [0.3, 0.35, 0.35] },
+        ks_statistic: 0.02,
+        ks_pvalue: 0.6,
+        drifted: false,
+      },
+      region: {
+        psi: 0.9,
+        psi_bins: { levels: ['north', '', null], expected: [0.6, 0.4, 0], actual: [0.3, 0.3, 0.4] },
+        chi2_statistic: 40,
+        chi2_pvalue: 1e-9,
+        drifted: true,
+      } as unknown as FeatureDrift,
+    };
+    appendRun(store, check);
+    const features = (await request(app).get('/dashboard/data/drift')).body.newest.features;
+    assert.deepEqual(
+      features.map((f: { feature: string; test: string; drifted: boolean }) => [f.feature, f.test, f.drifted]),
+      [
+        ['region', 'chi-square', true],
+        ['lastmonth_activity', 'KS', false],
+      ],
+    );
+    assert.match(features[0].chart.alt, /largest change in unseen levels: 40% of new rows against 0% of training rows/);
+    assert.match(features[0].chart.svg, /\(empty\)/, 'the level of empty cells is named');
+    fs.rmSync(path.join(store, 'runhistory.jsonl'));
   });
 
   test('ticks overdue by three schedule periods are a warning, judged at every answer', async () => {

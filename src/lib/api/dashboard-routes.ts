@@ -285,7 +285,9 @@ export function dashboardRoutes(context: ApiContext, jobs: JobRunner): RouteTabl
       const columns = names.map((name) => ({
         name,
         role: roles(name),
-        ...(summary.columns[name] ?? { mean: null, median: null, std: null, count: 0, min: null, max: null }),
+        // A column without numeric statistics (a categorical one) keeps the keys, as nulls.
+        ...{ mean: null, median: null, std: null, count: 0, min: null, max: null },
+        ...summary.columns[name],
         missing: missing.columns[name]?.missing ?? 0,
         missing_percent: missing.columns[name]?.percent ?? 0,
       }));

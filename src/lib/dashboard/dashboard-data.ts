@@ -272,7 +272,12 @@ async function chart(spec: TopLevelSpec, alt: string): Promise<DashboardChart> {
 function barsOf(bins: FeatureDrift['psi_bins']): DriftBar[] {
   const levels = (bins as { levels?: unknown }).levels;
   if (!Array.isArray(levels)) return driftBars(bins);
-  const names = (k: number): string => (k < levels.length ? String(levels[k]) : 'unseen levels');
+  // The training levels, then null (or nothing) for the bin of levels unseen in training; '' is the level of empty cells.
+  const names = (k: number): string => {
+    const level: unknown = levels[k];
+    if (level === null || level === undefined) return 'unseen levels';
+    return level === '' ? '(empty)' : String(level);
+  };
   return bins.expected.flatMap((expected, k): DriftBar[] => [
     { bin: names(k), order: k, data: 'training', share: expected },
     { bin: names(k), order: k, data: 'new data', share: bins.actual[k] ?? 0 },
