@@ -276,7 +276,7 @@ function barsOf(bins: FeatureDrift['psi_bins']): DriftBar[] {
   const names = (k: number): string => {
     const level: unknown = levels[k];
     if (level === null || level === undefined) return 'unseen levels';
-    return level === '' ? '(empty)' : String(level);
+    return level === '' ? '(empty)' : typeof level === 'string' ? level : JSON.stringify(level);
   };
   return bins.expected.flatMap((expected, k): DriftBar[] => [
     { bin: names(k), order: k, data: 'training', share: expected },
