@@ -128,7 +128,7 @@ function history(bootstrap: RunRecord, random: Random): string {
   return lines.join('\n') + '\n';
 }
 
-async function prepare(): Promise<{ configFile: string; store: string }> {
+async function prepare(): Promise<{ root: string; configFile: string; store: string }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'risk-bench-dashboard-'));
   for (const folder of ['input', 'testdata']) fs.mkdirSync(path.join(root, folder));
   const random = new Random(21);
@@ -153,7 +153,7 @@ async function prepare(): Promise<{ configFile: string; store: string }> {
   const file = path.join(store, FILE_NAMES.runHistory);
   const bootstrap = JSON.parse(fs.readFileSync(file, 'utf8').trim()) as RunRecord;
   fs.writeFileSync(file, history(bootstrap, random));
-  return { configFile, store };
+  return { root, configFile, store };
 }
 
 /** True in the page once every section has loaded (the script marks the body with the revision shown). */
@@ -206,7 +206,7 @@ async function prediction(url: string): Promise<{ requests_per_second: number; p
   };
 }
 
-const { configFile, store } = await prepare();
+const { root, configFile, store } = await prepare();
 const historyBytes = fs.statSync(path.join(store, FILE_NAMES.runHistory)).size;
 const port = await freePort();
 const server = spawn(process.execPath, [path.join(DIST, 'src', 'app.js'), '--config', configFile, '--port', String(port)], {
@@ -256,4 +256,6 @@ try {
 } finally {
   await browser.close();
   server.kill('SIGTERM');
+  await new Promise((resolve) => server.once('exit', resolve));
+  fs.rmSync(root, { recursive: true, force: true });
 }
