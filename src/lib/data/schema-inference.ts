@@ -259,7 +259,7 @@ function leftOutText(profile: ColumnProfile, levels: number, filled: number): st
 }
 
 const missing = (profile: ColumnProfile): string =>
-  profile.empty === 0 ? '' : `, ${plural(profile.empty, 'empty cell')} (${((100 * profile.empty) / profile.cells).toFixed(1)}%)`;
+  profile.empty === 0 ? '' : `; ${plural(profile.empty, 'empty cell')}, ${((100 * profile.empty) / profile.cells).toFixed(1)}%`;
 
 /**
  * Infers the schema from the column profiles of a file with `rows` data rows.
