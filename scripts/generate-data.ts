@@ -91,53 +91,56 @@ const drifted = {
   ...(options.categories ? { categoryDrift: options.categoryDrift } : {}),
 };
 const columns = { categories: options.categories, labelledTarget: options.labelledTarget, idPrefix: options.idPrefix };
-const sets: SetPlan[] = options.example !== undefined ? churnExample() : [
-  {
-    name: 'practice',
-    folder: 'practicedata',
-    firstIndex: options.firstIndex ?? 1,
-    seedOffset: 1,
-    settings: {
-      files: options.files,
-      rowsPerFile: options.rows,
-      duplicateRate: options.duplicateRate,
-      missingRate: options.missingRate,
-      worldShare: 0,
-      world: drifted,
-      ...columns,
-    },
-  },
-  {
-    name: 'source',
-    folder: 'sourcedata',
-    firstIndex: options.firstIndex ?? options.files + 1,
-    seedOffset: 2,
-    settings: {
-      files: options.files,
-      rowsPerFile: options.rows,
-      duplicateRate: options.duplicateRate,
-      missingRate: options.missingRate,
-      worldShare: 1,
-      world: drifted,
-      ...columns,
-    },
-  },
-  {
-    name: 'test',
-    folder: 'testdata',
-    firstIndex: 0,
-    seedOffset: 3,
-    settings: {
-      files: 1,
-      rowsPerFile: options.testRows,
-      duplicateRate: 0,
-      missingRate: 0,
-      worldShare: options.testMix,
-      world: drifted,
-      ...columns,
-    },
-  },
-];
+const sets: SetPlan[] =
+  options.example !== undefined
+    ? churnExample()
+    : [
+        {
+          name: 'practice',
+          folder: 'practicedata',
+          firstIndex: options.firstIndex ?? 1,
+          seedOffset: 1,
+          settings: {
+            files: options.files,
+            rowsPerFile: options.rows,
+            duplicateRate: options.duplicateRate,
+            missingRate: options.missingRate,
+            worldShare: 0,
+            world: drifted,
+            ...columns,
+          },
+        },
+        {
+          name: 'source',
+          folder: 'sourcedata',
+          firstIndex: options.firstIndex ?? options.files + 1,
+          seedOffset: 2,
+          settings: {
+            files: options.files,
+            rowsPerFile: options.rows,
+            duplicateRate: options.duplicateRate,
+            missingRate: options.missingRate,
+            worldShare: 1,
+            world: drifted,
+            ...columns,
+          },
+        },
+        {
+          name: 'test',
+          folder: 'testdata',
+          firstIndex: 0,
+          seedOffset: 3,
+          settings: {
+            files: 1,
+            rowsPerFile: options.testRows,
+            duplicateRate: 0,
+            missingRate: 0,
+            worldShare: options.testMix,
+            world: drifted,
+            ...columns,
+          },
+        },
+      ];
 
 /**
  * The churn example: categorical columns, the labelled target `churned`, missing

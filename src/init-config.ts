@@ -121,6 +121,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
         .option('--out <file>', 'the config file to write', 'config.json')
         .option('--force', 'replace the config file if it exists'),
     run: (options, log) =>
-      runInitConfig({ data: resolveUserPath(options.data), target: options.target, out: resolveUserPath(options.out), force: options.force }, log),
+      runInitConfig(
+        { data: resolveUserPath(options.data), target: options.target, out: resolveUserPath(options.out), force: options.force },
+        log,
+      ),
   });
 }

@@ -71,8 +71,16 @@ export interface ConfiglessCommandSpec<Options> extends Omit<CommandSpec<Options
 }
 
 /** As runCommand, for a command without `--config`: same output, same exit codes. */
-export async function runConfiglessCommand<Options extends object>(spec: ConfiglessCommandSpec<Options>, argv = process.argv): Promise<void> {
-  await execute(spec, (program) => program, (program, log) => spec.run(program.opts<Options>(), log), argv);
+export async function runConfiglessCommand<Options extends object>(
+  spec: ConfiglessCommandSpec<Options>,
+  argv = process.argv,
+): Promise<void> {
+  await execute(
+    spec,
+    (program) => program,
+    (program, log) => spec.run(program.opts<Options>(), log),
+    argv,
+  );
 }
 
 async function execute(

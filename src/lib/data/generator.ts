@@ -64,14 +64,34 @@ export interface CategoricalColumn {
   effects: readonly number[];
 }
 
-const STATES = 'AK AL AR AZ CA CO CT DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH OK OR PA RI SC SD TN TX UT VA VT WA WI WV WY'.split(' ');
-const INDUSTRIES = ['agriculture', 'construction', 'energy', 'finance', 'health', 'manufacturing', 'media', 'retail', 'technology', 'transport'];
+const STATES =
+  'AK AL AR AZ CA CO CT DE FL GA HI IA ID IL IN KS KY LA MA MD ME MI MN MO MS MT NC ND NE NH NJ NM NV NY OH OK OR PA RI SC SD TN TX UT VA VT WA WI WV WY'.split(
+    ' ',
+  );
+const INDUSTRIES = [
+  'agriculture',
+  'construction',
+  'energy',
+  'finance',
+  'health',
+  'manufacturing',
+  'media',
+  'retail',
+  'technology',
+  'transport',
+];
 const zipf = (count: number): number[] => Array.from({ length: count }, (_, i) => 1 / (i + 1) ** 0.8);
 
 /** The generator's categorical columns, in the order they follow the numeric ones. */
 export const CATEGORICAL_COLUMNS: readonly CategoricalColumn[] = [
   // Region: a long tail over the 50 states; drifted, the tail becomes the head.
-  { name: 'region', levels: STATES, shares: zipf(50), driftedShares: zipf(50).reverse(), effects: STATES.map((_, i) => (((i * 7) % 10) - 4.5) / 10) },
+  {
+    name: 'region',
+    levels: STATES,
+    shares: zipf(50),
+    driftedShares: zipf(50).reverse(),
+    effects: STATES.map((_, i) => (((i * 7) % 10) - 4.5) / 10),
+  },
   {
     name: 'contract',
     levels: ['month-to-month', 'one-year', 'two-year'],
@@ -142,7 +162,13 @@ export function drawClient(random: Random, world: WorldSettings, categories = fa
   }
   const logit = 0.3 + Math.max(-8, Math.min(8, activityEffect + sizeEffect + categoryEffect));
   const exited = random.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
-  const client: ClientRow = { corporation, lastmonth_activity: lastmonth, lastyear_activity: lastyear, number_of_employees: employees, exited };
+  const client: ClientRow = {
+    corporation,
+    lastmonth_activity: lastmonth,
+    lastyear_activity: lastyear,
+    number_of_employees: employees,
+    exited,
+  };
   if (levels) client.levels = levels;
   return client;
 }

@@ -242,7 +242,7 @@ function pickTarget(profiles: ColumnProfile[], file: string, named?: string): Co
   );
 }
 
-/** Why a text column that is not categorical is left out, with a hint when it is nearly numeric. */
+/** Why a text column that is not categorical is left out. */
 function leftOutText(profile: ColumnProfile, levels: number, filled: number): string {
   const what =
     levels >= NEAR_UNIQUE_SHARE * filled
@@ -250,12 +250,15 @@ function leftOutText(profile: ColumnProfile, levels: number, filled: number): st
       : levels > MAX_LEVELS
         ? `text with ${plural(levels, 'distinct value')}: more than ${MAX_LEVELS} for a category`
         : `text with ${plural(levels, 'distinct value')} in ${plural(filled, 'cell')}: too few repeats for a category (a level must be seen twice on average)`;
+  return `${what}${numericHint(profile, filled)}; add it to a feature list by hand to use it anyway`;
+}
+
+/** For a left-out column that is mostly numbers: the cells that keep it from being numeric. */
+function numericHint(profile: ColumnProfile, filled: number): string {
+  if (profile.nonNumeric * 2 >= filled) return '';
   const first = profile.firstNonNumeric!;
-  const hint =
-    profile.nonNumeric * 2 < filled
-      ? `; it would be numeric but for ${plural(profile.nonNumeric, 'cell')} that ${profile.nonNumeric === 1 ? 'is not a number' : 'are not numbers'} (the first: "${first.text}" at line ${first.line}): fix them or leave them empty`
-      : '';
-  return `${what}${hint}; add it to a feature list by hand to use it anyway`;
+  const cells = profile.nonNumeric === 1 ? 'cell that is not a number' : `${plural(profile.nonNumeric, 'cell')} that are not numbers`;
+  return `; it would be numeric but for ${profile.nonNumeric === 1 ? 'one ' : ''}${cells} (the first: "${first.text}" at line ${first.line}): fix them or leave them empty`;
 }
 
 const missing = (profile: ColumnProfile): string =>
@@ -301,7 +304,10 @@ export function inferSchema(profiles: ColumnProfile[], file: string, options: { 
       return decide('numeric', `every non-empty cell is a number (${range}${missing(profile)})${constant}`);
     }
     if (profile.empty === 0 && levels === rows) {
-      return decide('left out', `all values distinct: another identifier (the id is "${id!.name}")`);
+      return decide(
+        'left out',
+        `all values distinct: free text or another identifier (the id is "${id!.name}")${numericHint(profile, filled)}`,
+      );
     }
     if (levels <= MAX_LEVELS && levels * 2 <= filled) {
       schema.categorical_features.push(profile.name);
