@@ -322,6 +322,11 @@ export function inferSchema(profiles: ColumnProfile[], file: string, options: { 
   if (schema.features.length + schema.categorical_features.length === 0) {
     throw new UserError(`${file}: no column can be a feature (every column is the id, the target or left out: see the reasons above)`);
   }
+  if (schema.features.length === 0) {
+    throw new UserError(
+      `${file}: no numeric column, and the model needs at least one in schema.features (categorical: ${schema.categorical_features.join(', ')})`,
+    );
+  }
   const ordered: InferredSchema = { ...(id ? { id_column: id.name } : {}), ...schema };
   if (target.labels) ordered.target_labels = target.labels;
   return { schema: ordered, columns };
