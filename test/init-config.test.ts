@@ -200,7 +200,12 @@ const BAD: [string, string, { target?: string }, RegExp][] = [
   ],
   ['no two-valued column', 'no-target', {}, /no column has exactly two values .*--target \(columns: name, a, b\)/],
   ['nothing left for a feature', 'no-feature', {}, /no column can be a feature/],
-  ['no numeric feature', 'only-categorical', {}, /no numeric column, and the model needs at least one in schema\.features \(categorical: plan\)/],
+  [
+    'no numeric feature',
+    'only-categorical',
+    {},
+    /no numeric column, and the model needs at least one in schema\.features \(categorical: plan\)/,
+  ],
 ];
 
 for (const [name, fixture, options, message] of BAD) {
