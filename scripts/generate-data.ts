@@ -46,7 +46,7 @@ const program = new Command('generate-data')
   .option('--labelled-target', 'the target as churned no/yes instead of exited 0/1')
   .option('--id-prefix <text>', 'distinct client ids <text><n> instead of four random letters')
   .option('--example <folder>', 'write the churn example (incoming/, later/, testdata/) into this folder; other options are ignored');
-parseScriptArguments(program);
+if (!parseScriptArguments(program)) process.exit();
 
 const options = program.opts<{
   out: string;
