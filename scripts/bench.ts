@@ -67,13 +67,6 @@ if (options.only !== undefined && options.only !== 'categorical') {
   process.exit(2);
 }
 
-const { folder, configFile } = benchData(options.rows, options.files);
-const referenceFolder = path.join(folder, 'reference');
-fs.mkdirSync(referenceFolder, { recursive: true });
-const args = ['--config', configFile];
-const finalData = path.join(folder, 'ingesteddata', 'finaldata.csv');
-const referenceModel = path.join(referenceFolder, 'trainedmodel.pkl');
-
 const skipped: string[] = [];
 const withReference = !options.skipReference && pythonHas('pandas', 'sklearn');
 if (options.skipReference) skipped.push('Python reference skipped (--skip-reference)');
@@ -94,6 +87,13 @@ if (options.only === 'categorical') {
   printAndSave(part.lines, [...skipped, ...part.skipped], { ...results, categorical: part.results });
   process.exit(0);
 }
+
+const { folder, configFile } = benchData(options.rows, options.files);
+const referenceFolder = path.join(folder, 'reference');
+fs.mkdirSync(referenceFolder, { recursive: true });
+const args = ['--config', configFile];
+const finalData = path.join(folder, 'ingesteddata', 'finaldata.csv');
+const referenceModel = path.join(referenceFolder, 'trainedmodel.pkl');
 
 const node =
   (script: string, extra: string[] = []) =>
