@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { runInitConfig, type InitConfigResult } from '../src/init-config.js';
 import { loadConfig, type Config } from '../src/lib/config.js';
-import { orderTargetLabels } from '../src/lib/data/schema-inference.js';
+import { ID_NAME, orderTargetLabels } from '../src/lib/data/schema-inference.js';
 import { ConfigError, exitCodeOf, messageOf } from '../src/lib/errors.js';
 import { FIXTURES, REPO, tempFolder } from './helpers.js';
 
@@ -135,6 +135,11 @@ test('every column gets a reason, and the label order is said with the way to sw
   assert.match(nearly.columns[1].reason, /"n\/a" at line 3/);
 });
 
+test('id names: id, client_id, Client ID, AccountId, customerID; not paid, valid, idle', () => {
+  for (const name of ['id', 'ID', 'client_id', 'Client ID', 'id-number', 'AccountId', 'customerID', 'account.id']) assert.ok(ID_NAME.test(name), name);
+  for (const name of ['paid', 'valid', 'idle', 'PAID', 'identity', 'ideas']) assert.ok(!ID_NAME.test(name), name);
+});
+
 test('label order: known pairs in either order and case, else sorted', () => {
   const table: [[string, string], [string, string]][] = [
     [
@@ -199,6 +204,7 @@ const BAD: [string, string, { target?: string }, RegExp][] = [
     /2 columns .* could be the target: "plan" \("yes", "no"\), "churn" \("no", "yes"\); name one with --target/,
   ],
   ['no two-valued column', 'no-target', {}, /no column has exactly two values .*--target \(columns: name, a, b\)/],
+  ['a two-valued column with gaps only', 'empty-target', {}, /none can be the target \("churn" has two values but 1 empty cell\); name it with --target/],
   ['nothing left for a feature', 'no-feature', {}, /no column can be a feature/],
   [
     'no numeric feature',

@@ -28,7 +28,8 @@ import { parseFeatureValue, parseTargetValue, raggedRow } from './dataset.js';
 export const MAX_LEVELS = 50;
 /** Share of distinct values from which left-out text is called near-unique. */
 const NEAR_UNIQUE_SHARE = 0.95;
-const ID_NAME = /(^|[_\s.-])id$|^id[_\s.-]|[a-z]Id$|^ID$/i;
+/** `id`, `client_id`, `Client ID`, `id-number`, `AccountId`, `customerID`; not `paid` or `valid`. */
+export const ID_NAME = /(^|[_\s.-])(id|Id|ID)$|^(id|Id|ID)[_\s.-]|[a-z](Id|ID)$/;
 
 /** Pairs of target values in [negative, positive] order, compared in lower case. */
 export const KNOWN_LABEL_PAIRS: readonly (readonly [string, string])[] = [
@@ -229,8 +230,10 @@ function pickTarget(profiles: ColumnProfile[], file: string, named?: string): Co
   const candidates = profiles.filter(isTwoValued);
   if (candidates.length === 1) return candidates[0];
   if (candidates.length === 0) {
+    const withGaps = profiles.filter((column) => column.empty > 0 && targetClasses(column).values.length === 2);
+    const near = withGaps.map((column) => `"${column.name}" has two values but ${plural(column.empty, 'empty cell')}`).join(', ');
     throw new UserError(
-      `${file}: no column has exactly two values and no empty cell, so none can be the target; name it with --target (columns: ${profiles
+      `${file}: no column has exactly two values and no empty cell, so none can be the target${near ? ` (${near})` : ''}; name it with --target (columns: ${profiles
         .map((column) => column.name)
         .join(', ')})`,
     );
