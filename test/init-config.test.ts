@@ -136,7 +136,8 @@ test('every column gets a reason, and the label order is said with the way to sw
 });
 
 test('id names: id, client_id, Client ID, AccountId, customerID; not paid, valid, idle', () => {
-  for (const name of ['id', 'ID', 'client_id', 'Client ID', 'id-number', 'AccountId', 'customerID', 'account.id']) assert.ok(ID_NAME.test(name), name);
+  for (const name of ['id', 'ID', 'client_id', 'Client ID', 'id-number', 'AccountId', 'customerID', 'account.id'])
+    assert.ok(ID_NAME.test(name), name);
   for (const name of ['paid', 'valid', 'idle', 'PAID', 'identity', 'ideas']) assert.ok(!ID_NAME.test(name), name);
 });
 
@@ -204,7 +205,12 @@ const BAD: [string, string, { target?: string }, RegExp][] = [
     /2 columns .* could be the target: "plan" \("yes", "no"\), "churn" \("no", "yes"\); name one with --target/,
   ],
   ['no two-valued column', 'no-target', {}, /no column has exactly two values .*--target \(columns: name, a, b\)/],
-  ['a two-valued column with gaps only', 'empty-target', {}, /none can be the target \("churn" has two values but 1 empty cell\); name it with --target/],
+  [
+    'a two-valued column with gaps only',
+    'empty-target',
+    {},
+    /none can be the target \("churn" has two values but 1 empty cell\); name it with --target/,
+  ],
   ['nothing left for a feature', 'no-feature', {}, /no column can be a feature/],
   [
     'no numeric feature',
