@@ -17,7 +17,8 @@
  *   prod_deployment_path/   versions/<n>/, current   the deployment store (deploy-store.ts)
  *                           runhistory.jsonl         one record a tick
  *                           checkedfiles.json        files earlier ticks judged, hash cache
- *                           fullprocess.lock         the tick lock
+ *                           unrecordedticks.json     ticks whose run record could not be written (a full disk)
+ *                           fullprocess.lock/        the tick lock: numbered leases (lock.ts)
  */
 import path from 'node:path';
 import type { Config } from './config.js';
@@ -41,6 +42,7 @@ export const FILE_NAMES = {
   riskScores: 'riskscores.csv',
   runHistory: 'runhistory.jsonl',
   checkedFiles: 'checkedfiles.json',
+  unrecordedTicks: 'unrecordedticks.json',
   lock: 'fullprocess.lock',
 } as const;
 
@@ -75,6 +77,7 @@ export interface ArtefactPaths {
   riskScores: string;
   runHistory: string;
   checkedFiles: string;
+  unrecordedTicks: string;
   lock: string;
 }
 
@@ -99,6 +102,7 @@ export function artefactPaths(folders: Folders): ArtefactPaths {
     riskScores: models(FILE_NAMES.riskScores),
     runHistory: store(FILE_NAMES.runHistory),
     checkedFiles: store(FILE_NAMES.checkedFiles),
+    unrecordedTicks: store(FILE_NAMES.unrecordedTicks),
     lock: store(FILE_NAMES.lock),
   };
 }

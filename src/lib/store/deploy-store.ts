@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, UnavailableError, UserError } from '../errors.js';
-import { ensureLinks, ownedSuffix, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
+import { appendLine, ensureLinks, ownedSuffix, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
 import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from '../layout.js';
 
 export const VERSION_RECORD = 'deployment.json';
@@ -213,7 +213,7 @@ function switchTo(store: string, version: number, action: SwitchRecord['action']
   replaceWithLink(path.join(store, CURRENT), path.join(VERSIONS, String(version)));
   syncFolder(store);
   const entry: SwitchRecord = { time: new Date().toISOString(), action, version, previous };
-  fs.appendFileSync(path.join(store, LOG), JSON.stringify(entry) + '\n');
+  appendLine(path.join(store, LOG), JSON.stringify(entry) + '\n');
 }
 
 /**
