@@ -75,6 +75,7 @@ class Tick {
       error: null,
       notes: [],
       refreshed: [],
+      refresh_failed: [],
     };
   }
   /** Runs one step and records its wall time. */
@@ -217,6 +218,7 @@ async function refreshOutputs(
   // These stages are loaded on demand (see the imports); a module that fails to
   // load is a note like any other failure of theirs: the deployment stands.
   const refreshed = (tick.record.refreshed ??= []);
+  const failed = (tick.record.refresh_failed ??= []);
   if (outputs.includes('diagnostics')) {
     try {
       const { runDiagnostics } = await import('./diagnostics.js');
@@ -225,6 +227,7 @@ async function refreshOutputs(
       refreshed.push('diagnostics');
     } catch (error) {
       tick.record.notes.push(`diagnostics failed: ${messageOf(error)}`);
+      failed.push('diagnostics');
     }
   }
   if (outputs.includes('report')) {
@@ -240,6 +243,7 @@ async function refreshOutputs(
       refreshed.push('report');
     } catch (error) {
       tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
+      failed.push('report');
     }
   }
   if (deployedVersion === null) return;
@@ -256,6 +260,7 @@ async function refreshOutputs(
     });
   } catch (error) {
     tick.record.notes.push(`apicalls failed: ${messageOf(error)}`);
+    failed.push('apicalls');
   }
 }
 

@@ -285,6 +285,11 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           error: { type: ['string', 'null'] },
           notes: { type: 'array', items: { type: 'string' } },
           refreshed: { type: 'array', items: { enum: ['diagnostics', 'report'] }, description: 'Outputs this tick refreshed' },
+          refresh_failed: {
+            type: 'array',
+            items: { enum: ['diagnostics', 'report', 'apicalls'] },
+            description: 'Outputs this tick could not refresh (the notes say why)',
+          },
         },
       },
       RiskList: closedObject(['model_version', 'data_file', 'clients'], {

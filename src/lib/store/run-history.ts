@@ -68,6 +68,8 @@ export interface RunRecord {
   notes: string[];
   /** Outputs this tick refreshed (diagnostics, report); absent in records of older versions. */
   refreshed?: string[];
+  /** Outputs this tick tried to refresh and could not (diagnostics, report, apicalls); their notes say why. */
+  refresh_failed?: string[];
 }
 
 /**
