@@ -97,8 +97,13 @@ function components(features: readonly string[], bodyLimit: string | number, sec
         deployed_at: { type: 'string', format: 'date-time' },
       }),
       NotReady: closedObject(['status', 'error'], {
-        status: { const: 'unavailable' },
-        error: { type: 'string', description: 'why no model is served' },
+        status: {
+          enum: ['unavailable', 'stale'],
+          description: 'unavailable: no model is served; stale: an older version is served, the deployed one could not be loaded',
+        },
+        error: { type: 'string', description: 'why no model, or not the deployed version, is served' },
+        model_version: { type: 'integer', minimum: 1, description: 'stale: the version served (predictions still come from it)' },
+        deployed_version: { type: 'integer', minimum: 1, description: 'stale: the version current in the store' },
       }),
       Record: record,
       Records: {
@@ -384,7 +389,10 @@ function operations(): Record<string, Record<string, Json>> {
   const readiness = (summary: string): Json => ({
     tags: ['Probes'],
     summary,
-    responses: { 200: json(ref('Ready'), 'A model is served'), 503: json(ref('NotReady'), 'No model is served (yet)') },
+    responses: {
+      200: json(ref('Ready'), 'A model is served'),
+      503: json(ref('NotReady'), 'No model is served (yet), or not the deployed version'),
+    },
   });
   return {
     '/prediction': {
