@@ -463,3 +463,26 @@ test('a tick killed after deploying but before reporting: the next tick refreshe
   assert.deepEqual(quiet.refreshed, []);
   assert.equal(quiet.decision, 'no new or changed file in the input folder');
 });
+
+test('a report that cannot be written: the tick still says no-drift, with a note, and records the failed refresh', async () => {
+  const project = await bootstrapped();
+  // A folder (not empty) where the report goes: it cannot be renamed over.
+  const report = path.join(project.config.output_model_path, FILE_NAMES.report);
+  fs.rmSync(report, { force: true });
+  fs.mkdirSync(path.join(report, 'blocker'), { recursive: true });
+  fs.copyFileSync(CALM, path.join(project.input, 'dataset3.csv'));
+  const tick = await tickProcess(project.configFile);
+  assert.equal(tick.code, 0);
+  assert.equal(tick.result.outcome, 'no-drift', tick.result.error ?? tick.result.decision);
+  assert.ok(
+    tick.result.notes.some((note) => note.startsWith('reporting failed: ') && note.includes(report)),
+    tick.result.notes.join('; '),
+  );
+  const recorded = readRuns(project.store).at(-1)!;
+  assert.deepEqual(
+    recorded.refresh_failed,
+    ['report'],
+    'the failed refresh reaches the run history (and risk_last_refresh_timestamp_seconds)',
+  );
+  assert.deepEqual(recorded.refreshed, ['diagnostics']);
+});
