@@ -29,9 +29,8 @@ import type { Logger } from '../src/lib/log.js';
 import { loadModelFile } from '../src/lib/model/model-file.js';
 import { readRuns } from '../src/lib/store/run-history.js';
 
-const LOCK_NAME = FILE_NAMES.lock;
 const RUN_HISTORY = FILE_NAMES.runHistory;
-import { REPO, makeProject, snapshot, tempFolder, type TempProject } from './helpers.js';
+import { REPO, makeProject, snapshot, tempFolder, withoutLeases, type TempProject } from './helpers.js';
 
 const SCRIPT = path.join(REPO, 'dist', 'src', 'fullprocess.js');
 /** BASE's automation.lock_stale_seconds. */
@@ -111,18 +110,10 @@ async function tickProcess(
 }
 
 /** The production folder minus the run history (which every tick appends to). */
-/** Drops the lock's leases from a snapshot of a project (each tick takes a new one). */
-function withoutLeases(files: Record<string, string>): Record<string, string> {
-  for (const name of Object.keys(files)) if (name.split(path.sep).includes(LOCK_NAME)) delete files[name];
-  return files;
-}
-
 function production(store: string): Record<string, string> {
   const files = snapshot(store);
   delete files[RUN_HISTORY];
-  // Each tick takes a new lease of the lock (lock.ts): not production.
-  for (const name of Object.keys(files)) if (name.startsWith(`${LOCK_NAME}/`)) delete files[name];
-  return files;
+  return withoutLeases(files);
 }
 
 /** Production is one whole version: `current` resolves and every published file agrees with its record. */

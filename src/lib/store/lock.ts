@@ -149,14 +149,13 @@ export function readLease(lockFolder: string, staleSeconds: number): LeaseState 
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  for (const n of numbers) {
-    const file = leaseFile(lockFolder, n);
-    const stat = fs.statSync(file, { throwIfNoEntry: false });
-    // Removed between the listing and the stat: only older leases are removed, look again.
-    if (!stat) return readLease(lockFolder, staleSeconds);
-    return { file, owner: readOwner(file), renewedAtMs: stat.mtimeMs, live: isLive(stat.mtimeMs, staleSeconds) };
-  }
-  return null;
+  const newest = numbers[0];
+  if (newest === undefined) return null;
+  const file = leaseFile(lockFolder, newest);
+  const stat = fs.statSync(file, { throwIfNoEntry: false });
+  // Removed between the listing and the stat (only older leases are removed): look again.
+  if (!stat) return readLease(lockFolder, staleSeconds);
+  return { file, owner: readOwner(file), renewedAtMs: stat.mtimeMs, live: isLive(stat.mtimeMs, staleSeconds) };
 }
 
 /** The lock folder of a store. */
@@ -295,7 +294,14 @@ export function tryLock(store: string, staleSeconds: number, options: LockOption
       continue;
     }
     sweep(folder, n, staleSeconds);
-    return held(folder, n, fd, owner, staleSeconds);
+    try {
+      return held(folder, n, fd, owner, staleSeconds);
+    } catch (error) {
+      // No renewer (a thread could not start): give the lease up rather than block ticks until it expires.
+      fs.futimesSync(fd, 0, 0);
+      fs.closeSync(fd);
+      throw error;
+    }
   }
   const newest = readLease(folder, staleSeconds);
   return { holder: newest?.owner ?? null, reason: 'other ticks were taking the lock over at the same instant' };
