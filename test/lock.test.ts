@@ -6,8 +6,10 @@
  * takes the same lock.
  *
  * Other hosts are made with `unshare --uts` (another hostname) and other PID
- * namespaces with `unshare --pid --fork` (the holder is pid 1 there, under the
- * same hostname); those tests skip, saying why, where unshare is not permitted.
+ * namespaces with `unshare --pid --fork --mount-proc` (the holder is pid 1 there,
+ * with its own /proc as in a container, under the same hostname: the lock that
+ * judged owners by pid and /proc start time took this live holder over); those
+ * tests skip, saying why, where unshare is not permitted.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -33,10 +35,13 @@ const OTHER_HOST: Place = {
   name: 'another host (UTS namespace)',
   prefix: ['unshare', '--uts', 'sh', '-c', 'hostname "$0" && exec "$@"', 'other-host.test'],
 };
-const OTHER_PIDS: Place = { name: 'another PID namespace, same hostname', prefix: ['unshare', '--pid', '--fork', '--kill-child=SIGKILL'] };
+const OTHER_PIDS: Place = {
+  name: 'another PID namespace, same hostname',
+  prefix: ['unshare', '--pid', '--fork', '--mount-proc', '--kill-child=SIGKILL'],
+};
 
 function unshareRefused(): string | null {
-  const probe = spawnSync('unshare', ['--uts', '--pid', '--fork', 'true'], { stdio: 'ignore' });
+  const probe = spawnSync('unshare', ['--uts', '--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' });
   if (probe.error) return `unshare cannot run here (${probe.error.message})`;
   return probe.status === 0 ? null : `unshare --uts --pid is not permitted here (exit ${probe.status}; it needs root or user namespaces)`;
 }
