@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { validateConfig } from '../src/lib/config.js';
+import { CATEGORICAL_COLUMNS } from '../src/lib/data/generator.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DIST = path.join(ROOT, 'dist');
@@ -39,6 +41,27 @@ export function median(values: number[]): number {
 
 export function summarize(runs: Measurement[]): Summary {
   return { seconds: median(runs.map((m) => m.seconds)), peak_rss_mb: median(runs.map((m) => m.peak_rss_mb)), runs };
+}
+
+/** Our job and the reference's, alternating run by run (so a noisy neighbour slows both alike), each run logged on stderr. */
+export async function sideBySide(
+  label: string,
+  ours: () => Promise<Measurement>,
+  reference: (() => Promise<Measurement>) | null,
+  runs: number,
+): Promise<{ ours: Summary; reference: Summary | null }> {
+  const mine: Measurement[] = [];
+  const theirs: Measurement[] = [];
+  for (let i = 0; i < runs; i++) {
+    mine.push(await ours());
+    const line = [`  ${label} run ${i + 1}: ours ${mine[i].seconds.toFixed(3)} s, ${mine[i].peak_rss_mb.toFixed(0)} MB`];
+    if (reference) {
+      theirs.push(await reference());
+      line.push(`reference ${theirs[i].seconds.toFixed(3)} s, ${theirs[i].peak_rss_mb.toFixed(0)} MB`);
+    }
+    process.stderr.write(line.join('; ') + '\n');
+  }
+  return { ours: summarize(mine), reference: reference ? summarize(theirs) : null };
 }
 
 /** Which interpreter runs a timed script; each preloads its own peak-RSS probe (getrusage at exit). */
@@ -268,4 +291,92 @@ export function benchData(rows: number, files: number): BenchData {
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
   fs.writeFileSync(path.join(folder, 'ready'), new Date().toISOString());
   return { folder, configFile };
+}
+
+/** The bench's categorical columns (the generator's), and the config schemas with and without them. */
+export const BENCH_CATEGORICAL = CATEGORICAL_COLUMNS.map((column) => column.name);
+
+/** The same generated rows twice: with the five categorical columns, and without them. */
+export interface CategoricalBenchData {
+  folder: string;
+  /** Data with the categorical columns, config listing them as categorical_features. */
+  withCategories: BenchData;
+  /** The same rows without those columns, default schema. */
+  withoutCategories: BenchData;
+  /** The data with the categorical columns under the default schema (they are extra columns then). */
+  extraColumnsConfig: string;
+}
+
+/**
+ * The generator (seed 11, categories on, exited 0/1) writes `rows` rows in
+ * `files` source files and 10,000 test rows once; the copy without the
+ * categorical columns drops them from each line (no field is quoted), so both
+ * sets hold the same rows.
+ */
+export function categoricalBenchData(rows: number, files: number): CategoricalBenchData {
+  const folder = path.join(ROOT, 'bench-data', `${rows}-rows-${files}-files-categorical`);
+  const make = (name: string, schema: Record<string, unknown>, configName = 'config.json'): BenchData => {
+    const configFile = path.join(folder, name, configName);
+    const config = {
+      input_folder_path: 'sourcedata',
+      output_folder_path: 'ingesteddata',
+      test_data_path: 'testdata',
+      output_model_path: 'models',
+      prod_deployment_path: 'production_deployment',
+      schema,
+      automation: { settle_seconds: 0 },
+    };
+    fs.mkdirSync(path.dirname(configFile), { recursive: true });
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+    return { folder: path.join(folder, name), configFile };
+  };
+  const result = (): CategoricalBenchData => ({
+    folder,
+    withCategories: make('with', { categorical_features: BENCH_CATEGORICAL }),
+    withoutCategories: make('without', {}),
+    extraColumnsConfig: make('with', {}, 'config-extra-columns.json').configFile,
+  });
+  if (fs.existsSync(path.join(folder, 'ready'))) return result();
+  process.stderr.write(`generating ${rows} rows in ${files} files with and without categorical columns into ${folder} ...\n`);
+  fs.rmSync(folder, { recursive: true, force: true });
+  const generator = path.join(DIST, 'scripts', 'generate-data.js');
+  const common = ['--out', path.join(folder, 'with'), '--seed', '11', '--files', String(files), '--rows', String(Math.ceil(rows / files))];
+  execFileSync(process.execPath, [generator, ...common, '--categories', '--only', 'source'], { stdio: 'ignore' });
+  execFileSync(process.execPath, [generator, ...common, '--categories', '--only', 'test', '--test-rows', '10000'], { stdio: 'ignore' });
+  const dropped = new Set(BENCH_CATEGORICAL.map((_, i) => 4 + i));
+  for (const sub of ['sourcedata', 'testdata']) {
+    fs.mkdirSync(path.join(folder, 'without', sub), { recursive: true });
+    for (const name of fs.readdirSync(path.join(folder, 'with', sub))) {
+      const lines = fs.readFileSync(path.join(folder, 'with', sub, name), 'utf8').split('\n');
+      const kept = lines.map((line) =>
+        line === ''
+          ? line
+          : line
+              .split(',')
+              .filter((_, i) => !dropped.has(i))
+              .join(','),
+      );
+      fs.writeFileSync(path.join(folder, 'without', sub, name), kept.join('\n'));
+    }
+  }
+  fs.writeFileSync(path.join(folder, 'ready'), new Date().toISOString());
+  return result();
+}
+
+/** True when the compiled config validator takes `schema.categorical_features` (the categorical core has landed). */
+export function hasCategoricalSupport(): boolean {
+  const value = {
+    input_folder_path: 'in',
+    output_folder_path: 'out',
+    test_data_path: 'test',
+    output_model_path: 'models',
+    prod_deployment_path: 'prod',
+    schema: { categorical_features: ['region'] },
+  };
+  try {
+    validateConfig(value, path.join(ROOT, 'probe.json'), false);
+    return true;
+  } catch {
+    return false;
+  }
 }

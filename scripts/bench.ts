@@ -5,6 +5,7 @@
  *   npm run bench                  # 1,000,000 rows in 10 files, with the reference
  *   npm run bench -- --runs 5 --api-seconds 10
  *   npm run bench -- --rows 10000000 --skip-api --skip-reference
+ *   npm run bench -- --only categorical     # issue 20's figures alone (scripts/bench-categorical.ts)
  *
  * The reference (scripts/reference/*.py: pandas, scikit-learn liblinear, a
  * Flask dev server) runs when /usr/bin/python3 has pandas and scikit-learn
@@ -21,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
+import { benchCategorical } from './bench-categorical.js';
 import {
   PYTHON,
   REFERENCE,
@@ -31,9 +33,9 @@ import {
   predictionBody,
   pythonHas,
   runWrk,
+  sideBySide,
   stage,
   startServer,
-  summarize,
   timeProcess,
   type LoadResult,
   type Measurement,
@@ -47,15 +49,23 @@ const options = new Command('bench')
   .option('--api-seconds <n>', 'duration of each API load run', (v) => Number(v), 8)
   .option('--skip-api', 'skip the API load test')
   .option('--skip-reference', 'do not run the Python reference')
+  .option('--skip-categorical', 'skip the ingestion and training with categorical columns')
+  .option('--only <part>', 'run one part only: categorical')
   .parse()
-  .opts<{ rows: number; files: number; runs: number; apiSeconds: number; skipApi?: boolean; skipReference?: boolean }>();
-
-const { folder, configFile } = benchData(options.rows, options.files);
-const referenceFolder = path.join(folder, 'reference');
-fs.mkdirSync(referenceFolder, { recursive: true });
-const args = ['--config', configFile];
-const finalData = path.join(folder, 'ingesteddata', 'finaldata.csv');
-const referenceModel = path.join(referenceFolder, 'trainedmodel.pkl');
+  .opts<{
+    rows: number;
+    files: number;
+    runs: number;
+    apiSeconds: number;
+    skipApi?: boolean;
+    skipReference?: boolean;
+    skipCategorical?: boolean;
+    only?: string;
+  }>();
+if (options.only !== undefined && options.only !== 'categorical') {
+  process.stderr.write(`bench: --only takes "categorical", not "${options.only}"\n`);
+  process.exit(2);
+}
 
 const skipped: string[] = [];
 const withReference = !options.skipReference && pythonHas('pandas', 'sklearn');
@@ -63,27 +73,6 @@ if (options.skipReference) skipped.push('Python reference skipped (--skip-refere
 else if (!withReference)
   skipped.push(`Python reference skipped: ${PYTHON} lacks pandas or scikit-learn (Debian python3-pandas, python3-sklearn)`);
 const haveWrk = commandExists('wrk');
-
-/** Our job and the reference's, alternating run by run. */
-async function sideBySide(
-  label: string,
-  ours: () => Promise<Measurement>,
-  reference: (() => Promise<Measurement>) | null,
-  runs: number,
-): Promise<{ ours: Summary; reference: Summary | null }> {
-  const mine: Measurement[] = [];
-  const theirs: Measurement[] = [];
-  for (let i = 0; i < runs; i++) {
-    mine.push(await ours());
-    const line = [`  ${label} run ${i + 1}: ours ${mine[i].seconds.toFixed(3)} s, ${mine[i].peak_rss_mb.toFixed(0)} MB`];
-    if (reference) {
-      theirs.push(await reference());
-      line.push(`reference ${theirs[i].seconds.toFixed(3)} s, ${theirs[i].peak_rss_mb.toFixed(0)} MB`);
-    }
-    process.stderr.write(line.join('; ') + '\n');
-  }
-  return { ours: summarize(mine), reference: reference ? summarize(theirs) : null };
-}
 
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
@@ -93,6 +82,19 @@ const results: Record<string, unknown> = {
   runs: options.runs,
   skipped,
 };
+if (options.only === 'categorical') {
+  const part = await benchCategorical({ ...options, withReference });
+  printAndSave(part.lines, [...skipped, ...part.skipped], { ...results, categorical: part.results });
+  process.exit(0);
+}
+
+const { folder, configFile } = benchData(options.rows, options.files);
+const referenceFolder = path.join(folder, 'reference');
+fs.mkdirSync(referenceFolder, { recursive: true });
+const args = ['--config', configFile];
+const finalData = path.join(folder, 'ingesteddata', 'finaldata.csv');
+const referenceModel = path.join(referenceFolder, 'trainedmodel.pkl');
+
 const node =
   (script: string, extra: string[] = []) =>
   () =>
@@ -244,9 +246,20 @@ for (const run of api.filter((r) => r !== flask)) {
     } | ${ratio === null ? '' : `${ratio.toFixed(1)}x req/s, ${(run.latency_p99_ms / flask!.latency_p99_ms).toFixed(2)} p99`} | ${target} |`,
   );
 }
-const header = `bench ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, node ${process.version}${haveWrk ? '' : ' (no wrk: autocannon)'}`;
-process.stdout.write([header, '', ...lines, ...skipped.map((s) => `\n${s}`)].join('\n') + '\n');
-fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
-const out = path.join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-fs.writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
-process.stdout.write(`\nJSON: ${path.relative(ROOT, out)}\n`);
+if (!options.skipCategorical) {
+  const part = await benchCategorical({ ...options, withReference });
+  lines.push('', ...part.lines);
+  skipped.push(...part.skipped);
+  results.categorical = part.results;
+}
+printAndSave(lines, skipped, results);
+
+/** Prints the table and the skipped parts, and writes the figures as JSON under bench-results/. */
+function printAndSave(table: string[], notes: string[], figures: Record<string, unknown>): void {
+  const header = `bench ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs, node ${process.version}${haveWrk ? '' : ' (no wrk: autocannon)'}`;
+  process.stdout.write([header, '', ...table, ...notes.map((s) => `\n${s}`)].join('\n') + '\n');
+  fs.mkdirSync(path.join(ROOT, 'bench-results'), { recursive: true });
+  const out = path.join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(out, JSON.stringify(figures, null, 2) + '\n');
+  process.stdout.write(`\nJSON: ${path.relative(ROOT, out)}\n`);
+}

@@ -130,8 +130,8 @@ export function listDeployments(config: Config): VersionList {
  * Takes the tick lock, so a deployment or rollback never interleaves with a
  * fullprocess tick; a held lock is a BusyError (exit 1).
  */
-function holdTickLock(config: Config): HeldLock {
-  const lock = tryLock(config.prod_deployment_path, config.automation.lock_stale_seconds);
+function holdTickLock(config: Config, purpose: string): HeldLock {
+  const lock = tryLock(config.prod_deployment_path, config.automation.lock_stale_seconds, { purpose });
   if (!isHeld(lock))
     throw new BusyError(`a fullprocess tick or another deployment is running (lock ${lock.reason}); try again when it ends`);
   return lock;
@@ -139,7 +139,7 @@ function holdTickLock(config: Config): HeldLock {
 
 /** Rolls back to `version`, or to the previously current version, under the tick lock. */
 export function rollbackDeployment(config: Config, version?: number, log: Logger = silentLogger): RollbackResult {
-  const lock = holdTickLock(config);
+  const lock = holdTickLock(config, 'rollback');
   try {
     const result = rollbackTo(config.prod_deployment_path, version);
     log.info(`version ${result.version} is current again (was ${result.previous})`);
@@ -151,7 +151,7 @@ export function rollbackDeployment(config: Config, version?: number, log: Logger
 
 /** The deployment command: fullprocess calls runDeployment while it holds the lock, the command takes it here. */
 async function deployUnderLock(config: Config, log: Logger): Promise<DeploymentResult> {
-  const lock = holdTickLock(config);
+  const lock = holdTickLock(config, 'deployment');
   try {
     return await runDeployment(config, {}, log);
   } finally {

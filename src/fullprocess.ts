@@ -23,10 +23,11 @@ import { makeScratchFolder } from './lib/store/files.js';
 import { classifyFiles, readChecked, trackFiles, writeChecked, type CacheEntry, type TrackedFile } from './lib/automation/file-tracker.js';
 import { listCsvFiles } from './lib/data/input-folder.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
-import { isHeld, tryLock } from './lib/store/lock.js';
+import { isHeld, tryLock, type HeldLock } from './lib/store/lock.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { loadModelFile, type ModelFile } from './lib/model/model-file.js';
 import { isIngestionRecord, readRecordFile, type IngestionRecord } from './lib/store/records.js';
+import { noteUnrecordedTick, reserveUnrecordedTicks } from './lib/store/unrecorded-ticks.js';
 import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/store/run-history.js';
 import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/automation/tick-decision.js';
 import { runDeployment } from './deployment.js';
@@ -74,6 +75,7 @@ class Tick {
       error: null,
       notes: [],
       refreshed: [],
+      refresh_failed: [],
     };
   }
   /** Runs one step and records its wall time. */
@@ -217,6 +219,7 @@ async function refreshOutputs(
   // These stages are loaded on demand (see the imports); a module that fails to
   // load is a note like any other failure of theirs: the deployment stands.
   const refreshed = (tick.record.refreshed ??= []);
+  const failed = (tick.record.refresh_failed ??= []);
   if (outputs.includes('diagnostics')) {
     try {
       const { runDiagnostics } = await import('./diagnostics.js');
@@ -225,6 +228,7 @@ async function refreshOutputs(
       refreshed.push('diagnostics');
     } catch (error) {
       tick.record.notes.push(`diagnostics failed: ${messageOf(error)}`);
+      failed.push('diagnostics');
     }
   }
   if (outputs.includes('report')) {
@@ -240,6 +244,7 @@ async function refreshOutputs(
       refreshed.push('report');
     } catch (error) {
       tick.record.notes.push(`reporting failed: ${messageOf(error)}`);
+      failed.push('report');
     }
   }
   if (deployedVersion === null) return;
@@ -256,6 +261,7 @@ async function refreshOutputs(
     });
   } catch (error) {
     tick.record.notes.push(`apicalls failed: ${messageOf(error)}`);
+    failed.push('apicalls');
   }
 }
 
@@ -268,6 +274,8 @@ interface TickMode {
   work: Config;
   /** Deploy, remember checked files, refresh outputs. */
   commit: boolean;
+  /** The tick lock, asked before deploying whether its lease still holds. */
+  lock?: HeldLock;
 }
 
 /** Runs a tick under `mode`, step by step as decideTick says; returns its finished record. */
@@ -342,6 +350,9 @@ async function runTick(config: Config, tick: Tick, mode: TickMode, log: Logger):
       }
       case 'deploy': {
         if (!commit) return tick.finish(step.outcome, `would deploy: ${step.reason}`);
+        // A holder stopped for longer than the stale time (a suspended VM) may have been taken over meanwhile.
+        const lost = mode.lock?.lost();
+        if (lost) throw new Error(`the tick lost its lock before deploying (${lost}); nothing was deployed`);
         const origin = `fullprocess run ${tick.record.run_id}${step.outcome === 'bootstrapped' ? ' (bootstrap)' : ''}`;
         const result = await tick.step('deployment', () => runDeployment(config, { origin }, log.child('deployment')));
         tick.record.version_after = result.version;
@@ -364,7 +375,7 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
   const store = config.prod_deployment_path;
   let lock: ReturnType<typeof tryLock>;
   try {
-    lock = tryLock(store, config.automation.lock_stale_seconds);
+    lock = tryLock(store, config.automation.lock_stale_seconds, { purpose: 'fullprocess tick' });
   } catch (error) {
     return publish(config, tick.finish('failed', 'could not take the tick lock'), error, log);
   }
@@ -377,7 +388,8 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
     return publish(config, tick.finish('locked', `another tick is running (lock ${lock.reason}); this one did nothing`), undefined, log);
   }
   try {
-    return publish(config, await runTick(config, tick, { work: config, commit: true }, log), undefined, log);
+    reserveUnrecordedTicks(store);
+    return publish(config, await runTick(config, tick, { work: config, commit: true, lock }, log), undefined, log);
   } catch (error) {
     return publish(config, tick.finish('failed', `the tick failed: ${messageOf(error)}`), error, log);
   } finally {
@@ -385,19 +397,35 @@ export async function runFullprocess(config: Config, options: FullprocessOptions
   }
 }
 
-/** Appends the run record and turns it into the printed result. */
+/**
+ * Appends the run record and turns it into the printed result. A record that
+ * cannot be written (a full disk) makes the tick `failed` (non-zero exit), is
+ * logged on stderr naming the file, and is counted in the unrecorded-ticks file
+ * that the API publishes without the history.
+ */
 function publish(config: Config, record: RunRecord, error: unknown, log: Logger): TickResult {
   if (error !== undefined) {
     record.error = messageOf(error);
     log.error(record.error);
   }
+  let failure = error;
   try {
     appendRun(config.prod_deployment_path, record);
   } catch (appendError) {
-    log.error(`could not append the run record: ${messageOf(appendError)}`);
+    failure = appendError;
+    const message = `the run record could not be written: ${messageOf(appendError)}`;
+    log.error(message, { run_id: record.run_id, outcome: record.outcome });
+    try {
+      noteUnrecordedTick(config.prod_deployment_path, record, message);
+    } catch (noteError) {
+      log.error(`the unrecorded tick could not be counted either: ${messageOf(noteError)}`);
+    }
+    record.decision = `${record.decision} (outcome ${record.outcome}, but ${message})`;
+    record.outcome = 'failed';
+    record.error = record.error ? `${record.error}; ${message}` : message;
   }
   const { config_file: _configFile, ...result } = record;
-  return record.outcome === 'failed' ? { ...result, exit_code: exitCodeOf(error) } : result;
+  return record.outcome === 'failed' ? { ...result, exit_code: exitCodeOf(failure) } : result;
 }
 
 /** What a tick would do, decided by the same steps in a scratch folder; writes nothing of the project's. */

@@ -91,6 +91,15 @@ test('a running server follows a deployment and a rollback within 2 s without dr
   assert.equal(project.config.api.reload_interval_ms, 500, 'the default interval, as 2 s is promised with the defaults');
   const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
   const load = startLoad(server.url, 8);
+  // A readiness probe throughout: a redeploy being picked up is not "not ready" (no flapping out of a load balancer).
+  const probes: number[] = [];
+  let probing = true;
+  const probe = (async () => {
+    while (probing) {
+      probes.push((await fetch(`${server.url}/health`)).status);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
   try {
     const { port } = new URL(server.url);
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -118,6 +127,14 @@ test('a running server follows a deployment and a rollback within 2 s without dr
     // A real load, however busy the machine: wait for the count rather than assume a request rate.
     await load.next(() => load.outcomes.length > 100, 60_000, 'more than 100 answers in all');
     await load.stop();
+    probing = false;
+    await probe;
+    assert.ok(probes.length > 10, `${probes.length} probes`);
+    assert.deepEqual(
+      probes.filter((status) => status !== 200),
+      [],
+      'readiness stays 200 through a redeploy and a rollback',
+    );
 
     const { outcomes } = load;
     const failed = outcomes.filter((o) => o.error !== undefined);
@@ -134,6 +151,8 @@ test('a running server follows a deployment and a rollback within 2 s without dr
     assert.notEqual(first.probability, switched.probability);
     assert.equal(back.probability, first.probability);
   } finally {
+    probing = false;
+    await probe;
     await load.stop();
     await server.close();
   }
@@ -241,4 +260,57 @@ test('a deployed version that cannot be loaded leaves the previous one served, l
 
   assert.equal(await deploy(project), 3);
   assert.equal(watcher.refresh()?.version, 3);
+});
+
+test('readiness: a deployed version the API cannot load is reported after the grace, not during a normal pickup', async () => {
+  const project = makeProject();
+  assert.equal(await deploy(project), 1);
+  const watcher = new ModelWatcher(project.config.prod_deployment_path);
+  const t0 = 1_000_000;
+  assert.equal(watcher.refresh(t0)?.version, 1);
+  assert.equal(watcher.readiness(t0).ready, true);
+  assert.equal(await deploy(project), 2);
+  fs.writeFileSync(path.join(project.config.prod_deployment_path, 'versions', '2', 'trainedmodel.json'), '{"kind": "logistic-regression"}');
+  watcher.refresh(t0 + 500);
+  watcher.refresh(t0 + 1000);
+  assert.equal(watcher.readiness(t0 + 2000).ready, true, 'within the grace: could be a redeploy being picked up');
+  const stale = watcher.readiness(t0 + 2600);
+  assert.ok(!stale.ready);
+  assert.equal(stale.served?.version, 1);
+  assert.equal(stale.deployedVersion, 2);
+  assert.match(stale.reason, /serving version 1, but version 2 is deployed: cannot load deployed version 2/);
+  assert.equal(await deploy(project), 3);
+  assert.equal(watcher.refresh(t0 + 3000)?.version, 3);
+  assert.equal(watcher.readiness(t0 + 3000).ready, true);
+
+  // Over HTTP: /health and /ping answer 503 "stale" naming both versions, while predictions still come from the served one.
+  const server = await startServer(project.config, { port: 0, host: '127.0.0.1' }, silentLogger, OFFLINE);
+  try {
+    assert.equal(await deploy(project), 4);
+    fs.writeFileSync(
+      path.join(project.config.prod_deployment_path, 'versions', '4', 'trainedmodel.json'),
+      '{"kind": "logistic-regression"}',
+    );
+    const deadline = Date.now() + 20_000;
+    let health: { status: number; body: Record<string, unknown> };
+    for (;;) {
+      const res = await fetch(`${server.url}/health`);
+      health = { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      if (health.status === 503) break;
+      assert.ok(Date.now() < deadline, 'readiness reports the version it cannot load');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.deepEqual({ ...health.body, error: undefined }, { status: 'stale', model_version: 3, deployed_version: 4, error: undefined });
+    assert.match(String(health.body.error), /cannot load deployed version 4/);
+    assert.equal((await fetch(`${server.url}/ping`)).status, 503);
+    const predicted = await fetch(`${server.url}/prediction`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ records: RECORDS }),
+    });
+    assert.equal(predicted.status, 200);
+    assert.equal(((await predicted.json()) as { model_version: number }).model_version, 3);
+  } finally {
+    await server.close();
+  }
 });

@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
@@ -23,16 +24,31 @@ import { readCurrentDeployment } from '../src/lib/store/deploy-store.js';
 import { FILE_NAMES, PUBLISHED_FILES, STORE_NAMES } from '../src/lib/layout.js';
 import { sha256 } from '../src/lib/store/files.js';
 import { Random } from '../src/lib/data/generator.js';
-import { isHeld, tryLock } from '../src/lib/store/lock.js';
+import { isHeld, lockFolderOf, readLease, tryLock } from '../src/lib/store/lock.js';
 import type { Logger } from '../src/lib/log.js';
 import { loadModelFile } from '../src/lib/model/model-file.js';
 import { readRuns } from '../src/lib/store/run-history.js';
 
-const LOCK_NAME = FILE_NAMES.lock;
 const RUN_HISTORY = FILE_NAMES.runHistory;
-import { REPO, makeProject, snapshot, tempFolder, type TempProject } from './helpers.js';
+import { REPO, makeProject, snapshot, tempFolder, withoutLeases, type TempProject } from './helpers.js';
 
 const SCRIPT = path.join(REPO, 'dist', 'src', 'fullprocess.js');
+/** BASE's automation.lock_stale_seconds. */
+const STALE = 2;
+
+/** True while a lease of the store's lock is held (renewed less than the stale time ago). */
+function leaseLive(store: string): boolean {
+  return readLease(lockFolderOf(store), STALE)?.live === true;
+}
+
+/** Waits until the lease a killed holder left expires (the stale time after its last renewal; bounded). */
+async function leaseExpired(store: string): Promise<void> {
+  const deadline = Date.now() + 30 * STALE * 1000;
+  while (leaseLive(store)) {
+    assert.ok(Date.now() < deadline, 'the lease of a killed holder expires');
+    await sleep(100);
+  }
+}
 const HEADER = 'corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited';
 
 /** Runs the project's data generator into `out`. */
@@ -52,7 +68,7 @@ const DRIFTED = path.join(data, 'sourcedata', 'dataset4.csv');
 
 /** Config sections every test project gets: no settle time, no network, no foreign API. */
 const BASE = {
-  automation: { settle_seconds: 0, lock_stale_seconds: 2 },
+  automation: { settle_seconds: 0, lock_stale_seconds: STALE },
   api: { url: 'http://127.0.0.1:1' },
   diagnostics: { outdated_timeout_ms: 100 },
 };
@@ -97,7 +113,7 @@ async function tickProcess(
 function production(store: string): Record<string, string> {
   const files = snapshot(store);
   delete files[RUN_HISTORY];
-  return files;
+  return withoutLeases(files);
 }
 
 /** Production is one whole version: `current` resolves and every published file agrees with its record. */
@@ -212,20 +228,21 @@ test('a tick while another holds the lock returns `locked` at once (exit 0) and 
     assert.equal(blocked.result.version_before, 1);
     assert.ok(blocked.result.duration_ms < 1000, `a locked tick returns at once (${blocked.result.duration_ms} ms inside the process)`);
     assert.ok(blocked.ms < 5000, `the process took ${Math.round(blocked.ms)} ms`);
-    const lockStat = fs.lstatSync(path.join(project.store, LOCK_NAME));
-    const withoutLock = production(project.store);
-    for (const name of Object.keys(withoutLock)) if (name.startsWith(LOCK_NAME)) delete withoutLock[name];
-    assert.deepEqual(withoutLock, before, 'nothing deployed or checked');
-    assert.ok(lockStat.isSymbolicLink());
+    assert.deepEqual(production(project.store), before, 'nothing deployed or checked');
+    assert.ok(leaseLive(project.store), 'the test still holds its lease');
     const locked = readRuns(project.store).at(-1)!;
     assert.equal(locked.outcome, 'locked');
-    assert.match(locked.decision, new RegExp(`held by pid ${process.pid} on this host`), 'the locked tick says who holds the lock');
+    assert.match(
+      locked.decision,
+      new RegExp(`held by fullprocess tick pid ${process.pid} on host ${os.hostname()} since .* \\(renewed [\\d.]+ s ago\\)`),
+      'the locked tick says who holds the lock',
+    );
   } finally {
     lock.release();
   }
   const free = await runFullprocess(project.config);
   assert.equal(free.outcome, 'redeployed', free.error ?? free.decision);
-  assert.equal(fs.existsSync(path.join(project.store, LOCK_NAME)), false, 'the lock is released');
+  assert.equal(leaseLive(project.store), false, 'the lock is released');
 });
 
 test('two ticks started at once: one does the work, the other is locked (or finds nothing new)', async () => {
@@ -256,7 +273,7 @@ test('a lock left by a killed tick does not block the next tick, which takes it 
       '--input-type=module',
       '-e',
       `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'store', 'lock.js'))});
-     const lock = tryLock(${JSON.stringify(project.store)}, 15);
+     const lock = tryLock(${JSON.stringify(project.store)}, ${STALE});
      process.stdout.write('release' in lock ? 'held\\n' : 'busy\\n');
      setInterval(() => {}, 1000);`,
     ],
@@ -268,12 +285,13 @@ test('a lock left by a killed tick does not block the next tick, which takes it 
   assert.equal(whileAlive.result.outcome, 'locked', 'a live holder keeps its lock');
   holder.kill('SIGKILL');
   await once(holder, 'exit');
-  assert.ok(fs.lstatSync(path.join(project.store, LOCK_NAME), { throwIfNoEntry: false }), 'the killed holder left its lock');
+  assert.ok(leaseLive(project.store) || readLease(lockFolderOf(project.store), STALE), 'the killed holder left its lease');
+  await leaseExpired(project.store);
 
   const next = await tickProcess(project.configFile);
   assert.equal(next.code, 0);
   assert.equal(next.result.outcome, 'no-new-data', `the tick after the kill proceeds (${next.result.decision})`);
-  assert.equal(fs.lstatSync(path.join(project.store, LOCK_NAME), { throwIfNoEntry: false }), undefined, 'taken over and released');
+  assert.equal(leaseLive(project.store), false, 'taken over and released');
 });
 
 test('ticks killed (SIGKILL) at random instants leave one whole version; the next tick completes', async () => {
@@ -291,8 +309,9 @@ test('ticks killed (SIGKILL) at random instants leave one whole version; the nex
     const version = assertWhole(project.store, `killed after ${delay} ms`);
     const runs = readRuns(project.store);
     seen.push(
-      `${delay} ms: ${signal ?? `exit ${code}`}, version ${version} current, lock ${fs.existsSync(path.join(project.store, LOCK_NAME)) ? 'left' : 'free'}, ${runs.length} run record(s)`,
+      `${delay} ms: ${signal ?? `exit ${code}`}, version ${version} current, lock ${leaseLive(project.store) ? 'left' : 'free'}, ${runs.length} run record(s)`,
     );
+    await leaseExpired(project.store);
 
     const next = await runFullprocess(project.config);
     assert.ok(
@@ -349,6 +368,7 @@ test('a file still being written (modified within settle_seconds) waits for the 
   fs.copyFileSync(CALM, file);
   const before = snapshot(project.root);
   delete before[path.join('production_deployment', RUN_HISTORY)];
+  withoutLeases(before);
   const waiting = await runFullprocess(project.config);
   assert.equal(waiting.outcome, 'no-new-data');
   assert.deepEqual(waiting.new_files, []);
@@ -358,7 +378,7 @@ test('a file still being written (modified within settle_seconds) waits for the 
   );
   const after = snapshot(project.root);
   delete after[path.join('production_deployment', RUN_HISTORY)];
-  assert.deepEqual(after, before, 'a settling file is neither ingested nor remembered');
+  assert.deepEqual(withoutLeases(after), before, 'a settling file is neither ingested nor remembered');
 
   const settled = (Date.now() - 60_000) / 1000;
   fs.utimesSync(file, settled, settled);
@@ -433,4 +453,27 @@ test('a tick killed after deploying but before reporting: the next tick refreshe
   const quiet = await runFullprocess(project.config);
   assert.deepEqual(quiet.refreshed, []);
   assert.equal(quiet.decision, 'no new or changed file in the input folder');
+});
+
+test('a report that cannot be written: the tick still says no-drift, with a note, and records the failed refresh', async () => {
+  const project = await bootstrapped();
+  // A folder (not empty) where the report goes: it cannot be renamed over.
+  const report = path.join(project.config.output_model_path, FILE_NAMES.report);
+  fs.rmSync(report, { force: true });
+  fs.mkdirSync(path.join(report, 'blocker'), { recursive: true });
+  fs.copyFileSync(CALM, path.join(project.input, 'dataset3.csv'));
+  const tick = await tickProcess(project.configFile);
+  assert.equal(tick.code, 0);
+  assert.equal(tick.result.outcome, 'no-drift', tick.result.error ?? tick.result.decision);
+  assert.ok(
+    tick.result.notes.some((note) => note.startsWith('reporting failed: ') && note.includes(report)),
+    tick.result.notes.join('; '),
+  );
+  const recorded = readRuns(project.store).at(-1)!;
+  assert.deepEqual(
+    recorded.refresh_failed,
+    ['report'],
+    'the failed refresh reaches the run history (and risk_last_refresh_timestamp_seconds)',
+  );
+  assert.deepEqual(recorded.refreshed, ['diagnostics']);
 });

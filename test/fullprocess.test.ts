@@ -36,7 +36,7 @@ import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { readRuns } from '../src/lib/store/run-history.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import { evaluateModel, readDataForModel } from '../src/lib/model/evaluation.js';
-import { OFFLINE_DEPS, REPO, assertClose, makeProject, snapshot, tempFolder } from './helpers.js';
+import { OFFLINE_DEPS, REPO, assertClose, makeProject, snapshot, tempFolder, withoutLeases } from './helpers.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
 
@@ -47,12 +47,12 @@ function generate(out: string, args: string): void {
   });
 }
 
-/** Every file of the project except the run history (what a no-op tick must leave alone). */
+/** Every file of the project except the run history and the lock's lease (what a no-op tick must leave alone). */
 function withoutRunHistory(root: string): Record<string, string> {
   const files = snapshot(root);
   const key = Object.keys(files).find((name) => path.basename(name) === FILE_NAMES.runHistory);
   if (key) delete files[key];
-  return files;
+  return withoutLeases(files);
 }
 
 /** Resolves once the watcher serves `version` (the 2 s promise is api-reload's to time; this only bounds the wait). */

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateConfig, type Config } from '../src/lib/config.js';
+import { FILE_NAMES } from '../src/lib/layout.js';
 
 /** The repository root (tests run from dist/test). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,6 +86,15 @@ export function snapshot(folder: string): Record<string, string> {
   };
   walk(folder);
   return out;
+}
+
+/**
+ * Drops the tick lock's leases from a snapshot (every tick, deployment and
+ * rollback takes a new lease of the lock: that is the lock working, not output).
+ */
+export function withoutLeases(files: Record<string, string>): Record<string, string> {
+  for (const name of Object.keys(files)) if (name.split(path.sep).includes(FILE_NAMES.lock)) delete files[name];
+  return files;
 }
 
 /** Loads an expected-values JSON written by test/reference/make_expected.py. */

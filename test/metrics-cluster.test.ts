@@ -131,3 +131,26 @@ test(`one scrape counts all ${REQUESTS} keep-alive requests, whichever worker an
   assert.equal(served.length, REQUESTS);
   assert.equal(new Set(served.map((entry) => entry.pid)).size, 2, 'both workers answered requests');
 });
+
+test('a worker killed with -9: the merged counters keep its counts (they never go down while the primary lives)', async () => {
+  const before = parseSamples((await get(`${base}/metrics`, false)).body);
+  const health = valueOf(before, 'risk_http_requests_total', { method: 'GET', route: '/health', status: '200' });
+  assert.ok(health >= REQUESTS, `${health} /health requests counted before the kill`);
+  const workers = [...new Set(logLines.filter((entry) => entry.component === 'app:access').map((entry) => entry.pid as number))];
+  assert.equal(workers.length, 2);
+  const listeningBefore = logLines.filter((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('listening on')).length;
+  process.kill(workers[0], 'SIGKILL');
+  // The primary starts another worker; wait until it listens.
+  await waitForLog((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('listening on'), listeningBefore + 1);
+  for (let scrape = 0; scrape < 4; scrape++) {
+    const samples = parseSamples((await get(`${base}/metrics`, false)).body);
+    assert.equal(
+      valueOf(samples, 'risk_http_requests_total', { method: 'GET', route: '/health', status: '200' }),
+      health,
+      `scrape ${scrape} after the kill: the dead worker's requests still counted`,
+    );
+    assert.ok(valueOf(samples, 'risk_http_request_duration_seconds_count', { route: '/health' }) >= health);
+    // Gauges of the dead worker are not kept: one model version, served by the live workers.
+    assert.equal(valueOf(samples, 'risk_model_version'), 1);
+  }
+});

@@ -205,4 +205,42 @@ describe('model-health metrics', () => {
     assert.equal(samplesOf(samples, 'risk_model_f1')[0].value, previous.f1, 'without a latestscore.json, F1 comes from the version record');
     assert.deepEqual(samplesOf(samples, 'risk_model_roc_auc'), []);
   });
+
+  test('what the alert rules compare: deployed and drift-checked versions, thresholds, refresh results, lock age, unrecorded ticks', async () => {
+    const store = project.config.prod_deployment_path;
+    let samples = await scrape();
+    assert.equal(valueOf(samples, 'risk_deployed_model_version'), 3, 'the version current in the store');
+    assert.equal(valueOf(samples, 'risk_model_version'), 2, 'the version served');
+    assert.equal(valueOf(samples, 'risk_feature_psi_threshold'), project.config.drift.psi_threshold);
+    assert.deepEqual(samplesOf(samples, 'risk_lock_held_seconds'), [], 'no lock held');
+    assert.equal(valueOf(samples, 'risk_unrecorded_ticks_total'), 0);
+    assert.deepEqual(samplesOf(samples, 'risk_last_unrecorded_tick_timestamp_seconds'), []);
+
+    const checked = {
+      ...run('no-drift', { newF1: 0.7, features: { lastmonth_activity: { psi: 0.4, ks_pvalue: 0.01 } } }),
+      version_before: 2,
+    };
+    appendRun(store, { ...checked, refreshed: ['diagnostics'], refresh_failed: ['report'] });
+    samples = await scrape();
+    assert.equal(valueOf(samples, 'risk_drift_check_model_version'), 2);
+    assert.equal(valueOf(samples, 'risk_new_data_f1_threshold'), 0.8, "the drift rule's threshold of that check");
+    const finished = Date.parse(checked.finished_at) / 1000;
+    assert.equal(valueOf(samples, 'risk_last_refresh_timestamp_seconds', { output: 'report', result: 'failed' }), finished);
+    assert.equal(valueOf(samples, 'risk_last_refresh_timestamp_seconds', { output: 'diagnostics', result: 'ok' }), finished);
+    assert.deepEqual(samplesOf(samples, 'risk_last_refresh_timestamp_seconds', { output: 'report', result: 'ok' }), []);
+
+    const { tryLock, isHeld } = await import('../src/lib/store/lock.js');
+    const lock = tryLock(store, project.config.automation.lock_stale_seconds, { purpose: 'rollback' });
+    assert.ok(isHeld(lock));
+    try {
+      samples = await scrape();
+      const held = samplesOf(samples, 'risk_lock_held_seconds');
+      assert.equal(held.length, 1);
+      assert.deepEqual(held[0].labels, { holder: `pid ${process.pid} on ${lock.owner.host}`, purpose: 'rollback' });
+      assert.ok(held[0].value >= 0 && held[0].value < 60, String(held[0].value));
+    } finally {
+      lock.release();
+    }
+    assert.deepEqual(samplesOf(await scrape(), 'risk_lock_held_seconds'), [], 'released: absent');
+  });
 });

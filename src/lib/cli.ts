@@ -53,13 +53,52 @@ export function resolveUserPath(input: string): string {
 
 /** Parses argv, runs the stage and sets `process.exitCode`. */
 export async function runCommand<Options extends object>(spec: CommandSpec<Options>, argv = process.argv): Promise<void> {
+  await execute(
+    spec,
+    (program) =>
+      program.option('-c, --config <path>', 'config file (relative paths inside it resolve against its folder)', './config.json'),
+    async (program, log) => {
+      const options = program.opts<Options & { config: string }>();
+      const configPath =
+        program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
+      return spec.run(loadConfig(configPath), options, log);
+    },
+    argv,
+  );
+}
+
+/** What a command that reads no config declares (init-config, which writes one). */
+export interface ConfiglessCommandSpec<Options> extends Omit<CommandSpec<Options>, 'run'> {
+  run: (options: Options, log: Logger) => Promise<unknown>;
+}
+
+/** As runCommand, for a command without `--config`: same output, same exit codes. */
+export async function runConfiglessCommand<Options extends object>(
+  spec: ConfiglessCommandSpec<Options>,
+  argv = process.argv,
+): Promise<void> {
+  await execute(
+    spec,
+    (program) => program,
+    (program, log) => spec.run(program.opts<Options>(), log),
+    argv,
+  );
+}
+
+async function execute(
+  spec: Omit<CommandSpec<object>, 'run'>,
+  declare: (program: Command) => Command,
+  run: (program: Command, log: Logger) => Promise<unknown>,
+  argv: string[],
+): Promise<void> {
   const log = createLogger(spec.name);
-  const program = new Command(spec.name)
-    .description(spec.description)
-    .option('-c, --config <path>', 'config file (relative paths inside it resolve against its folder)', './config.json')
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .showHelpAfterError('(use --help for the options)');
+  const program = declare(
+    new Command(spec.name)
+      .description(spec.description)
+      .exitOverride()
+      .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+      .showHelpAfterError('(use --help for the options)'),
+  );
   spec.options?.(program);
   let result: unknown;
   try {
@@ -73,11 +112,7 @@ export async function runCommand<Options extends object>(spec: CommandSpec<Optio
       }
       throw error;
     }
-    const options = program.opts<Options & { config: string }>();
-    const configPath =
-      program.getOptionValueSource('config') === 'default' ? path.resolve(options.config) : resolveUserPath(options.config);
-    const config = loadConfig(configPath);
-    result = await spec.run(config, options, log);
+    result = await run(program, log);
     if (!spec.quiet) printResult(result);
     process.exitCode = spec.exitCodeFor?.(result) ?? 0;
   } catch (error) {

@@ -19,7 +19,8 @@
  *                           deployments.jsonl        every switch (deploy or rollback)
  *                           runhistory.jsonl         one record a tick
  *                           checkedfiles.json        files earlier ticks judged, hash cache
- *                           fullprocess.lock         the tick lock
+ *                           unrecordedticks.json     ticks whose run record could not be written (a full disk)
+ *                           fullprocess.lock/        the tick lock: numbered leases (lock.ts)
  */
 import path from 'node:path';
 import type { Config } from './config.js';
@@ -43,6 +44,7 @@ export const FILE_NAMES = {
   riskScores: 'riskscores.csv',
   runHistory: 'runhistory.jsonl',
   checkedFiles: 'checkedfiles.json',
+  unrecordedTicks: 'unrecordedticks.json',
   lock: 'fullprocess.lock',
 } as const;
 
@@ -62,6 +64,14 @@ export const STORE_NAMES = {
   /** Prefix of a set being written (followed by its owner's pid and a random tag). */
   stagingPrefix: '.staging-',
 } as const;
+
+/** Name of lease `n` in the lock folder (store/lock.ts). */
+export function leaseName(n: number): string {
+  return `${n}.lease`;
+}
+
+/** Reads a lease's number back from its name (no match: not a lease). */
+export const LEASE_NAME = /^(\d+)\.lease$/;
 
 /** Name of a new ingestion generation: its creation time, then its owner (`<ms>-<pid>-<random>`). */
 export function generationName(owner: string): string {
@@ -109,6 +119,7 @@ export interface ArtefactPaths {
   riskScores: string;
   runHistory: string;
   checkedFiles: string;
+  unrecordedTicks: string;
   lock: string;
 }
 
@@ -133,6 +144,7 @@ export function artefactPaths(folders: Folders): ArtefactPaths {
     riskScores: models(FILE_NAMES.riskScores),
     runHistory: store(FILE_NAMES.runHistory),
     checkedFiles: store(FILE_NAMES.checkedFiles),
+    unrecordedTicks: store(FILE_NAMES.unrecordedTicks),
     lock: store(FILE_NAMES.lock),
   };
 }

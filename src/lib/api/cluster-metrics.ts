@@ -15,6 +15,14 @@
  * not answer within the time-out, so a stuck worker cannot stall every scrape.
  * This is why prom-client's clusterMetrics (which waits 5 s for every forked
  * worker, ready or not) is not used as is.
+ *
+ * Counters never go down while the primary lives (Prometheus would read a
+ * decrease as a reset): the primary keeps each worker's newest answer; a worker
+ * that does not answer in time is counted with it, and a worker that dies
+ * leaves its counters and histograms (the metrics that add up) to a tally of
+ * retired workers that every later scrape adds. Counts a worker took after the
+ * primary's newest answer from it are lost with it, but nothing counted before
+ * is taken back.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
@@ -44,6 +52,18 @@ function isMessage(value: unknown): value is Message {
   );
 }
 
+/**
+ * The metrics of a registry that add up across workers (counters and
+ * histograms summed), the part of a dead worker that later scrapes keep.
+ */
+function additive(metrics: MetricJson[]): MetricJson[] {
+  return metrics.filter((metric) => {
+    const aggregator = (metric as { aggregator?: string }).aggregator ?? 'sum';
+    const type = String(metric.type);
+    return aggregator === 'sum' && (type === 'counter' || type === 'histogram');
+  });
+}
+
 /** Time a worker has to answer the primary, and the primary to answer a scrape. */
 const WORKER_TIMEOUT_MS = 2_000;
 const SCRAPE_TIMEOUT_MS = 5_000;
@@ -55,9 +75,23 @@ const SCRAPE_TIMEOUT_MS = 5_000;
 export function serveClusterMetrics(log: Logger): void {
   const listening = new Set<Worker>();
   const waiting = new Map<number, { worker: Worker; resolve: (metrics: MetricJson[][] | null) => void }>();
+  /** Each live worker's newest answer. */
+  const lastKnown = new Map<Worker, MetricJson[][]>();
+  /** The summed counters and histograms of the workers that died (one registry's worth). */
+  let retired: Promise<MetricJson[]> = Promise.resolve([]);
   let nextId = 0;
   cluster.on('listening', (worker) => listening.add(worker));
-  cluster.on('exit', (worker) => listening.delete(worker));
+  cluster.on('exit', (worker) => {
+    listening.delete(worker);
+    const last = lastKnown.get(worker);
+    lastKnown.delete(worker);
+    if (!last) return;
+    const before = retired;
+    retired = before.then(
+      (earlier) => AggregatorRegistry.aggregate([earlier, ...last].map(additive)).getMetricsAsJSON(),
+      () => [],
+    );
+  });
 
   const collectFrom = (worker: Worker): Promise<MetricJson[][] | null> =>
     new Promise((resolve) => {
@@ -79,9 +113,15 @@ export function serveClusterMetrics(log: Logger): void {
     });
 
   const aggregate = async (): Promise<string> => {
-    const answers = await Promise.all([...listening].filter((worker) => worker.isConnected()).map(collectFrom));
-    const registries = answers.flatMap((answer) => answer ?? []);
-    return AggregatorRegistry.aggregate(registries).metrics();
+    const workers = [...listening].filter((worker) => worker.isConnected());
+    const answers = await Promise.all(workers.map(collectFrom));
+    const registries = answers.flatMap((answer, i) => {
+      if (answer) lastKnown.set(workers[i], answer);
+      // A worker that did not answer in time counts with its newest answer, so no counter dips.
+      return answer ?? lastKnown.get(workers[i]) ?? [];
+    });
+    const gone = await retired;
+    return AggregatorRegistry.aggregate(gone.length > 0 ? [...registries, additive(gone)] : registries).metrics();
   };
 
   cluster.on('message', (worker, message: unknown) => {

@@ -9,6 +9,14 @@
  *   risk_ticks_total{outcome}                          ticks in the run history
  *   risk_last_tick_timestamp_seconds{outcome}          when the newest tick of each outcome finished
  *   risk_model_reload_failures_total                   failed attempts to load a deployed version
+ *   risk_deployed_model_version                        the version current in the store (risk_model_version: the one served)
+ *   risk_drift_check_model_version                     the version the newest drift check scored
+ *   risk_new_data_f1_threshold                         its model-drift rule's threshold (new-data F1 below it: drift)
+ *   risk_feature_psi_threshold                         drift.psi_threshold of the config (PSI above it: a drifted feature)
+ *   risk_last_refresh_timestamp_seconds{output,result} newest tick that refreshed (ok) or failed to refresh (failed) an output
+ *   risk_lock_held_seconds{holder,purpose}             age of the tick lock's live lease (absent when free)
+ *   risk_unrecorded_ticks_total                        ticks whose run record could not be written (unrecorded-ticks.ts)
+ *   risk_last_unrecorded_tick_timestamp_seconds        when the newest of them finished
  *
  * A scrape costs one readlink and two stats when nothing changed: a version
  * folder never changes once published, so its records are read once per
@@ -26,6 +34,8 @@ import { deployedFile, FILE_NAMES, STORE_NAMES } from '../layout.js';
 import { isScoreRecord, type ScoreRecord } from '../store/records.js';
 import { OUTCOMES } from '../store/run-history.js';
 import { RunTally, type RunTallySnapshot } from './run-tally.js';
+import { lockFolderOf, readLease, type LeaseState } from '../store/lock.js';
+import { readUnrecordedTicks, type UnrecordedTicks } from '../store/unrecorded-ticks.js';
 import type { ApiContext } from './routes.js';
 
 /** The deployed version's record and test-data scores. */
@@ -40,6 +50,8 @@ interface DeployedModel {
 interface HealthSnapshot {
   deployed: DeployedModel | null;
   runs: RunTallySnapshot | null;
+  lease: LeaseState | null;
+  unrecorded: UnrecordedTicks | null;
 }
 
 function statKey(stat: fs.Stats | undefined): string {
@@ -103,11 +115,19 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
   };
   /** One read of the store and the history per scrape, however many metrics ask. */
   const snapshot = (): Promise<HealthSnapshot> => {
+    const store = config.prod_deployment_path;
     inFlight ??= Promise.all([
       deployedReader.read().catch(unreadable<DeployedModel>('the deployed model')),
       tally.snapshot().catch(unreadable<RunTallySnapshot>('the run history')),
+      // A folder listing and a small file each: read as they are, without the history.
+      Promise.resolve()
+        .then(() => readLease(lockFolderOf(store), config.automation.lock_stale_seconds))
+        .catch(unreadable<LeaseState>('the tick lock')),
+      Promise.resolve()
+        .then(() => readUnrecordedTicks(store))
+        .catch(unreadable<UnrecordedTicks>('the unrecorded ticks')),
     ])
-      .then(([deployed, runs]) => ({ deployed, runs }))
+      .then(([deployed, runs, lease, unrecorded]) => ({ deployed, runs, lease, unrecorded }))
       .finally(() => (inFlight = null));
     return inFlight;
   };
@@ -196,6 +216,68 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
       }
     },
   });
+  figure('risk_deployed_model_version', 'Model version current in the deployment store', ({ deployed }) => deployed?.version);
+  figure('risk_drift_check_model_version', 'Deployed model version the newest drift check scored', ({ runs }) => runs?.drift?.version);
+  figure(
+    'risk_new_data_f1_threshold',
+    "Threshold of the newest drift check's model-drift rule: a new-data F1 below it is model drift",
+    ({ runs }) => runs?.drift?.threshold,
+  );
+  figure(
+    'risk_feature_psi_threshold',
+    'drift.psi_threshold of the config: a feature with a PSI above it has drifted',
+    () => config.drift.psi_threshold,
+  );
+  new Gauge({
+    name: 'risk_last_refresh_timestamp_seconds',
+    help: 'Unix time of the newest tick that refreshed an output (result="ok") or failed to (result="failed")',
+    labelNames: ['output', 'result'],
+    aggregator: 'max',
+    registers: [registry],
+    async collect() {
+      const { runs } = await snapshot();
+      this.reset();
+      for (const [output, times] of Object.entries(runs?.refresh ?? {})) {
+        for (const result of ['ok', 'failed'] as const) {
+          const time = times[result];
+          if (time !== undefined) this.set({ output, result }, time);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'risk_lock_held_seconds',
+    help: 'Seconds since the holder took the tick lock, while its lease is live (renewed); absent when the lock is free',
+    labelNames: ['holder', 'purpose'],
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { lease } = await snapshot();
+      this.reset();
+      if (!lease?.live) return;
+      const since = Date.parse(lease.owner?.acquired_at ?? '');
+      const holder = lease.owner ? `pid ${lease.owner.pid} on ${lease.owner.host}` : 'unreadable';
+      // An unreadable lease counts from its newest renewal: at least that old.
+      const seconds = (Date.now() - (Number.isFinite(since) ? since : lease.renewedAtMs)) / 1000;
+      this.set({ holder, purpose: lease.owner?.purpose ?? 'unknown' }, Math.max(0, seconds));
+    },
+  });
+  new Counter({
+    name: 'risk_unrecorded_ticks_total',
+    help: 'fullprocess ticks whose run record could not be written (a full disk); counted beside the history',
+    aggregator: 'first',
+    registers: [registry],
+    async collect() {
+      const { unrecorded } = await snapshot();
+      this.reset();
+      if (unrecorded) this.inc(unrecorded.unrecorded_ticks);
+    },
+  });
+  figure(
+    'risk_last_unrecorded_tick_timestamp_seconds',
+    'Unix time at which the newest tick whose run record could not be written finished',
+    ({ unrecorded }) => (unrecorded?.last ? Date.parse(unrecorded.last.finished_at) / 1000 : undefined),
+  );
   new Counter({
     name: 'risk_model_reload_failures_total',
     help: 'Failed attempts to load a newly deployed model version (the previous one stays served)',

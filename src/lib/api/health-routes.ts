@@ -1,6 +1,6 @@
 /**
  * Probes and the server's identity: GET /health and GET /ping (readiness: is a
- * model served, and which), GET /health/live (liveness: the process serves),
+ * model served, and is it the deployed version; see ModelWatcher.readiness), GET /health/live (liveness: the process serves),
  * GET /version (MLflow's: the package version as plain text).
  */
 import type { Request, Response } from 'express';
@@ -10,11 +10,20 @@ import { RouteTable, type ApiContext } from './routes.js';
 /** The health routes. */
 export function healthRoutes({ watcher, redact }: ApiContext): RouteTable {
   const readiness = (_req: Request, res: Response): void => {
-    const served = watcher.current();
-    if (served) {
+    const state = watcher.readiness();
+    if (state.ready) {
+      const { served } = state;
       res.json({ status: 'ok', model_version: served.version, loaded_at: served.loadedAt, deployed_at: served.record.deployed_at });
+    } else if (state.served) {
+      // Predictions still come from the older version; a load balancer should prefer a replica serving the deployed one.
+      res.status(503).json({
+        status: 'stale',
+        model_version: state.served.version,
+        deployed_version: state.deployedVersion,
+        error: redact(state.reason),
+      });
     } else {
-      res.status(503).json({ status: 'unavailable', error: redact(watcher.unavailableReason() ?? 'no model is deployed') });
+      res.status(503).json({ status: 'unavailable', error: redact(state.reason) });
     }
   };
   return (

@@ -6,12 +6,14 @@
  *   risk_http_request_duration_seconds       histogram by method, route, status (buckets up to 30 s)
  *   risk_predictions_total                   rows predicted, by endpoint
  *   risk_model_version                       version this process serves
- *   risk_model_*, risk_new_data_f1, risk_feature_*, risk_ticks_total, risk_last_tick_timestamp_seconds
- *                                            model health from the store and the run history (health-metrics.ts)
+ *   risk_model_*, risk_new_data_f1, risk_feature_*, risk_ticks_total, risk_last_tick_timestamp_seconds,
+ *   risk_lock_held_seconds, risk_unrecorded_ticks_total, ...
+ *                                            model health from the store, the run history, the tick
+ *                                            lock and the unrecorded ticks (health-metrics.ts)
  *
  * Each metric names how a scrape under `--workers N` combines the workers'
- * values (cluster-metrics.ts): request counts add up; what every worker reads
- * from the same files is taken once.
+ * values (cluster-metrics.ts): request counts add up (and keep a dead worker's
+ * counts); what every worker reads from the same files is taken once.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';

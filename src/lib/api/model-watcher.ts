@@ -5,6 +5,12 @@
  * fingerprint changes with any change of the live deployment (a switch, a
  * rollback, a store deleted and rebuilt under the same numbers). Requests that
  * already hold the old model finish with it, so a switch drops nothing.
+ *
+ * Readiness says whether the served version is the deployed one. A redeploy
+ * leaves them apart for one poll and a load (well under the 2 s pickup); only a
+ * gap longer than the grace (2 s, or four polls if longer) is reported, so probes
+ * do not flap on every redeploy, while a version the API cannot load takes the
+ * replica out of the pool within seconds.
  */
 import { deploymentFingerprint, readCurrentDeployment, type VersionRecord } from '../store/deploy-store.js';
 import { messageOf, UnavailableError } from '../errors.js';
@@ -22,9 +28,17 @@ export interface ServedModel {
   fingerprint: string;
 }
 
+/** What readiness probes answer. */
+export type Readiness =
+  { ready: true; served: ServedModel } | { ready: false; served: ServedModel | null; deployedVersion: number | null; reason: string };
+
 /** Follows the deployment store; see the module comment. */
 export class ModelWatcher {
   private served: ServedModel | null = null;
+  /** The version current in the store at the newest poll, and since when (ms) the served one differs. */
+  private deployedVersion: number | null = null;
+  private apartSince: number | null = null;
+  private intervalMs = 500;
   private lastError: string | null = null;
   private failedLoads = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -36,7 +50,15 @@ export class ModelWatcher {
   ) {}
 
   /** Checks the store now and loads the live deployment when it changed. */
-  refresh(): ServedModel | null {
+  refresh(now: number = Date.now()): ServedModel | null {
+    const served = this.poll();
+    const apart = served !== null && this.deployedVersion !== null && served.version !== this.deployedVersion;
+    if (!apart) this.apartSince = null;
+    else this.apartSince ??= now;
+    return served;
+  }
+
+  private poll(): ServedModel | null {
     let fingerprint: string | null;
     try {
       fingerprint = deploymentFingerprint(this.store);
@@ -44,6 +66,7 @@ export class ModelWatcher {
       this.lastError = `cannot read ${this.store}: ${messageOf(error)}`;
       return this.served;
     }
+    this.deployedVersion = fingerprint === null ? null : Number(fingerprint.split('|')[0]);
     if (fingerprint === null) {
       if (this.served !== null) this.log.warn(`the deployment of version ${this.served.version} was removed; no model is served`);
       this.served = null;
@@ -80,6 +103,7 @@ export class ModelWatcher {
 
   /** Starts polling every `intervalMs` (the timer does not keep the process alive). */
   start(intervalMs: number): this {
+    this.intervalMs = intervalMs;
     this.refresh();
     this.timer = setInterval(() => this.refresh(), intervalMs);
     this.timer.unref();
@@ -111,6 +135,24 @@ export class ModelWatcher {
   /** Failed attempts to load a deployed version since this watcher was made (one a poll while it fails). */
   loadFailures(): number {
     return this.failedLoads;
+  }
+
+  /**
+   * Ready when a model is served and it is the deployed version, or has differed
+   * from it for less than the grace (a redeploy being picked up).
+   */
+  readiness(now: number = Date.now()): Readiness {
+    const served = this.served;
+    if (!served) return { ready: false, served, deployedVersion: this.deployedVersion, reason: this.unavailableReason()! };
+    const grace = Math.max(2000, 4 * this.intervalMs);
+    if (this.apartSince === null || now - this.apartSince < grace) return { ready: true, served };
+    const why = this.lastError ?? `version ${this.deployedVersion} is not loaded yet`;
+    return {
+      ready: false,
+      served,
+      deployedVersion: this.deployedVersion,
+      reason: `serving version ${served.version}, but version ${this.deployedVersion} is deployed: ${why}`,
+    };
   }
 
   /** Why no model is served (null when one is). */

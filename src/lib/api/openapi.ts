@@ -98,8 +98,13 @@ function components(features: readonly string[], bodyLimit: string | number, sec
         deployed_at: { type: 'string', format: 'date-time' },
       }),
       NotReady: closedObject(['status', 'error'], {
-        status: { const: 'unavailable' },
-        error: { type: 'string', description: 'why no model is served' },
+        status: {
+          enum: ['unavailable', 'stale'],
+          description: 'unavailable: no model is served; stale: an older version is served, the deployed one could not be loaded',
+        },
+        error: { type: 'string', description: 'why no model, or not the deployed version, is served' },
+        model_version: { type: 'integer', minimum: 1, description: 'stale: the version served (predictions still come from it)' },
+        deployed_version: { type: 'integer', minimum: 1, description: 'stale: the version current in the store' },
       }),
       Record: record,
       Records: {
@@ -286,6 +291,11 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           error: { type: ['string', 'null'] },
           notes: { type: 'array', items: { type: 'string' } },
           refreshed: { type: 'array', items: { enum: ['diagnostics', 'report'] }, description: 'Outputs this tick refreshed' },
+          refresh_failed: {
+            type: 'array',
+            items: { enum: ['diagnostics', 'report', 'apicalls'] },
+            description: 'Outputs this tick could not refresh (the notes say why)',
+          },
         },
       },
       RiskList: closedObject(['model_version', 'data_file', 'clients'], {
@@ -380,7 +390,10 @@ function operations(): Record<string, Record<string, Json>> {
   const readiness = (summary: string): Json => ({
     tags: ['Probes'],
     summary,
-    responses: { 200: json(ref('Ready'), 'A model is served'), 503: json(ref('NotReady'), 'No model is served (yet)') },
+    responses: {
+      200: json(ref('Ready'), 'A model is served'),
+      503: json(ref('NotReady'), 'No model is served (yet), or not the deployed version'),
+    },
   });
   return {
     '/prediction': {

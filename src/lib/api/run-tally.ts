@@ -14,10 +14,20 @@
 import fs from 'node:fs';
 import { OUTCOMES, parseRunLine, type Outcome, type RunRecord } from '../store/run-history.js';
 
+/**
+ * The outputs a tick refreshes after ingesting new data (run record `refreshed`,
+ * `refresh_failed`). apicalls is left out: its success is not recorded as a refresh.
+ */
+const REFRESHED_OUTPUTS = new Set(['diagnostics', 'report']);
+
 /** What the newest drift check found. */
 export interface DriftCheck {
+  /** The deployed version it checked (null when the record does not say). */
+  version: number | null;
   /** F1 of the deployed model on the new data (null when it could not be computed). */
   new_data_f1: number | null;
+  /** The model-drift rule's threshold: a new-data F1 below it is drift (null when unknown). */
+  threshold: number | null;
   /** Per-feature PSI and KS p-value between the training data and the new data. */
   features: Record<string, { psi: number; ks_pvalue: number }>;
 }
@@ -30,6 +40,8 @@ export interface RunTallySnapshot {
   lastTick: Partial<Record<Outcome, number>>;
   /** The newest tick that checked drift, or null. */
   drift: DriftCheck | null;
+  /** Unix time in seconds of the newest tick that refreshed each output (`ok`) and that failed to (`failed`). */
+  refresh: Record<string, { ok?: number; failed?: number }>;
 }
 
 const CHUNK = 1 << 20;
@@ -42,7 +54,13 @@ function driftCheckOf(record: RunRecord): DriftCheck | null {
       features[name] = { psi: drift.psi, ks_pvalue: drift.ks_pvalue };
   }
   const f1 = record.scores?.new_data_f1 ?? record.model_drift?.new_f1 ?? null;
-  return { new_data_f1: typeof f1 === 'number' && Number.isFinite(f1) ? f1 : null, features };
+  const threshold = record.model_drift?.threshold;
+  return {
+    version: typeof record.version_before === 'number' ? record.version_before : null,
+    new_data_f1: typeof f1 === 'number' && Number.isFinite(f1) ? f1 : null,
+    threshold: typeof threshold === 'number' && Number.isFinite(threshold) ? threshold : null,
+    features,
+  };
 }
 
 /** Follows one run-history file; see the module comment. */
@@ -53,6 +71,7 @@ export class RunTally {
   private ticks = Object.fromEntries(OUTCOMES.map((outcome) => [outcome, 0])) as Record<Outcome, number>;
   private lastTick: Partial<Record<Outcome, number>> = {};
   private drift: DriftCheck | null = null;
+  private refresh: RunTallySnapshot['refresh'] = {};
   private inFlight: Promise<void> | null = null;
 
   constructor(private readonly file: string) {}
@@ -61,7 +80,8 @@ export class RunTally {
   async snapshot(): Promise<RunTallySnapshot> {
     this.inFlight ??= this.catchUp().finally(() => (this.inFlight = null));
     await this.inFlight;
-    return { ticks: { ...this.ticks }, lastTick: { ...this.lastTick }, drift: this.drift };
+    const refresh = Object.fromEntries(Object.entries(this.refresh).map(([output, times]) => [output, { ...times }]));
+    return { ticks: { ...this.ticks }, lastTick: { ...this.lastTick }, drift: this.drift, refresh };
   }
 
   private reset(): void {
@@ -70,6 +90,7 @@ export class RunTally {
     for (const outcome of OUTCOMES) this.ticks[outcome] = 0;
     this.lastTick = {};
     this.drift = null;
+    this.refresh = {};
   }
 
   private async catchUp(): Promise<void> {
@@ -127,5 +148,18 @@ export class RunTally {
     if (Number.isFinite(finished) && !(finished <= (this.lastTick[record.outcome] ?? -Infinity))) this.lastTick[record.outcome] = finished;
     const drift = driftCheckOf(record);
     if (drift) this.drift = drift;
+    if (Number.isFinite(finished)) {
+      const note = (outputs: unknown, result: 'ok' | 'failed'): void => {
+        if (!Array.isArray(outputs)) return;
+        for (const output of outputs) {
+          // Only the outputs a tick refreshes: the label values stay bounded.
+          if (!REFRESHED_OUTPUTS.has(output as string)) continue;
+          const times = (this.refresh[output as string] ??= {});
+          if (!(finished <= (times[result] ?? -Infinity))) times[result] = finished;
+        }
+      };
+      note(record.refreshed, 'ok');
+      note(record.refresh_failed, 'failed');
+    }
   }
 }

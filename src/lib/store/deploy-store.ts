@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, UnavailableError, UserError } from '../errors.js';
 import { deployedFile, FILE_NAMES, PUBLISHED_FILES, STORE_NAMES, type PublishedFile } from '../layout.js';
+import { appendLine } from './files.js';
 import { isObject, readRecordFile } from './records.js';
 import { StagedSet, switchTo as switchLinkTo } from './staging.js';
 
@@ -219,7 +220,7 @@ function switchTo(store: string, version: number, action: SwitchRecord['action']
   const previous = currentVersion(store);
   switchLinkTo(store, path.join(store, CURRENT), path.join(VERSIONS, String(version)), [...PUBLISHED_FILES, VERSION_RECORD]);
   const entry: SwitchRecord = { time: new Date().toISOString(), action, version, previous };
-  fs.appendFileSync(path.join(store, LOG), JSON.stringify(entry) + '\n');
+  appendLine(path.join(store, LOG), JSON.stringify(entry) + '\n');
 }
 
 /**

@@ -107,6 +107,60 @@ export function syncFolder(folder: string): void {
 }
 
 /**
+ * Writes all of `bytes` to `fd` (at `position`, or the file position), however
+ * many writes it takes; a write that takes nothing is an error naming `file`
+ * (a full disk may take part of a write and then nothing), never ignored.
+ */
+export function writeAll(fd: number, bytes: Uint8Array, file: string, position: number | null = null): void {
+  let written = 0;
+  while (written < bytes.length) {
+    let count: number;
+    try {
+      count = fs.writeSync(fd, bytes, written, bytes.length - written, position === null ? null : position + written);
+    } catch (error) {
+      throw Object.assign(error as NodeJS.ErrnoException, { path: file });
+    }
+    if (count <= 0) {
+      throw Object.assign(new Error(`write to ${file} took ${written} of ${bytes.length} bytes`), {
+        code: 'EIO',
+        syscall: 'write',
+        path: file,
+      });
+    }
+    written += count;
+  }
+}
+
+/**
+ * Appends `line` (which ends with a newline) to `file` durably, as one record: a
+ * last line left unterminated (a writer killed mid-line) is closed first, so
+ * only that torn line is lost; when the write or its fsync fails (a full disk),
+ * the file is cut back to its length before, so no torn record remains.
+ */
+export function appendLine(file: string, line: string): void {
+  const fd = fs.openSync(file, 'a+');
+  try {
+    const { size } = fs.fstatSync(fd);
+    const last = Buffer.alloc(1);
+    const torn = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    try {
+      writeAll(fd, Buffer.from((torn ? '\n' : '') + line), file);
+      fs.fsyncSync(fd);
+    } catch (error) {
+      try {
+        fs.ftruncateSync(fd, size);
+        fs.fsyncSync(fd);
+      } catch {
+        // The cut failed too: the torn tail is closed by the next append, and readers skip it.
+      }
+      throw error;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
  * Writes `content` to `target` atomically: readers see the old file or the whole
  * new one, never a part. The folder must exist.
  */
@@ -115,9 +169,9 @@ export function writeFileAtomic(target: string, content: string | Uint8Array | I
   const fd = fs.openSync(temporary, 'w');
   try {
     if (typeof content === 'string' || content instanceof Uint8Array) {
-      fs.writeFileSync(fd, content);
+      writeAll(fd, typeof content === 'string' ? Buffer.from(content) : content, target);
     } else {
-      writeChunks(fd, content);
+      writeChunks(fd, content, target);
     }
     fs.fsyncSync(fd);
   } catch (error) {
@@ -154,8 +208,8 @@ export function ensureLinks(folder: string, names: readonly string[], via: strin
 }
 
 /** Writes string chunks as they come (large CSV outputs stay out of memory). */
-function writeChunks(fd: number, chunks: Iterable<string>): void {
-  for (const chunk of chunks) if (chunk.length > 0) fs.writeFileSync(fd, chunk);
+function writeChunks(fd: number, chunks: Iterable<string>, file: string): void {
+  for (const chunk of chunks) if (chunk.length > 0) writeAll(fd, Buffer.from(chunk), file);
 }
 
 /** Serializes `value` as pretty JSON and writes it atomically. */
@@ -283,8 +337,7 @@ export class AtomicFileWriter {
   /** Writes `chunk` now, whole (a write may take part of it), and hashes it. */
   private writeThrough(chunk: Uint8Array): void {
     this.hash.update(chunk);
-    let written = 0;
-    while (written < chunk.length) written += fs.writeSync(this.fd, chunk, written, chunk.length - written);
+    writeAll(this.fd, chunk, this.target);
   }
 
   /** Flushes, fsyncs and renames into place; returns the SHA-256 of what was written. */

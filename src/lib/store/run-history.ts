@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import { FILE_NAMES } from '../layout.js';
 import { silentLogger } from '../log.js';
+import { appendLine } from './files.js';
 
 /** What a tick decided. */
 export type Outcome = 'bootstrapped' | 'no-new-data' | 'no-drift' | 'redeployed' | 'rejected' | 'locked' | 'failed';
@@ -67,24 +68,17 @@ export interface RunRecord {
   notes: string[];
   /** Outputs this tick refreshed (diagnostics, report); absent in records of older versions. */
   refreshed?: string[];
+  /** Outputs this tick tried to refresh and could not (diagnostics, report, apicalls); their notes say why. */
+  refresh_failed?: string[];
 }
 
 /**
- * Appends one record durably. A last line left unterminated (a writer killed
- * mid-line) is closed first, so only that torn line is lost, not this record.
+ * Appends one record durably, in one write: on a full disk it is written whole
+ * or not at all (appendLine cuts a partial write back), and the error names the file.
  */
 export function appendRun(store: string, record: RunRecord): void {
   fs.mkdirSync(store, { recursive: true });
-  const fd = fs.openSync(path.join(store, FILE_NAMES.runHistory), 'a+');
-  try {
-    const { size } = fs.fstatSync(fd);
-    const last = Buffer.alloc(1);
-    const torn = size > 0 && fs.readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
-    fs.writeSync(fd, (torn ? '\n' : '') + JSON.stringify(record) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  appendLine(path.join(store, FILE_NAMES.runHistory), JSON.stringify(record) + '\n');
 }
 
 /** Every outcome a tick can have (the compiler checks none is missing). */
