@@ -5,6 +5,7 @@
  * scrape of GET /metrics on any of them answers for all (cluster-metrics.ts).
  */
 import cluster from 'node:cluster';
+import bytes from 'bytes';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,7 @@ import { UserError } from './lib/errors.js';
 import { createApp, type AppDeps } from './lib/api/app.js';
 import { clusterScrape, serveClusterMetrics } from './lib/api/cluster-metrics.js';
 import { silentLogger, type Logger } from './lib/log.js';
+import { lingerOnEarlyAnswer } from './lib/api/lingering-response.js';
 import { ModelWatcher } from './lib/api/model-watcher.js';
 
 /** Options of the app command. */
@@ -50,7 +52,12 @@ export function startServer(
   // (otherwise close() waits for keepAliveTimeout, 65 s, on each of them).
   const inFlight = new Set<ServerResponse>();
   let closing = false;
+  // After an early answer (a 413 before reading the body) the rest of the body is read and dropped before the
+  // connection closes, up to 4 times the body limit (at least 64 MiB) or 30 s: see lingering-response.ts.
+  const limit = typeof config.api.body_limit === 'number' ? config.api.body_limit : (bytes.parse(config.api.body_limit) ?? 0);
+  const linger = { bytes: Math.max(4 * limit, 64 * 1024 * 1024), ms: 30_000 };
   const server = http.createServer((req, res) => {
+    lingerOnEarlyAnswer(req, res, linger);
     if (closing) res.setHeader('Connection', 'close');
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
