@@ -11,7 +11,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import request from 'supertest';
-import { createApp } from '../src/lib/api/app.js';
+import { createApp, OPEN_ENDPOINTS } from '../src/lib/api/app.js';
 import type { Config } from '../src/lib/config.js';
 import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { ApiContract, assertNoContractViolations, contractChecked, contractOf } from './api-contract.js';
@@ -28,7 +28,7 @@ function appFor(config: Config) {
 }
 
 type Json = Record<string, any>;
-const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
+const METHODS = ['get', 'post', 'put', 'delete', 'patch', 'options'];
 const operationsOf = (document: Json): [string, string, Json][] =>
   Object.entries(document.paths as Json).flatMap(([path, item]) =>
     Object.entries(item as Json)
@@ -61,11 +61,14 @@ describe('GET /openapi.json', () => {
       const ids = operations.map(([, , operation]) => operation.operationId as string);
       assert.equal(new Set(ids).size, ids.length, 'operation ids are unique');
       for (const [path, method, operation] of operations) {
-        assert.ok(operation.responses['200'], `${method} ${path} documents its 200`);
+        // A method the path lacks answers 405 (with Allow); OPTIONS 204; every other operation documents its 200.
+        const success = operation.operationId.endsWith('NotAllowed') ? '405' : method === 'options' ? '204' : '200';
+        assert.ok(operation.responses[success], `${method} ${path} documents its ${success}`);
         assert.ok(operation.responses['500'], `${method} ${path} documents its 500`);
+        assert.ok(Array.isArray(operation.security), `${method} ${path} says whether it needs the token`);
         assert.equal(
           Boolean(operation.responses['401']),
-          token !== null && operation.security === undefined,
+          token !== null && operation.security.length > 0,
           `${method} ${path}: 401 only when a token is required`,
         );
       }
@@ -76,10 +79,15 @@ describe('GET /openapi.json', () => {
     const { document } = await contractOf(appFor(secured.config), 'sesame-123');
     assert.deepEqual(document.security, [{ bearerAuth: [] }]);
     const open = operationsOf(document)
-      .filter(([, , operation]) => Array.isArray(operation.security) && operation.security.length === 0)
+      .filter(([, method, operation]) => method === 'get' && Array.isArray(operation.security) && operation.security.length === 0)
       .map(([path]) => path)
       .sort();
-    assert.deepEqual(open, ['/health', '/health/live', '/ping']);
+    assert.deepEqual(open, [...OPEN_ENDPOINTS].sort());
+    const options = operationsOf(document).filter(([, method]) => method === 'options');
+    assert.ok(options.length > 0 && options.every(([, , operation]) => operation.security.length === 0), 'OPTIONS needs no token');
+    assert.deepEqual(document.components.securitySchemes, {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'api.token of the config' },
+    });
   });
 
   test('its schemas compile in ajv strict mode', async () => {
@@ -114,7 +122,9 @@ describe('GET /openapi.json', () => {
       '/docs/{asset}',
     ])
       assert.ok(paths.includes(path), path);
-    assert.deepEqual(Object.keys(document.paths['/prediction'] as Json).sort(), ['get', 'post']);
+    assert.deepEqual(Object.keys(document.paths['/prediction'] as Json).sort(), ['delete', 'get', 'options', 'patch', 'post', 'put']);
+    assert.deepEqual(document.paths['/prediction'].put.responses['405'], { $ref: '#/components/responses/MethodNotAllowed' });
+    assert.ok(document.components.responses.MethodNotAllowed.headers.Allow, 'a 405 documents its Allow header');
   });
 });
 

@@ -5,7 +5,7 @@ import { messageOf, UnsupportedMediaTypeError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MLFLOW_PATHS, mlflowErrorCode } from './mlflow.js';
 import type { Redactor } from './redact.js';
-import { routeKey } from './routes.js';
+import { matchRoute, routeKey } from './routes.js';
 
 /** The JSON body of an error answer: MLflow's shape on its paths, `{"error": ...}` everywhere else. */
 export function errorBody(requestPath: string, status: number, message: string): Record<string, string> {
@@ -97,8 +97,8 @@ export function setHeaders(headers: readonly [string, string][]) {
 /** After the routes: 405 with Allow for a known path, a JSON 404 for anything else. */
 export function noRoute(allowed: ReadonlyMap<string, readonly string[]>) {
   return (req: Request, res: Response): void => {
-    const route = routeKey(req.path);
-    const methods = allowed.get(route);
+    const route = matchRoute(allowed, req.path);
+    const methods = route === undefined ? undefined : allowed.get(route);
     if (methods) {
       res
         .set('Allow', methods.join(', '))
