@@ -84,6 +84,7 @@ const apiEntries = {
   cors_origins: v.optional(
     v.array(
       v.pipe(v.string(), v.trim(), v.toLowerCase(), v.regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin: http(s)://host[:port], no path')),
+      'must be a list of origins',
     ),
     [],
   ),
