@@ -82,7 +82,7 @@ function components(features: readonly string[], bodyLimit: string | number, sec
       properties: {
         columns: { type: 'array', items: { type: 'string' }, allOf: features.map((feature) => ({ contains: { const: feature } })) },
         data: { type: 'array', minItems: 1, items: { type: 'array', items: {} } },
-        index: { type: 'array', items: {} },
+        index: { type: ['array', 'null'], items: {}, description: 'One entry per row of data (pandas refuses another length)' },
       },
     },
     dataframe_records: { type: 'array', minItems: 1, items: ref('Record') },
