@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -44,14 +43,8 @@ const ENDPOINTS = [
   'GET /metrics',
 ];
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** An address nothing can listen on (no socket can be bound to port 0), so a connection is refused every time. */
+const REFUSING = 'http://127.0.0.1:0';
 
 const servers: RunningApp[] = [];
 after(async () => {
@@ -112,7 +105,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   const cases: { name: string; url: () => Promise<string>; error: RegExp }[] = [
     {
       name: 'an API that is not running',
-      url: async () => `http://127.0.0.1:${await closedPort()}`,
+      url: async () => REFUSING,
       error: /cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(GET \/health: ECONNREFUSED\); start it with npm run app/,
     },
     {
@@ -140,7 +133,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   }
 
   test('the command exits 1 with the message when the API is unreachable', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = REFUSING;
     const script = path.join(REPO, 'dist', 'src', 'apicalls.js');
     const run = promisify(execFile)(process.execPath, [script, '--config', project.configFile, '--url', url], {
       env: { ...process.env, LOG_LEVEL: 'silent' },

@@ -210,8 +210,8 @@ test('a tick while another holds the lock returns `locked` at once (exit 0) and 
     assert.equal(blocked.code, 0);
     assert.equal(blocked.result.outcome, 'locked');
     assert.equal(blocked.result.version_before, 1);
-    assert.ok(blocked.result.duration_ms < 1000, `a locked tick returns at once (${blocked.result.duration_ms} ms inside the process)`);
-    assert.ok(blocked.ms < 5000, `the process took ${Math.round(blocked.ms)} ms`);
+    // At once: it returned while the lock it met is still held (it did not wait for it), whatever the machine's speed.
+    assert.ok(isHeld(lock), 'the lock is still held when the locked tick has returned');
     const lockStat = fs.lstatSync(path.join(project.store, LOCK_NAME));
     const withoutLock = production(project.store);
     for (const name of Object.keys(withoutLock)) if (name.startsWith(LOCK_NAME)) delete withoutLock[name];
@@ -255,7 +255,7 @@ test('a lock left by a killed tick does not block the next tick, which takes it 
     [
       '--input-type=module',
       '-e',
-      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'lock.js'))});
+      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'store', 'lock.js'))});
      const lock = tryLock(${JSON.stringify(project.store)}, 15);
      process.stdout.write('release' in lock ? 'held\\n' : 'busy\\n');
      setInterval(() => {}, 1000);`,

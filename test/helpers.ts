@@ -199,3 +199,14 @@ function ancestorsOf(folder: string): string[] {
   const parts = folder.split(path.sep).filter(Boolean);
   return parts.map((_, i) => path.sep + parts.slice(0, i + 1).join(path.sep));
 }
+
+/**
+ * The pid of a process that has exited and been reaped: no process has it
+ * (the kernel hands pids out in order and wraps only after pid_max more),
+ * unlike a number such as 999999 that a busy machine may well be using.
+ */
+export function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  if (child.pid === undefined || child.status !== 0) throw new Error('could not run a child process for a dead pid');
+  return child.pid;
+}

@@ -15,9 +15,9 @@ import { rollbackDeployment } from '../src/deployment.js';
 import { BusyError } from '../src/lib/errors.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import { isHeld, ownerIsAlive, parseOwner, tryLock } from '../src/lib/store/lock.js';
-import { REPO, makeProject, tempFolder } from './helpers.js';
+import { REPO, deadPid, makeProject, tempFolder } from './helpers.js';
 
-const LOCK_MODULE = path.join(REPO, 'dist', 'src', 'lib', 'lock.js');
+const LOCK_MODULE = path.join(REPO, 'dist', 'src', 'lib', 'store', 'lock.js');
 
 /** A process that takes the lock, prints "held" or "busy", then runs `then` (JavaScript) and stays alive. */
 function lockHolder(folder: string, then = ''): { child: ChildProcess; answer: Promise<string> } {
@@ -91,7 +91,7 @@ test('lock owners: dead, reused process id, other host, unreadable or old-style 
   const cases: { name: string; plant: (folder: string) => void; taken: boolean; reason?: RegExp }[] = [
     {
       name: 'an owner of this host that no longer runs',
-      plant: (f) => plantLock(f, `pid=999999 start=1 host=${host} at=2026-01-01T00:00:00Z`),
+      plant: (f) => plantLock(f, `pid=${deadPid()} start=1 host=${host} at=2026-01-01T00:00:00Z`),
       taken: true,
     },
     {
@@ -124,8 +124,8 @@ test('lock owners: dead, reused process id, other host, unreadable or old-style 
     {
       name: 'a dead owner and a takeover marker left by a dead taker',
       plant: (f) => {
-        plantLock(f, `pid=999999 start=1 host=${host} at=2026-01-01T00:00:00Z`);
-        fs.symlinkSync(`pid=999998 start=1 host=${host} at=2026-01-01T00:00:00Z`, path.join(f, `${FILE_NAMES.lock}.takeover`));
+        plantLock(f, `pid=${deadPid()} start=1 host=${host} at=2026-01-01T00:00:00Z`);
+        fs.symlinkSync(`pid=${deadPid()} start=1 host=${host} at=2026-01-01T00:00:00Z`, path.join(f, `${FILE_NAMES.lock}.takeover`));
       },
       taken: true,
     },
@@ -159,7 +159,7 @@ test('release leaves a lock that another holder took alone', () => {
 test('eight processes racing for a dead lock: exactly one holds it', async () => {
   for (let round = 0; round < 3; round++) {
     const folder = tempFolder();
-    plantLock(folder, `pid=999999 start=1 host=${encodeURIComponent(os.hostname())} at=2026-01-01T00:00:00Z`);
+    plantLock(folder, `pid=${deadPid()} start=1 host=${encodeURIComponent(os.hostname())} at=2026-01-01T00:00:00Z`);
     const holders = Array.from({ length: 8 }, () => lockHolder(folder));
     try {
       const answers = await Promise.all(holders.map((h) => h.answer));
