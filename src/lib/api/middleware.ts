@@ -4,7 +4,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { messageOf, UnsupportedMediaTypeError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MLFLOW_PATHS, mlflowErrorCode } from './mlflow.js';
-import type { Redactor } from './redact.js';
+import { keeping, type Redactor } from './redact.js';
+import { originForm } from './connection-guards.js';
 import { matchRoute, routeKey } from './routes.js';
 
 /** The JSON body of an error answer: MLflow's shape on its paths, `{"error": ...}` everywhere else. */
@@ -15,6 +16,8 @@ export function errorBody(requestPath: string, status: number, message: string):
 
 /** Merges repeated slashes in the path before routing, as Flask does (`//prediction` reaches /prediction). */
 export function mergeSlashes(req: Request, _res: Response, next: NextFunction): void {
+  // An absolute-form target (`GET http://host/health`) is routed as its origin form.
+  if (!req.url.startsWith('/')) req.url = originForm(req.url);
   const query = req.url.indexOf('?');
   const pathPart = query === -1 ? req.url : req.url.slice(0, query);
   if (pathPart.includes('//')) req.url = pathPart.replace(/\/{2,}/g, '/') + (query === -1 ? '' : req.url.slice(query));
@@ -103,7 +106,7 @@ export function noRoute(allowed: ReadonlyMap<string, readonly string[]>) {
       res
         .set('Allow', methods.join(', '))
         .status(405)
-        .json(errorBody(req.path, 405, `${req.method} is not allowed on ${route} (use ${methods.join(', ')})`));
+        .json(errorBody(req.path, 405, `${req.method} is not allowed on ${req.path.slice(0, 200)} (use ${methods.join(', ')})`));
       return;
     }
     res.status(404).json(errorBody(req.path, 404, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
@@ -132,6 +135,6 @@ export function errorHandler(log: Logger, limit: string | number, redact: Redact
     if (status === 500) log.error(`${req.method} ${req.path} failed: ${messageOf(error)}`, { stack: (error as Error)?.stack });
     else log.debug(`${req.method} ${req.path}: ${status} ${messageOf(error)}`);
     if (res.headersSent) return;
-    res.status(status).json(errorBody(req.path, status, redact(message)));
+    res.status(status).json(errorBody(req.path, status, keeping(redact, req.path)(message)));
   };
 }
