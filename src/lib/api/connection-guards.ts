@@ -98,11 +98,11 @@ function watchWriteStall(socket: Socket, ms: number): void {
   };
   // Node calls socket.write for every answer; whatever it could not hand to the kernel waits in writableLength.
   const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  socket.write = ((...args: unknown[]) => {
+  socket.write = (...args: unknown[]) => {
     const flushed = write(...args);
     if (!flushed) check();
     return flushed;
-  }) as Socket['write'];
+  };
   socket.on('drain', check);
   socket.once('close', () => clearTimeout(timer));
 }
