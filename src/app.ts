@@ -16,13 +16,7 @@ import { UserError } from './lib/errors.js';
 import { createApp, type AppDeps } from './lib/api/app.js';
 import { clusterScrape, serveClusterMetrics } from './lib/api/cluster-metrics.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import {
-  DEFAULT_TIMEOUTS,
-  guardConnections,
-  limitPipelining,
-  normalizeTarget,
-  type ConnectionTimeouts,
-} from './lib/api/connection-guards.js';
+import { DEFAULT_TIMEOUTS, guardConnections, normalizeTarget, type ConnectionTimeouts } from './lib/api/connection-guards.js';
 import { lingerOnEarlyAnswer } from './lib/api/lingering-response.js';
 import { ModelWatcher } from './lib/api/model-watcher.js';
 
@@ -70,7 +64,6 @@ export function startServer(
   const linger = { bytes: Math.max(4 * limit, 64 * 1024 * 1024), ms: 30_000 };
   const server = http.createServer((req, res) => {
     normalizeTarget(req);
-    limitPipelining(req, res);
     lingerOnEarlyAnswer(req, res, linger);
     if (closing) res.setHeader('Connection', 'close');
     inFlight.add(res);

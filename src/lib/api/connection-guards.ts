@@ -11,10 +11,9 @@
  *   request within `requestMs`, no traffic at all for `idleMs` ends a
  *   connection, and so does a client that stops reading its answer for
  *   `writeStallMs` (what is buffered for it is released at once, rather than
- *   held for as long as the client cares to keep the connection open), and a
- *   connection may not have more than a few pipelined answers waiting.
+ *   held for as long as the client cares to keep the connection open).
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** The time bounds of a connection. */
@@ -64,24 +63,6 @@ export function originForm(url: string): string {
 /** Routes a request in absolute form as its origin form (call first in the request handler). */
 export function normalizeTarget(req: IncomingMessage): void {
   if (req.url !== undefined && !req.url.startsWith('/')) req.url = originForm(req.url);
-}
-
-/** Answers a connection may have waiting behind the one being sent (pipelined requests). */
-export const MAX_QUEUED_ANSWERS = 8;
-const queued = new WeakMap<Socket, number>();
-
-/**
- * Bounds pipelining: Node dispatches every request of a pipelined burst at
- * once and holds each answer in memory until the ones before it are sent, so
- * a client that sends 200 requests and reads nothing made the server hold 200
- * answers. A connection with more than MAX_QUEUED_ANSWERS answers pending is ended.
- */
-export function limitPipelining(req: IncomingMessage, res: ServerResponse): void {
-  const socket = req.socket;
-  const pending = (queued.get(socket) ?? 0) + 1;
-  queued.set(socket, pending);
-  res.once('close', () => queued.set(socket, (queued.get(socket) ?? 1) - 1));
-  if (pending > MAX_QUEUED_ANSWERS + 1) socket.destroy();
 }
 
 /** Ends a connection whose client has not taken what was written to it for `ms`. */
