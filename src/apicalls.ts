@@ -1,11 +1,13 @@
 /**
- * apicalls: calls every endpoint of a running API and writes the consolidated
+ * apicalls: calls every endpoint of a running API (those its OpenAPI document
+ * lists, see endpoint-plan.ts) and writes the consolidated
  * answers to the API-returns file in `output_model_path`. An unreachable API or a
  * non-2xx answer is an error (exit 1) and nothing is written.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiBaseUrl, callApi, type ApiCall } from './lib/automation/api-client.js';
+import { plannedCalls } from './lib/automation/endpoint-plan.js';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
 import { UserError } from './lib/errors.js';
@@ -30,24 +32,9 @@ export async function runApiCalls(
   const baseUrl = apiBaseUrl(config, options.url);
   const paths = artefactPaths(config);
   const testFile = path.relative(config.baseFolder, paths.testData);
-  const example = Object.fromEntries(config.schema.features.map((feature) => [feature, 0]));
-  const requests: { method: 'GET' | 'POST'; endpoint: string; body?: unknown }[] = [
-    { method: 'GET', endpoint: '/health' },
-    { method: 'GET', endpoint: '/health/live' },
-    { method: 'GET', endpoint: '/ping' },
-    { method: 'GET', endpoint: '/version' },
-    { method: 'POST', endpoint: '/prediction', body: { file_location: testFile } },
-    { method: 'GET', endpoint: '/scoring' },
-    { method: 'GET', endpoint: '/summarystats' },
-    { method: 'GET', endpoint: '/diagnostics' },
-    { method: 'POST', endpoint: '/invocations', body: { dataframe_records: [example] } },
-    { method: 'GET', endpoint: '/risk?top=20' },
-    { method: 'GET', endpoint: '/runs?limit=10' },
-    { method: 'GET', endpoint: '/drift' },
-    { method: 'GET', endpoint: '/metrics' },
-    { method: 'GET', endpoint: '/dashboard' },
-    { method: 'GET', endpoint: '/dashboard/data/status' },
-  ];
+  // The endpoints come from the API's own document (built from its route table), so a new route is called too.
+  const document = await callApi(baseUrl, config.api.token, { method: 'GET', endpoint: '/openapi.json' });
+  const requests = plannedCalls(document.body, { testFile, features: config.schema.features });
   const calls: ApiCall[] = [];
   for (const request of requests) calls.push(await callApi(baseUrl, config.api.token, request));
   const result: ApiCallsResult = { base_url: baseUrl, called_at: new Date().toISOString(), calls };

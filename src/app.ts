@@ -5,6 +5,7 @@
  * scrape of GET /metrics on any of them answers for all (cluster-metrics.ts).
  */
 import cluster from 'node:cluster';
+import bytes from 'bytes';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
@@ -15,6 +16,8 @@ import { UserError } from './lib/errors.js';
 import { createApp, type AppDeps } from './lib/api/app.js';
 import { clusterScrape, serveClusterMetrics } from './lib/api/cluster-metrics.js';
 import { silentLogger, type Logger } from './lib/log.js';
+import { DEFAULT_TIMEOUTS, guardConnections, normalizeTarget, type ConnectionTimeouts } from './lib/api/connection-guards.js';
+import { lingerOnEarlyAnswer } from './lib/api/lingering-response.js';
 import { ModelWatcher } from './lib/api/model-watcher.js';
 
 /** Options of the app command. */
@@ -27,11 +30,16 @@ export interface AppOptions {
 /** A running server. */
 export interface RunningApp {
   url: string;
+  /** Resolves once the server holds no more than `count` open connections (each close is an event it waits for). */
+  connectionsDownTo(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /** What a caller (a test, a benchmark) may replace in the app; the defaults measure for real. */
-export type ServerDeps = Partial<Pick<AppDeps, 'timings' | 'dependencies' | 'registry' | 'hotPath'>>;
+export type ServerDeps = Partial<Pick<AppDeps, 'timings' | 'dependencies' | 'registry' | 'hotPath'>> & {
+  /** Connection time bounds (connection-guards.ts); the defaults otherwise. */
+  timeouts?: Partial<ConnectionTimeouts>;
+};
 
 /** Starts one server process (or worker) and resolves once it listens. */
 export function startServer(
@@ -50,7 +58,13 @@ export function startServer(
   // (otherwise close() waits for keepAliveTimeout, 65 s, on each of them).
   const inFlight = new Set<ServerResponse>();
   let closing = false;
+  // After an early answer (a 413 before reading the body) the rest of the body is read and dropped before the
+  // connection closes, up to 4 times the body limit (at least 64 MiB) or 30 s: see lingering-response.ts.
+  const limit = typeof config.api.body_limit === 'number' ? config.api.body_limit : (bytes.parse(config.api.body_limit) ?? 0);
+  const linger = { bytes: Math.max(4 * limit, 64 * 1024 * 1024), ms: 30_000 };
   const server = http.createServer((req, res) => {
+    normalizeTarget(req);
+    lingerOnEarlyAnswer(req, res, linger);
     if (closing) res.setHeader('Connection', 'close');
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
@@ -60,6 +74,9 @@ export function startServer(
     });
   });
   server.keepAliveTimeout = 65_000;
+  // Each closed connection is announced, so that a caller can wait for connections to end (see connectionsDownTo).
+  server.on('connection', (socket) => socket.once('close', () => server.emit('connectionClosed')));
+  guardConnections(server, { ...DEFAULT_TIMEOUTS, ...deps.timeouts });
   return new Promise((resolve, reject) => {
     server.once('error', (error) => {
       watcher.stop();
@@ -71,6 +88,16 @@ export function startServer(
       if (!watcher.current()) log.warn(`no model deployed yet: ${watcher.unavailableReason()}`);
       resolve({
         url,
+        connectionsDownTo: (count) =>
+          new Promise<void>((done) => {
+            const check = (): void => {
+              server.getConnections((_error, open) => {
+                if (open <= count) done();
+                else server.once('connectionClosed', check);
+              });
+            };
+            check();
+          }),
         close: () =>
           new Promise<void>((done) => {
             closing = true;

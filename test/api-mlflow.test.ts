@@ -127,6 +127,18 @@ const CASES: Case[] = [
     status: 400,
     errorCode: 'BAD_REQUEST',
   },
+  ...[[...ROWS.map((_, i) => i), ROWS.length], [0]].map((index): Case => ({
+    name: `dataframe_split with named columns and an index of ${index.length} for ${ROWS.length} rows`,
+    mlflow: 'dataframe_from_parsed_json (pandas refuses the frame)',
+    contentType: 'application/json',
+    body: json({ dataframe_split: { ...SPLIT, index } }),
+    mlflowStatus: 400,
+    status: 400,
+    errorCode: 'BAD_REQUEST',
+    message: new RegExp(
+      `^Provided dataframe_split field is not a valid dataframe representation in 'split' format\\. Error: 'Length of values \\(${ROWS.length}\\) does not match length of index \\(${index.length}\\)'$`,
+    ),
+  })),
   {
     name: 'a data frame the model cannot use (one unnamed column)',
     mlflow: 'test_scoring_server_responds_to_incompatible_inference_dataframe_with_stacktrace_and_error_code',

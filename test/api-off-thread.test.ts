@@ -91,7 +91,7 @@ test('GET /health answers while GET /risk is still reading the data file', async
   const project = await deployedProject();
   const pipe = holdBack(path.join(project.config.output_folder_path, 'finaldata.csv'));
   const app = appFor(project.config);
-  await waitUntilServed(app);
+  await served(watchers[watchers.length - 1]);
   const order: string[] = [];
   const risk = request(app)
     .get('/risk?top=3')
@@ -110,11 +110,7 @@ test('GET /health answers while GET /risk is still reading the data file', async
   assert.equal(res.body.clients.length, 3);
 });
 
-/** Waits until the app serves a model (its watcher loads the deployment at start). */
-async function waitUntilServed(app: ReturnType<typeof appFor>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await request(app).get('/health')).status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('no model served');
+/** Resolves once `watcher` serves a model: at once when it loaded the deployment at start, else at its switch. */
+function served(watcher: ModelWatcher): Promise<void> {
+  return watcher.current() ? Promise.resolve() : new Promise((resolve) => watcher.onSwitch(() => resolve()));
 }

@@ -28,7 +28,7 @@ function appFor(config: Config) {
 }
 
 type Json = Record<string, any>;
-const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
+const METHODS = ['get', 'post', 'put', 'delete', 'patch', 'options'];
 const operationsOf = (document: Json): [string, string, Json][] =>
   Object.entries(document.paths as Json).flatMap(([path, item]) =>
     Object.entries(item as Json)
@@ -61,11 +61,20 @@ describe('GET /openapi.json', () => {
       const ids = operations.map(([, , operation]) => operation.operationId as string);
       assert.equal(new Set(ids).size, ids.length, 'operation ids are unique');
       for (const [path, method, operation] of operations) {
-        assert.ok(operation.responses['200'] ?? (path === '/' && operation.responses['302']), `${method} ${path} documents its 200`);
+        // A method the path lacks answers 405 (with Allow); OPTIONS 204; GET / redirects; every other operation documents its 200.
+        const success = operation.operationId.endsWith('NotAllowed')
+          ? '405'
+          : method === 'options'
+            ? '204'
+            : path === '/' && method === 'get'
+              ? '302'
+              : '200';
+        assert.ok(operation.responses[success], `${method} ${path} documents its ${success}`);
         assert.ok(operation.responses['500'], `${method} ${path} documents its 500`);
+        assert.ok(Array.isArray(operation.security), `${method} ${path} says whether it needs the token`);
         assert.equal(
           Boolean(operation.responses['401']),
-          token !== null && operation.security === undefined,
+          token !== null && operation.security.length > 0,
           `${method} ${path}: 401 only when a token is required`,
         );
       }
@@ -76,10 +85,15 @@ describe('GET /openapi.json', () => {
     const { document } = await contractOf(appFor(secured.config), 'sesame-123');
     assert.deepEqual(document.security, [{ bearerAuth: [] }]);
     const open = operationsOf(document)
-      .filter(([, , operation]) => Array.isArray(operation.security) && operation.security.length === 0)
+      .filter(([, method, operation]) => method === 'get' && Array.isArray(operation.security) && operation.security.length === 0)
       .map(([path]) => path)
       .sort();
     assert.deepEqual(open, ['/', '/dashboard', '/dashboard/{asset}', '/health', '/health/live', '/ping']);
+    const options = operationsOf(document).filter(([, method]) => method === 'options');
+    assert.ok(options.length > 0 && options.every(([, , operation]) => operation.security.length === 0), 'OPTIONS needs no token');
+    assert.deepEqual(document.components.securitySchemes, {
+      bearerAuth: { type: 'http', scheme: 'bearer', description: 'api.token of the config' },
+    });
   });
 
   test('its schemas compile in ajv strict mode', async () => {
@@ -116,7 +130,9 @@ describe('GET /openapi.json', () => {
       '/dashboard/data/status',
     ])
       assert.ok(paths.includes(path), path);
-    assert.deepEqual(Object.keys(document.paths['/prediction'] as Json).sort(), ['get', 'post']);
+    assert.deepEqual(Object.keys(document.paths['/prediction'] as Json).sort(), ['delete', 'get', 'options', 'patch', 'post', 'put']);
+    assert.deepEqual(document.paths['/prediction'].put.responses['405'], { $ref: '#/components/responses/MethodNotAllowed' });
+    assert.ok(document.components.responses.MethodNotAllowed.headers.Allow, 'a 405 documents its Allow header');
   });
 });
 

@@ -635,7 +635,7 @@ describe('API with a deployed model', () => {
       {
         name: 'PUT on /Prediction/ (routes match any case, with a trailing slash)',
         status: 405,
-        error: /PUT is not allowed on \/prediction \(use GET, POST\)/,
+        error: /PUT is not allowed on \/Prediction\/ \(use GET, POST\)/,
         send: (a) =>
           request(a)
             .put('/Prediction/')

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { runApiCalls, type ApiCallsResult } from '../src/apicalls.js';
+import { plannedCalls } from '../src/lib/automation/endpoint-plan.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import { startServer, type RunningApp, type ServerDeps } from '../src/app.js';
 import { ServiceError, exitCodeOf } from '../src/lib/errors.js';
@@ -28,32 +28,26 @@ const OFFLINE: ServerDeps = {
     packages: [],
   }),
 };
-const ENDPOINTS = [
-  'GET /health',
-  'GET /health/live',
-  'GET /ping',
-  'GET /version',
-  'POST /prediction',
-  'GET /scoring',
-  'GET /summarystats',
-  'GET /diagnostics',
-  'POST /invocations',
-  'GET /risk?top=20',
-  'GET /runs?limit=10',
-  'GET /drift',
-  'GET /metrics',
-  'GET /dashboard',
-  'GET /dashboard/data/status',
-];
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+/**
+ * The endpoints a running API has, from its route table as its document lists
+ * them: every GET and POST path that answers 200, but the documentation and
+ * paths with parameters (the docs assets). Nothing here names an endpoint, so
+ * a new route must be called by apicalls for this test to pass.
+ */
+async function endpointsOf(url: string, token: string | undefined): Promise<string[]> {
+  const document = (await (await fetch(`${url}/openapi.json`, { headers: token ? { authorization: `Bearer ${token}` } : {} })).json()) as {
+    paths: Record<string, Record<string, { tags?: string[]; responses: Record<string, unknown> }>>;
+  };
+  return Object.entries(document.paths).flatMap(([route, item]) =>
+    Object.entries(item)
+      .filter(([method]) => ['get', 'post'].includes(method) && !route.includes('{'))
+      .filter(([, operation]) => operation.responses['200'] && !operation.tags?.includes('Documentation'))
+      .map(([method]) => `${method.toUpperCase()} ${route}`),
+  );
 }
+
+/** An address nothing can listen on (no socket can be bound to port 0), so a connection is refused every time. */
+const REFUSING = 'http://127.0.0.1:0';
 
 const servers: RunningApp[] = [];
 after(async () => {
@@ -67,11 +61,11 @@ async function serve(project: TempProject): Promise<string> {
 }
 
 describe('apicalls against a running API', () => {
-  const cases: { name: string; extra?: Record<string, unknown> }[] = [
+  const cases: { name: string; extra?: Record<string, unknown>; token?: string }[] = [
     { name: 'without a token' },
-    { name: 'with a bearer token', extra: { api: { token: 'sesame-123' } } },
+    { name: 'with a bearer token', extra: { api: { token: 'sesame-123' } }, token: 'sesame-123' },
   ];
-  for (const { name, extra } of cases) {
+  for (const { name, extra, token } of cases) {
     test(`writes every endpoint's answer to apireturns.txt (${name})`, async () => {
       const project = await deployedProject({ extra });
       const url = await serve(project);
@@ -80,10 +74,10 @@ describe('apicalls against a running API', () => {
       assert.equal(result.output_file, file);
       const written = JSON.parse(fs.readFileSync(file, 'utf8')) as ApiCallsResult;
       assert.equal(written.base_url, url);
-      assert.deepEqual(
-        written.calls.map((call) => `${call.method} ${call.endpoint}`),
-        ENDPOINTS,
-      );
+      const called = written.calls.map((call) => `${call.method} ${call.endpoint.split('?')[0]}`);
+      assert.deepEqual([...called].sort(), (await endpointsOf(url, token)).sort(), 'every endpoint of the route table, once');
+      assert.ok(called.length >= 14, `${called.length} endpoints called`);
+      assert.equal(called[0], 'GET /health', 'the readiness probe first');
       assert.ok(written.calls.every((call) => call.status === 200));
       const body = (endpoint: string) => written.calls.find((call) => call.endpoint === endpoint)!.body as any;
       assert.equal(body('/health').model_version, 1);
@@ -116,8 +110,8 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   const cases: { name: string; url: () => Promise<string>; error: RegExp }[] = [
     {
       name: 'an API that is not running',
-      url: async () => `http://127.0.0.1:${await closedPort()}`,
-      error: /cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(GET \/health: ECONNREFUSED\); start it with npm run app/,
+      url: async () => REFUSING,
+      error: /cannot reach the API at http:\/\/127\.0\.0\.1:\d+ \(GET \/openapi\.json: ECONNREFUSED\); start it with npm run app/,
     },
     {
       name: 'an API with no model deployed (503)',
@@ -127,7 +121,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
     {
       name: 'an API that wants a token apicalls does not have (401)',
       url: () => deployedProject({ extra: { api: { token: 'other' } } }).then(serve),
-      error: /GET \/version answered 401: missing bearer token/,
+      error: /GET \/openapi\.json answered 401: missing bearer token/,
     },
   ];
   for (const { name, url, error } of cases) {
@@ -144,7 +138,7 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
   }
 
   test('the command exits 1 with the message when the API is unreachable', async () => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
+    const url = REFUSING;
     const script = path.join(REPO, 'dist', 'src', 'apicalls.js');
     const run = promisify(execFile)(process.execPath, [script, '--config', project.configFile, '--url', url], {
       env: { ...process.env, LOG_LEVEL: 'silent' },
@@ -157,5 +151,26 @@ describe('apicalls failures are errors (exit 1) and write nothing', () => {
       return true;
     });
     assert.equal(fs.readFileSync(file, 'utf8'), 'answers of an earlier run\n');
+  });
+});
+
+describe('the calls come from the document, so a new route is called without editing a list', () => {
+  const inputs = { testFile: 'testdata/testdata.csv', features: ['a'] };
+  const ok = { responses: { 200: {} } };
+  const document = {
+    paths: {
+      '/prediction': { post: { tags: ['Predictions'], ...ok }, put: { responses: { 405: {} } }, options: { responses: { 204: {} } } },
+      '/dashboard': { get: { tags: ['Dashboard'], ...ok } },
+      '/dashboard/{asset}': { get: { tags: ['Dashboard'], ...ok } },
+      '/docs': { get: { tags: ['Documentation'], ...ok } },
+      '/health': { get: { tags: ['Probes'], ...ok } },
+    },
+  };
+  test('every GET and POST that answers 200, probes first; not the documentation, nor paths with parameters', () => {
+    assert.deepEqual(plannedCalls(document, inputs), [
+      { method: 'GET', endpoint: '/health' },
+      { method: 'POST', endpoint: '/prediction', body: { file_location: 'testdata/testdata.csv' } },
+      { method: 'GET', endpoint: '/dashboard' },
+    ]);
   });
 });

@@ -43,6 +43,12 @@ test('a URL is taken without the spaces around it', () => {
   assert.equal(config.api.url, 'http://127.0.0.1:9000/');
 });
 
+test('CORS is off by default, and origins are compared as browsers send them (lower case)', () => {
+  assert.deepEqual(loadConfig(folderWithConfig(BASE)).api.cors_origins, []);
+  const config = loadConfig(folderWithConfig({ ...BASE, api: { cors_origins: [' HTTP://App.Example:8080 '] } }));
+  assert.deepEqual(config.api.cors_origins, ['http://app.example:8080']);
+});
+
 test('the shipped configs are valid', () => {
   for (const name of ['config.json', 'config.production.json']) {
     const config = loadConfig(path.join(REPO, name));
@@ -71,6 +77,9 @@ const BAD: [string, unknown, RegExp][] = [
   ['a body limit beyond safe integers', { ...BASE, api: { body_limit: 1e300 } }, /api\.body_limit: must be a byte count/],
   ['a URL that is not http', { ...BASE, api: { url: 'ftp://host/' } }, /api\.url: must be an http:\/\/ or https:\/\/ URL/],
   ['no URL at all', { ...BASE, api: { url: 'nope' } }, /api\.url: must be a URL/],
+  ['a CORS origin with a path', { ...BASE, api: { cors_origins: ['http://app.example/ui'] } }, /api\.cors_origins\.0: must be an origin/],
+  ['a CORS origin without a scheme', { ...BASE, api: { cors_origins: ['app.example'] } }, /api\.cors_origins\.0: must be an origin/],
+  ['CORS origins not a list', { ...BASE, api: { cors_origins: 'http://app.example' } }, /api\.cors_origins: must be a list of origins/],
   ['an unknown drift rule', { ...BASE, drift: { rule: 'often' } }, /drift\.rule: must be one of "raw", "parametric", "nonparametric"/],
   ['a threshold of 0', { ...BASE, drift: { psi_threshold: 0 } }, /drift\.psi_threshold: must be greater than 0/],
   [

@@ -174,11 +174,9 @@ test('ksPValue: exact below 10,000 values, asymptotic above, NaN for nonsense', 
   assertRelative(ksPValue(0.02, 10_000, 10_000), ksPValue(0.02, 10_001, 10_001), 0.02, 'exact vs asymptotic at the switch');
   assert.ok(Number.isNaN(ksPValue(NaN, 5, 5)));
   assert.ok(Number.isNaN(ksPValue(0.5, 0, 5)));
-  // Cost stays bounded for the largest exact case.
-  const started = performance.now();
+  // The largest exact case gives a finite, tiny p-value (how long it takes is for npm run bench, not a test).
   const p = ksPValue(0.5, 10_000, 9_999);
   assert.ok(p >= 0 && p < 1e-40, `p = ${p}`);
-  assert.ok(performance.now() - started < 2000, 'largest exact case is bounded');
 });
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, makeProject, snapshot, type TempProject } from './helpers.js';
+import { REPO, makeProject, runtimeFor, snapshot, type TempProject } from './helpers.js';
 
 const asRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -115,7 +115,10 @@ function rewriteConfig(project: TempProject, changes: Record<string, unknown>): 
 }
 
 for (const fault of FAULTS) {
-  const skip = fault.unprivileged && !asRoot && 'needs root to run the stage as an unprivileged user';
+  // The unprivileged user runs the stages from where it can read them (a copy when the checkout is private).
+  const runtime = fault.unprivileged && asRoot ? runtimeFor(NOBODY) : { root: REPO };
+  const skip = fault.unprivileged && !asRoot ? 'needs root to run the stage as an unprivileged user' : 'skip' in runtime && runtime.skip;
+  const root = 'root' in runtime ? runtime.root : REPO;
   test(`file-system fault, exit 2 naming the path: ${fault.name}`, { skip }, () => {
     const project = makeProject();
     // Earlier outputs that must survive the failed stage.
@@ -123,7 +126,7 @@ for (const fault of FAULTS) {
     const expectedPath = fault.arrange(project);
     if (fault.unprivileged) openUpExcept(project, expectedPath);
     const before = snapshot(path.join(project.root, 'ingesteddata'));
-    const result = spawnSync(process.execPath, [path.join(REPO, 'dist', 'src', `${fault.stage}.js`), '--config', project.configFile], {
+    const result = spawnSync(process.execPath, [path.join(root, 'dist', 'src', `${fault.stage}.js`), '--config', project.configFile], {
       encoding: 'utf8',
       env: { ...process.env, LOG_FORMAT: 'json' },
       ...(fault.unprivileged ? { uid: NOBODY, gid: NOBODY } : {}),

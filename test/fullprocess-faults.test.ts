@@ -226,8 +226,8 @@ test('a tick while another holds the lock returns `locked` at once (exit 0) and 
     assert.equal(blocked.code, 0);
     assert.equal(blocked.result.outcome, 'locked');
     assert.equal(blocked.result.version_before, 1);
-    assert.ok(blocked.result.duration_ms < 1000, `a locked tick returns at once (${blocked.result.duration_ms} ms inside the process)`);
-    assert.ok(blocked.ms < 5000, `the process took ${Math.round(blocked.ms)} ms`);
+    // At once: it returned while the lease it met is still held (it did not wait for it), whatever the machine's speed.
+    assert.ok(isHeld(lock), 'the lock is still held when the locked tick has returned');
     assert.deepEqual(production(project.store), before, 'nothing deployed or checked');
     assert.ok(leaseLive(project.store), 'the test still holds its lease');
     const locked = readRuns(project.store).at(-1)!;

@@ -3,6 +3,7 @@
  * copies, and the path of the repository root. Every test that writes works
  * in its own temporary folder.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,4 +134,89 @@ export async function deployedProject(options: ProjectOptions = {}): Promise<Tem
   await runScoring(project.config);
   await runDeployment(project.config);
   return project;
+}
+
+/** Where a user can run the built stages from: the checkout itself, a copy of what they need, or why neither works. */
+export type Runtime = { root: string } | { skip: string };
+
+const runtimes = new Map<number, Runtime>();
+
+/** True when `uid` can read `file` (asked of a process running as that user). */
+function readableBy(uid: number, file: string): boolean {
+  const probe = `require('node:fs').accessSync(${JSON.stringify(file)}, require('node:fs').constants.R_OK)`;
+  return spawnSync(process.execPath, ['-e', probe], { uid, gid: uid, stdio: 'ignore' }).status === 0;
+}
+
+/** Copies `from` to `to`, hard-linking files where the file system allows (fast, no space) and copying otherwise. */
+function linkOrCopy(from: string, to: string): void {
+  fs.mkdirSync(to, { recursive: true, mode: 0o755 });
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const source = path.join(from, entry.name);
+    const target = path.join(to, entry.name);
+    if (entry.isDirectory()) linkOrCopy(source, target);
+    else if (entry.isSymbolicLink()) fs.symlinkSync(fs.readlinkSync(source), target);
+    else {
+      try {
+        fs.linkSync(source, target);
+      } catch {
+        fs.copyFileSync(source, target);
+      }
+    }
+  }
+}
+
+/**
+ * A place from which `uid` (an unprivileged user) can run the built stages:
+ * the checkout when that user can read it, else a copy of what the stages need
+ * (package.json, dist/src and the production packages) in a temp folder anyone
+ * may enter, since a checkout under a private folder (mode 700, a private
+ * home) is out of that user's reach. When neither works, why, naming the folder.
+ */
+export function runtimeFor(uid: number): Runtime {
+  const known = runtimes.get(uid);
+  if (known) return known;
+  let runtime: Runtime;
+  const entry = path.join(REPO, 'dist', 'src', 'ingestion.js');
+  if (readableBy(uid, entry)) runtime = { root: REPO };
+  else {
+    const blocking = ancestorsOf(REPO).find((folder) => !readableBy(uid, folder)) ?? REPO;
+    try {
+      const root = tempFolder('risk-runtime-');
+      fs.chmodSync(root, 0o755);
+      fs.copyFileSync(path.join(REPO, 'package.json'), path.join(root, 'package.json'));
+      linkOrCopy(path.join(REPO, 'dist', 'src'), path.join(root, 'dist', 'src'));
+      const lock = JSON.parse(fs.readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')) as {
+        packages: Record<string, { dev?: boolean }>;
+      };
+      for (const [name, info] of Object.entries(lock.packages)) {
+        if (name.startsWith('node_modules/') && !info.dev && fs.existsSync(path.join(REPO, name))) {
+          linkOrCopy(path.join(REPO, name), path.join(root, name));
+        }
+      }
+      runtime = readableBy(uid, path.join(root, 'dist', 'src', 'ingestion.js'))
+        ? { root }
+        : { skip: `uid ${uid} can read neither ${blocking} nor a copy of the built stages in ${root}` };
+    } catch (error) {
+      runtime = { skip: `uid ${uid} cannot read ${blocking}, and copying the built stages failed: ${(error as Error).message}` };
+    }
+  }
+  runtimes.set(uid, runtime);
+  return runtime;
+}
+
+/** `/a/b/c` → [`/a`, `/a/b`, `/a/b/c`]. */
+function ancestorsOf(folder: string): string[] {
+  const parts = folder.split(path.sep).filter(Boolean);
+  return parts.map((_, i) => path.sep + parts.slice(0, i + 1).join(path.sep));
+}
+
+/**
+ * The pid of a process that has exited and been reaped: no process has it
+ * (the kernel hands pids out in order and wraps only after pid_max more),
+ * unlike a number such as 999999 that a busy machine may well be using.
+ */
+export function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  if (child.pid === undefined || child.status !== 0) throw new Error('could not run a child process for a dead pid');
+  return child.pid;
 }

@@ -14,7 +14,7 @@ import { runIngestion } from '../src/ingestion.js';
 import { sha256File } from '../src/lib/store/files.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import type { IngestionRecord } from '../src/lib/store/records.js';
-import { REPO, makeProject } from './helpers.js';
+import { REPO, deadPid, makeProject } from './helpers.js';
 
 const SCRIPT = path.join(REPO, 'dist', 'src', 'ingestion.js');
 
@@ -105,7 +105,7 @@ test('a temporary file of a killed writer is removed by the next write of the sa
   const project = makeProject();
   const models = project.config.output_model_path;
   fs.mkdirSync(models, { recursive: true });
-  const dead = path.join(models, `.${FILE_NAMES.scoreText}.tmp-999999-abcdef01`);
+  const dead = path.join(models, `.${FILE_NAMES.scoreText}.tmp-${deadPid()}-abcdef01`);
   const live = path.join(models, `.${FILE_NAMES.scoreText}.tmp-${process.ppid}-abcdef02`);
   fs.writeFileSync(dead, 'half');
   fs.writeFileSync(live, 'being written');
@@ -120,7 +120,7 @@ test('a temporary link of a writer killed while switching is removed by the next
   const project = makeProject();
   await runIngestion(project.config);
   const switchFolder = path.join(project.config.output_folder_path, FILE_NAMES.ingestionGenerations);
-  const dead = path.join(switchFolder, '.current.tmp-999999-abcdef01');
+  const dead = path.join(switchFolder, `.current.tmp-${deadPid()}-abcdef01`);
   const live = path.join(switchFolder, `.current.tmp-${process.ppid}-abcdef02`);
   fs.symlinkSync('nowhere', dead);
   fs.symlinkSync('nowhere', live);

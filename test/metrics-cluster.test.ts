@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { REPO, deployedProject } from './helpers.js';
@@ -31,17 +30,6 @@ function waitForLog(wanted: (entry: Record<string, unknown>) => boolean, count: 
   });
 }
 
-/** A port free at the moment of asking (the workers share one port, so port 0 cannot be used). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
-
 /** GET on a connection of `agent` (false: a new connection), resolving with status and body. */
 function get(url: string, agent: http.Agent | false): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -58,20 +46,18 @@ function get(url: string, agent: http.Agent | false): Promise<{ status: number; 
 
 before(async () => {
   const project = await deployedProject();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   primary = spawn(
     process.execPath,
-    [path.join(REPO, 'dist', 'src', 'app.js'), '--config', project.configFile, '--port', String(port), '--workers', '2'],
+    [path.join(REPO, 'dist', 'src', 'app.js'), '--config', project.configFile, '--port', '0', '--workers', '2'],
     {
       env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  // Ready when both workers said they listen.
+  // Ready when both workers said they listen. On port 0 the cluster's primary picks one port that every worker shares.
   await new Promise<void>((resolve, reject) => {
     let pending = '';
-    let listening = 0;
+    const listening = new Set<string>();
     primary.once('exit', (code) => reject(new Error(`app exited (${code}) before listening`)));
     primary.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
@@ -81,7 +67,13 @@ before(async () => {
         const entry = JSON.parse(line) as Record<string, unknown>;
         logLines.push(entry);
         logged();
-        if (typeof entry.msg === 'string' && entry.msg.startsWith('listening on') && ++listening === 2) resolve();
+        if (typeof entry.msg === 'string' && entry.msg.startsWith('listening on ')) {
+          listening.add(entry.msg.slice('listening on '.length));
+          if (logLines.filter((e) => typeof e.msg === 'string' && e.msg.startsWith('listening on ')).length < 2) continue;
+          if (listening.size !== 1) return reject(new Error(`the workers listen on different addresses: ${[...listening].join(', ')}`));
+          base = [...listening][0];
+          resolve();
+        }
       }
     });
   });

@@ -83,6 +83,14 @@ const apiEntries = {
     '5mb',
   ),
   reload_interval_ms: v.optional(integer(50, 60_000), 500),
+  // Origins whose browser apps may call the API (CORS, see api/cors.ts); none by default.
+  cors_origins: v.optional(
+    v.array(
+      v.pipe(v.string(), v.trim(), v.toLowerCase(), v.regex(/^https?:\/\/[^/?#\s]+$/, 'must be an origin: http(s)://host[:port], no path')),
+      'must be a list of origins',
+    ),
+    [],
+  ),
   workers: v.optional(integer(1, 64), 1),
 };
 

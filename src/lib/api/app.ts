@@ -22,6 +22,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { ModelWatcher } from './model-watcher.js';
 import { PACKAGE_VERSION } from '../project.js';
 import { accessLog } from './access-log.js';
+import { corsAndOptions } from './cors.js';
 import { DASHBOARD_CHART_PATHS, DASHBOARD_OPEN_PATHS, dashboardRoutes } from './dashboard-routes.js';
 import { docsRoutes } from './docs-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -91,14 +92,16 @@ export function createApp(deps: AppDeps): ApiApp {
       bodyLimit: config.api.body_limit,
       secured: config.api.token !== null,
       // The asset route is open for its two files (the token check knows them by path).
-      open: [...OPEN_ENDPOINTS, '/dashboard/:asset'],
+      open: OPEN_ENDPOINTS,
       version: PACKAGE_VERSION,
     });
   tables.push(docsRoutes(describe));
   const allowed = new Map(tables.flatMap((table) => [...table.allowed]));
 
   // helmet's headers are static with this configuration: recorded once, set in one go on every answer.
-  const securityHeaders = recordedHeaders(helmet());
+  // Without upgrade-insecure-requests: over plain HTTP by a host name (http://server:8000/docs) it made the browser
+  // fetch the docs page's script and style over https, which this server does not speak, and the page stayed blank.
+  const securityHeaders = recordedHeaders(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   const observe = metrics.observe(allowed, [accessLog(log)]);
   const app = express();
   app.disable('x-powered-by');
@@ -117,8 +120,9 @@ export function createApp(deps: AppDeps): ApiApp {
   app.use(setHeaders(securityHeaders));
   app.use(redactAnswers(context.redact, ['/openapi.json', ...DASHBOARD_CHART_PATHS]));
   app.use(observe);
-  app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   app.use(rejectRepeatedQuery);
+  app.use(corsAndOptions(allowed, config.api.cors_origins));
+  app.use(requireToken(config.api.token, OPEN_ENDPOINTS));
   for (const table of tables) app.use(table.router);
   app.use(noRoute(allowed));
   app.use(errorHandler(log, config.api.body_limit, context.redact));

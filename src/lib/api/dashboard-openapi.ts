@@ -46,8 +46,17 @@ const page = (name: string, description: string): Json => ({
 });
 
 const tags = ['Dashboard'];
+const DATA_DESCRIPTION =
+  "Built on the report worker thread (off the event loop) and cached until a file behind the dashboard changes (the status answer's revision).";
 const data = (operationId: string, summary: string, schema: Json, extra: Json = {}): Record<string, Json> => ({
-  get: { tags, operationId, summary, ...extra, responses: { 200: json(schema, summary), ...(extra.responses ?? {}) } },
+  get: {
+    tags,
+    operationId,
+    summary,
+    description: DATA_DESCRIPTION,
+    ...extra,
+    responses: { 200: json(schema, summary), ...(extra.responses ?? {}) },
+  },
 });
 
 /** The dashboard's operations by Express path. */
@@ -58,6 +67,7 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
         tags,
         operationId: 'getRoot',
         summary: 'Redirects to the dashboard',
+        description: 'A browser opening the server lands on the dashboard.',
         responses: { 302: { description: 'Location: dashboard', headers: { Location: { schema: { type: 'string' } } } } },
       },
     },
@@ -65,6 +75,8 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
       get: {
         tags,
         operationId: 'getDashboard',
+        description:
+          'Open without the token (a browser cannot send a bearer header when it navigates); the page holds no data and asks for the token when the API has one, keeping it for the tab only.',
         summary:
           "The engineer's dashboard (a page without data: its script asks for the data routes, with the bearer token when one is set)",
         responses: { 200: { description: 'The page', content: { 'text/html': { schema: { type: 'string' } } } } },
@@ -75,6 +87,7 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
         tags,
         operationId: 'getDashboardAsset',
         summary: "The dashboard's script and style",
+        description: "Served by the API itself (no CDN), under the content security policy `script-src 'self'`.",
         parameters: [{ name: 'asset', in: 'path', required: true, schema: { enum: [...DASHBOARD_ASSETS] } }],
         responses: {
           200: {
@@ -157,7 +170,16 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
             origin: { type: 'string' },
             test_f1: nullable('number'),
             trained_rows: nullable('integer'),
-            gate: { oneOf: [{ type: 'null' }, object(['candidate_f1', 'deployed_f1', 'text'], {})] },
+            gate: {
+              oneOf: [
+                { type: 'null' },
+                object(['candidate_f1', 'deployed_f1', 'text'], {
+                  candidate_f1: { type: 'number' },
+                  deployed_f1: nullable('number'),
+                  text: { type: 'string' },
+                }),
+              ],
+            },
             checks: object(['count', 'newest'], { count: { type: 'integer' }, newest: { type: 'array', items: { type: 'object' } } }),
             coefficients: {
               type: 'array',
@@ -185,6 +207,9 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
           oneOf: [
             { type: 'null' },
             object(['run_id', 'started_at', 'outcome', 'features'], {
+              run_id: { type: 'string' },
+              started_at: { type: 'string' },
+              outcome: { enum: [...OUTCOMES] },
               features: {
                 type: 'array',
                 items: object(['feature', 'psi', 'p_value', 'test', 'drifted', 'chart'], {
@@ -247,6 +272,9 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
           items: object(['name', 'role', 'mean', 'median', 'std', 'count', 'min', 'max', 'missing', 'missing_percent'], {
             name: { type: 'string' },
             role: { enum: ['feature', 'target', 'id', 'other'] },
+            ...Object.fromEntries(['mean', 'median', 'std', 'min', 'max'].map((key) => [key, nullable('number')])),
+            count: { type: 'integer' },
+            missing: { type: 'integer' },
             missing_percent: { type: 'number', description: '0-100' },
           }),
         },
@@ -257,6 +285,7 @@ export function dashboardOperations(): Record<string, Record<string, Json>> {
       get: {
         tags,
         operationId: 'getDashboardFile',
+        description: 'The files the dashboard offers as downloads, as the stages wrote them; 404 until they exist.',
         summary: 'Downloads: the whole call list (riskscores.csv) and the report (report.pdf)',
         parameters: [{ name: 'file', in: 'path', required: true, schema: { enum: [...DASHBOARD_FILES] } }],
         responses: {

@@ -39,7 +39,7 @@ export const DASHBOARD_ASSETS = ['dashboard.js', 'dashboard.css'] as const;
 /** The files offered for download (GET /dashboard/files/{file}). */
 export const DASHBOARD_FILES = [FILE_NAMES.riskScores, FILE_NAMES.report] as const;
 /** The paths of the page and its assets, answered without the bearer token. */
-export const DASHBOARD_OPEN_PATHS: readonly string[] = ['/', '/dashboard', ...DASHBOARD_ASSETS.map((asset) => `/dashboard/${asset}`)];
+export const DASHBOARD_OPEN_PATHS: readonly string[] = ['/', '/dashboard', '/dashboard/:asset'];
 
 const ASSET_FOLDER = path.join(PROJECT_ROOT, 'src', 'lib', 'dashboard', 'assets');
 const ASSET_TYPES: Record<(typeof DASHBOARD_ASSETS)[number], string> = { 'dashboard.js': 'text/javascript', 'dashboard.css': 'text/css' };

@@ -174,6 +174,8 @@ export function fastPrediction(deps: FastPredictionDeps): HotPath {
     };
     if (req.method !== 'POST' || req.url !== '/prediction' || !JSON_TYPE.test(req.headers['content-type'] ?? '')) return next();
     if (expected && !bearerMatches(expected, req.headers.authorization)) return next();
+    // A browser's request (it carries Origin) takes the general path, which answers CORS.
+    if (req.headers.origin !== undefined) return next();
     const served = deps.watcher.current();
     if (!served) return next();
     const started = process.hrtime.bigint();

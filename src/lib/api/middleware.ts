@@ -4,8 +4,9 @@ import type { NextFunction, Request, Response } from 'express';
 import { messageOf, UnsupportedMediaTypeError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { MLFLOW_PATHS, mlflowErrorCode } from './mlflow.js';
-import type { Redactor } from './redact.js';
-import { routeKey } from './routes.js';
+import { keeping, type Redactor } from './redact.js';
+import { originForm } from './connection-guards.js';
+import { matchRoute, routeKey } from './routes.js';
 
 /** The JSON body of an error answer: MLflow's shape on its paths, `{"error": ...}` everywhere else. */
 export function errorBody(requestPath: string, status: number, message: string): Record<string, string> {
@@ -15,6 +16,8 @@ export function errorBody(requestPath: string, status: number, message: string):
 
 /** Merges repeated slashes in the path before routing, as Flask does (`//prediction` reaches /prediction). */
 export function mergeSlashes(req: Request, _res: Response, next: NextFunction): void {
+  // An absolute-form target (`GET http://host/health`) is routed as its origin form.
+  if (!req.url.startsWith('/')) req.url = originForm(req.url);
   const query = req.url.indexOf('?');
   const pathPart = query === -1 ? req.url : req.url.slice(0, query);
   if (pathPart.includes('//')) req.url = pathPart.replace(/\/{2,}/g, '/') + (query === -1 ? '' : req.url.slice(query));
@@ -47,11 +50,15 @@ export function requireBody(hint: string) {
   };
 }
 
-/** Bearer-token check for every endpoint but those in `open` (when a token is configured). */
+/** Bearer-token check for every endpoint but the routes in `open` (when a token is configured; `:name` stands for one path segment). */
 export function requireToken(token: string | null, open: readonly string[]) {
   const expected = token ? Buffer.from(token) : null;
+  // A route with a parameter (`/dashboard/:asset`) is open for any one segment there, known or not (a 404 then).
+  const exact = new Set(open.filter((route) => !route.includes(':')));
+  const patterns = open.filter((route) => route.includes(':')).map((route) => new RegExp(`^${route.replace(/:[^/]+/g, '[^/]+')}$`));
+  const isOpen = (key: string): boolean => exact.has(key) || patterns.some((pattern) => pattern.test(key));
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!expected || open.includes(routeKey(req.path))) return next();
+    if (!expected || isOpen(routeKey(req.path))) return next();
     if (bearerMatches(expected, req.headers.authorization)) return next();
     const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
     res
@@ -97,13 +104,13 @@ export function setHeaders(headers: readonly [string, string][]) {
 /** After the routes: 405 with Allow for a known path, a JSON 404 for anything else. */
 export function noRoute(allowed: ReadonlyMap<string, readonly string[]>) {
   return (req: Request, res: Response): void => {
-    const route = routeKey(req.path);
-    const methods = allowed.get(route);
+    const route = matchRoute(allowed, req.path);
+    const methods = route === undefined ? undefined : allowed.get(route);
     if (methods) {
       res
         .set('Allow', methods.join(', '))
         .status(405)
-        .json(errorBody(req.path, 405, `${req.method} is not allowed on ${route} (use ${methods.join(', ')})`));
+        .json(errorBody(req.path, 405, `${req.method} is not allowed on ${req.path.slice(0, 200)} (use ${methods.join(', ')})`));
       return;
     }
     res.status(404).json(errorBody(req.path, 404, `no such endpoint: ${req.method} ${req.path.slice(0, 200)}`));
@@ -132,6 +139,6 @@ export function errorHandler(log: Logger, limit: string | number, redact: Redact
     if (status === 500) log.error(`${req.method} ${req.path} failed: ${messageOf(error)}`, { stack: (error as Error)?.stack });
     else log.debug(`${req.method} ${req.path}: ${status} ${messageOf(error)}`);
     if (res.headersSent) return;
-    res.status(status).json(errorBody(req.path, status, redact(message)));
+    res.status(status).json(errorBody(req.path, status, keeping(redact, req.path)(message)));
   };
 }

@@ -6,10 +6,14 @@
  * 2020-12, as OpenAPI 3.1 has them, and the tests check every answer they
  * receive against them.
  */
+import { DECIMAL } from '../data/dataset.js';
 import { FILE_NAMES } from '../layout.js';
 import { FILE_LOCATION_KEYS } from './prediction-input.js';
 import { MLFLOW_CONTENT_TYPES } from './mlflow.js';
 import { dashboardOperations } from './dashboard-openapi.js';
+
+/** The keys of MLflow's JSON scoring formats. */
+const MLFLOW_FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
 
 /** A JSON object of the document. */
 type Json = Record<string, unknown>;
@@ -47,7 +51,11 @@ const closedObject = (required: string[], properties: Json): Json => ({
 function components(features: readonly string[], bodyLimit: string | number, secured: boolean): Json {
   const featureValue = {
     description: 'A finite number; a numeric string; null or "" for a missing value (imputed with the training median)',
-    type: ['number', 'string', 'null'],
+    anyOf: [
+      { type: ['number', 'null'] },
+      // A decimal as the CSV reader takes it, with blanks around it or none; blanks only are a missing value.
+      { type: 'string', pattern: `^[ \\t\\v\\f]*(${DECIMAL.source.slice(1, -1)})?[ \\t\\v\\f]*$` },
+    ],
   };
   const record = {
     type: 'object',
@@ -61,6 +69,27 @@ function components(features: readonly string[], bodyLimit: string | number, sec
     Object.fromEntries(summaryKeys.map((key) => [key, key === 'count' ? { type: 'integer' } : { type: ['number', 'null'] }])),
   );
   const nullableNumber = { type: ['number', 'null'] };
+  // Columns by name: every feature, each a list of at least one value.
+  const columnMap = {
+    type: 'object',
+    required: [...features],
+    properties: Object.fromEntries(features.map((feature) => [feature, { type: 'array', minItems: 1, items: featureValue }])),
+  };
+  const recordsOrColumns = { oneOf: [{ type: 'array', minItems: 1, items: ref('Record') }, columnMap] };
+  const mlflowFormats: Record<(typeof MLFLOW_FORMATS)[number], Json> = {
+    dataframe_split: {
+      type: 'object',
+      required: ['columns', 'data'],
+      properties: {
+        columns: { type: 'array', items: { type: 'string' }, allOf: features.map((feature) => ({ contains: { const: feature } })) },
+        data: { type: 'array', minItems: 1, items: { type: 'array', items: {} } },
+        index: { type: ['array', 'null'], items: {}, description: 'One entry per row of data (pandas refuses another length)' },
+      },
+    },
+    dataframe_records: { type: 'array', minItems: 1, items: ref('Record') },
+    instances: recordsOrColumns,
+    inputs: recordsOrColumns,
+  };
   const errorOf = (description: string): Json => json(ref('Error'), description);
   return {
     schemas: {
@@ -117,7 +146,7 @@ function components(features: readonly string[], bodyLimit: string | number, sec
         description: `A data file on the server, relative to the config file's folder, inside the input, ingested or test data folder. Named by exactly one of: ${FILE_LOCATION_KEYS.join(', ')}`,
         minProperties: 1,
         properties: Object.fromEntries(FILE_LOCATION_KEYS.map((key) => [key, { type: 'string', minLength: 1 }])),
-        oneOf: FILE_LOCATION_KEYS.map((key) => ({ required: [key] })),
+        oneOf: FILE_LOCATION_KEYS.map((key) => ({ required: [key], properties: { [key]: { type: 'string', minLength: 1 } } })),
         example: { file_location: `testdata/${FILE_NAMES.testData}` },
       },
       Predictions: closedObject(['predictions', 'probabilities', 'model_version'], {
@@ -128,46 +157,15 @@ function components(features: readonly string[], bodyLimit: string | number, sec
       MlflowInput: {
         type: 'object',
         description:
-          'Exactly one of the four MLflow formats; other keys (params) are ignored. Rows as plain lists (instances/inputs of lists) are refused.',
-        oneOf: [
-          {
-            required: ['dataframe_split'],
-            properties: {
-              dataframe_split: {
-                type: 'object',
-                required: ['columns', 'data'],
-                properties: {
-                  columns: { type: 'array', items: { type: 'string' } },
-                  data: { type: 'array', items: { type: 'array' } },
-                  index: { type: 'array' },
-                },
-              },
-            },
+          'Exactly one of the four MLflow formats; other keys (params) are ignored. Rows as plain lists (instances/inputs of lists) are refused; ' +
+          'dataframe_split rows have one value per column, and its index, when given, one entry per row (as pandas requires).',
+        oneOf: MLFLOW_FORMATS.map((format) => ({
+          required: [format],
+          properties: { [format]: mlflowFormats[format] },
+          not: {
+            anyOf: MLFLOW_FORMATS.filter((other) => other !== format).map((other) => ({ required: [other], properties: { [other]: {} } })),
           },
-          { required: ['dataframe_records'], properties: { dataframe_records: { type: 'array', items: ref('Record') } } },
-          {
-            required: ['instances'],
-            properties: {
-              instances: {
-                oneOf: [
-                  { type: 'array', items: ref('Record') },
-                  { type: 'object', additionalProperties: { type: 'array' } },
-                ],
-              },
-            },
-          },
-          {
-            required: ['inputs'],
-            properties: {
-              inputs: {
-                oneOf: [
-                  { type: 'array', items: ref('Record') },
-                  { type: 'object', additionalProperties: { type: 'array' } },
-                ],
-              },
-            },
-          },
-        ],
+        })),
       },
       MlflowPredictions: closedObject(['predictions'], { predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] } } }),
       Scores: closedObject(
@@ -338,18 +336,19 @@ function components(features: readonly string[], bodyLimit: string | number, sec
     },
     responses: {
       BadRequest: errorOf('Bad input, named in the message (a query parameter given twice, for one)'),
-      Unauthorized: errorOf('Missing or wrong bearer token (only when api.token is configured)'),
+      ...(secured ? { Unauthorized: errorOf('Missing or wrong bearer token') } : {}),
       Forbidden: errorOf('The named file lies outside the input, ingested and test data folders (refused before reading)'),
       NotFound: errorOf('No such endpoint, asset or file'),
-      MethodNotAllowed: json(
-        { oneOf: [ref('Error'), ref('MlflowError')] },
-        "The path exists but not with this method; the Allow header lists those it has (MLflow's error shape on /invocations)",
-      ),
+      MethodNotAllowed: {
+        ...errorOf('The path exists but not with this method'),
+        headers: { Allow: { description: 'The methods the path has', schema: { type: 'string' } } },
+      },
       PayloadTooLarge: errorOf(`The body is larger than api.body_limit (${bodyLimit})`),
       UnsupportedMediaType: errorOf('A content type the endpoint does not read'),
       InternalError: errorOf('An unexpected failure (logged on the server; no details here)'),
       Unavailable: errorOf('No model is deployed, or the data it needs is missing or invalid on the server'),
     },
+    // Without api.token nothing is checked, and every operation says so with `security: []`.
     ...(secured ? { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'api.token of the config' } } } : {}),
   };
 }
@@ -390,6 +389,7 @@ function operations(): Record<string, Record<string, Json>> {
   const readiness = (summary: string): Json => ({
     tags: ['Probes'],
     summary,
+    description: 'Answers 200 with the served version while a model is served, 503 with the reason otherwise (for a readiness probe).',
     responses: {
       200: json(ref('Ready'), 'A model is served'),
       503: json(ref('NotReady'), 'No model is served (yet), or not the deployed version'),
@@ -453,6 +453,8 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Model and data'],
         summary: 'F1 and the other metrics of the served model on the test data',
         operationId: 'getScoring',
+        description:
+          'The deployed model scored on test_data_path/testdata.csv: F1 (positive class 1), precision, recall, accuracy, ROC AUC, log-loss and the confusion matrix [[TN, FP], [FN, TP]].',
         responses: { 200: json(ref('Scores'), 'Metrics of the served model'), 503: errorResponse('Unavailable') },
       },
     },
@@ -461,6 +463,8 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Model and data'],
         summary: 'Mean, median, std, count, min and max per column of the ingested data',
         operationId: 'getSummaryStats',
+        description:
+          'Per numeric column of the ingested finaldata.csv: mean, median, sample standard deviation (ddof = 1, as pandas), count, min and max.',
         responses: { 200: json(ref('SummaryStatistics'), 'Statistics per column'), 503: errorResponse('Unavailable') },
       },
     },
@@ -469,6 +473,8 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Model and data'],
         summary: 'Model version, missing data, stage timings and dependency status',
         operationId: 'getDiagnostics',
+        description:
+          'The served model version, the percentage of missing values per column, the wall time of ingestion and training (measured in a scratch folder), and the dependencies with their current, wanted and latest versions (or why they are unavailable).',
         responses: { 200: json(ref('Diagnostics'), 'Diagnostics (parts that cannot be measured say why)') },
       },
     },
@@ -477,6 +483,8 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Model and data'],
         summary: 'The fullprocess run history, oldest first',
         operationId: 'getRuns',
+        description:
+          'One record per fullprocess tick (time, files, scores, drift rule and numbers, decision, versions before and after, error), oldest first.',
         parameters: [
           { name: 'limit', in: 'query', required: false, description: 'only the latest n runs', schema: { type: 'integer', minimum: 1 } },
         ],
@@ -493,6 +501,7 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Model and data'],
         summary: 'The latest run that checked for drift',
         operationId: 'getDrift',
+        description: 'The model drift and the per-feature data drift (PSI, two-sample KS) of the newest tick that checked for drift.',
         responses: { 200: json(ref('Drift'), 'The latest drift check, or drift: null with the reason') },
       },
     },
@@ -501,6 +510,8 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Model and data'],
         summary: 'The call list: clients still with us, riskiest first, with the reasons',
         operationId: 'getRisk',
+        description:
+          'Clients whose newest row has target 0, riskiest first, each with its probability and the features contributing most to its log-odds.',
         parameters: [
           {
             name: 'top',
@@ -518,6 +529,8 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Operations'],
         summary: 'Prometheus metrics (text exposition format)',
         operationId: 'getMetrics',
+        description:
+          'Process and Node.js runtime metrics, HTTP requests and latency by method, route and status, and the model health read at scrape time.',
         responses: { 200: text('text/plain', 'Counters, histograms and gauges of the API') },
       },
     },
@@ -528,6 +541,7 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Probes'],
         summary: 'Liveness: 200 whenever the process serves',
         operationId: 'getLiveness',
+        description: 'Answers 200 whenever the process serves, with or without a model (for a liveness probe).',
         responses: {
           200: json(
             { type: 'object', required: ['status'], additionalProperties: false, properties: { status: { const: 'ok' } } },
@@ -541,6 +555,7 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['MLflow'],
         summary: "The package version, as plain text (what MLflow's client reads)",
         operationId: 'getVersion',
+        description: "The package version as plain text, as MLflow's ScoringServerClient.get_version() reads it.",
         responses: { 200: text('text/plain', 'The version, e.g. 0.1.0') },
       },
     },
@@ -549,7 +564,13 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Documentation'],
         summary: 'This document',
         operationId: 'getOpenApi',
-        responses: { 200: json({ type: 'object', required: ['openapi', 'paths'] }, 'OpenAPI 3.1 document') },
+        description: 'The OpenAPI 3.1 document of every endpoint, request and answer of this API.',
+        responses: {
+          200: json(
+            { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { type: 'string' }, paths: { type: 'object' } } },
+            'OpenAPI 3.1 document',
+          ),
+        },
       },
     },
     '/docs': {
@@ -557,6 +578,7 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Documentation'],
         summary: 'A page rendering this document (Swagger UI, served by the API itself)',
         operationId: 'getDocs',
+        description: 'Swagger UI rendering this document, with every file it needs served by the API itself (no CDN).',
         responses: { 200: text('text/html', 'The page') },
       },
     },
@@ -565,7 +587,7 @@ function operations(): Record<string, Record<string, Json>> {
         tags: ['Documentation'],
         summary: "The docs page's script and style files",
         operationId: 'getDocsAsset',
-        parameters: [{ name: 'asset', in: 'path', required: true, schema: { enum: [...DOCS_ASSETS] } }],
+        description: "Swagger UI's script and style, and the page's own script.",
         responses: {
           200: {
             description: 'The file',
@@ -584,29 +606,104 @@ export function openApiPath(expressPath: string): string {
   return expressPath.replace(/:(\w+)/g, '{$1}');
 }
 
+/** The methods the document describes on every path: those a path lacks are documented as answering 405. */
+const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+/** `/docs/:asset` → `DocsAsset`, for operation ids. */
+function pascalName(route: string): string {
+  return route
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .join('');
+}
+
+/** The operation for a method a path does not have: 405 with Allow (401 first without the token). */
+function notAllowed(route: string, method: string, allowed: readonly string[], tags: unknown): Json {
+  return {
+    tags,
+    summary: `${method.toUpperCase()} is not allowed here`,
+    description: `Answers 405 with an Allow header listing ${allowed.join(', ')} (and HEAD with GET).`,
+    operationId: `${method}${pascalName(route)}NotAllowed`,
+    responses: { 405: errorResponse('MethodNotAllowed') },
+  };
+}
+
+/** OPTIONS on a path: 204 with Allow, and a CORS preflight's answer for an allowed origin; never needs the token. */
+function options(route: string, tags: unknown): Json {
+  const header = (description: string): Json => ({ description, schema: { type: 'string' } });
+  return {
+    tags,
+    summary: 'The methods of this path, and CORS preflights',
+    description:
+      'Answers 204 with Allow. A CORS preflight from an origin in api.cors_origins also gets the Access-Control-Allow-* headers; ' +
+      'from any other origin it gets none (the browser then refuses the call).',
+    operationId: `options${pascalName(route)}`,
+    responses: {
+      204: {
+        description: 'The methods of this path',
+        headers: {
+          Allow: header('The methods of this path'),
+          'Access-Control-Allow-Origin': header('The requesting origin, when it is in api.cors_origins'),
+          'Access-Control-Allow-Methods': header('The methods of this path (preflights from an allowed origin)'),
+          'Access-Control-Allow-Headers': header('Authorization, Content-Type (preflights from an allowed origin)'),
+        },
+      },
+    },
+  };
+}
+
 /** Builds the document for the app's routes. */
 export function buildOpenApi(api: ApiDescription): Json {
   const described = operations();
   const paths: Record<string, Json> = {};
-  for (const [route, methods] of api.routes) {
+  const bearer = [{ bearerAuth: [] }];
+  for (const [route, routeMethods] of api.routes) {
     const item: Json = {};
-    for (const method of methods.map((m) => m.toLowerCase())) {
-      const operation = described[route]?.[method] ?? {
-        summary: 'not documented',
-        'x-undocumented': true,
-        responses: { 200: { description: 'not documented' } },
-      };
-      const open = api.open.includes(route);
-      // Every route answers 400 for a query parameter given twice and 500 for an unexpected failure.
+    const allowed = routeMethods.map((m) => m.toLowerCase());
+    const open = api.open.includes(route);
+    const mlflow = route === '/invocations';
+    const fallback = (name: string, description: string): Json => (mlflow ? json(ref('MlflowError'), description) : errorResponse(name));
+    const tags = described[route]?.[allowed[0]]?.tags ?? ['Documentation'];
+    const entries: [string, Json, boolean][] = [
+      ...METHODS.map((method): [string, Json, boolean] =>
+        allowed.includes(method)
+          ? [
+              method,
+              described[route]?.[method] ?? {
+                summary: 'not documented',
+                'x-undocumented': true,
+                responses: { 200: { description: 'not documented' } },
+              },
+              open,
+            ]
+          : [method, notAllowed(route, method, routeMethods, tags), open],
+      ),
+      ['options', options(route, tags), true],
+    ];
+    for (const [method, operation, openOperation] of entries) {
+      // Every request may meet a query parameter given twice (400) and an unexpected failure (500).
       const responses: Json = { ...(operation.responses as Json) };
-      const mlflow = route === '/invocations';
-      const fallback = (name: string, description: string): Json => (mlflow ? json(ref('MlflowError'), description) : errorResponse(name));
+      if (responses[405])
+        responses[405] = mlflow ? json(ref('MlflowError'), 'Not allowed (the Allow header lists the methods)') : responses[405];
       responses[400] ??= fallback('BadRequest', 'Bad input');
       responses[500] ??= fallback('InternalError', 'An unexpected failure');
-      if (api.secured && !open) responses[401] ??= fallback('Unauthorized', 'Missing or wrong bearer token');
-      item[method] = { ...operation, responses, ...(open ? { security: [] } : {}) };
+      if (api.secured && !openOperation) responses[401] ??= fallback('Unauthorized', 'Missing or wrong bearer token');
+      item[method] = { ...operation, responses, security: api.secured && !openOperation ? bearer : [] };
     }
-    paths[openApiPath(route)] = item;
+    // A path's parameters belong to every method of the path, those that answer 405 included.
+    // Described by the route's own operation when it declares the parameter, else by PATH_PARAMETERS.
+    const declared = (name: string): Json | undefined =>
+      Object.values(described[route] ?? {})
+        .flatMap((operation) => (operation.parameters as Json[] | undefined) ?? [])
+        .find((parameter) => parameter.name === name && parameter.in === 'path');
+    const parameters = [...route.matchAll(/:(\w+)/g)].map(([, name]) => ({
+      name,
+      in: 'path',
+      required: true,
+      ...(declared(name) ?? PATH_PARAMETERS[name] ?? { schema: { type: 'string' } }),
+    }));
+    paths[openApiPath(route)] = parameters.length > 0 ? { parameters, ...item } : item;
   }
   return {
     openapi: '3.1.0',
@@ -615,11 +712,30 @@ export function buildOpenApi(api: ApiDescription): Json {
       version: api.version,
       description:
         'Client-attrition predictions, model and data health. Unknown paths answer 404, known paths with another method 405 (Allow lists the methods); ' +
-        'repeated slashes are merged and paths match in any case, with or without a trailing slash.',
+        'repeated slashes are merged and paths match in any case, with or without a trailing slash. ' +
+        (api.secured
+          ? 'Every endpoint but the probes (/health, /health/live, /ping) and OPTIONS needs the bearer token.'
+          : 'No token is configured (api.token): every endpoint is open.'),
     },
-    tags: ['Predictions', 'MLflow', 'Model and data', 'Probes', 'Operations', 'Documentation', 'Dashboard'].map((name) => ({ name })),
-    ...(api.secured ? { security: [{ bearerAuth: [] }] } : {}),
+    servers: [{ url: '/', description: 'The server that serves this document' }],
+    tags: TAGS.map(([name, description]) => ({ name, description })),
+    security: api.secured ? bearer : [],
     paths,
     components: components(api.features, api.bodyLimit, api.secured),
   };
 }
+
+/** What the path parameters hold. */
+const PATH_PARAMETERS: Record<string, Json> = {
+  asset: { description: 'The file name', schema: { enum: [...DOCS_ASSETS] } },
+};
+
+const TAGS: [string, string][] = [
+  ['Predictions', "Attrition predictions, in every way the original project's clients call for them"],
+  ['MLflow', "MLflow's scoring protocol, so that MLflow clients work unchanged"],
+  ['Model and data', 'The deployed model, its scores, the ingested data, the run history, drift and the call list'],
+  ['Probes', 'Readiness and liveness, answered without the token'],
+  ['Operations', 'Prometheus metrics'],
+  ['Documentation', 'This document and the page that renders it'],
+  ['Dashboard', "The engineer's dashboard: its page, assets and the data it shows"],
+];

@@ -201,9 +201,18 @@ export function columnsFromMlflow(body: unknown, features: readonly string[]): F
   if (key === 'dataframe_records') return columnsFromRecords(value, features, key);
   if (key === 'dataframe_split') {
     if (!isObject(value)) throw new UserError('"dataframe_split" must be an object with "columns" and "data"');
-    const { columns, data } = value as { columns?: unknown; data?: unknown };
+    const { columns, data, index } = value as { columns?: unknown; data?: unknown; index?: unknown };
     if (!Array.isArray(columns) || !columns.every((c) => typeof c === 'string'))
       throw new UserError('"dataframe_split.columns" must be a list of column names');
+    if (index !== undefined && index !== null) {
+      if (!Array.isArray(index)) throw new UserError('"dataframe_split.index" must be a list, one entry per row');
+      // pandas (hence MLflow) refuses a frame whose index and data differ in length; MLflow's message, pandas 1.5's words.
+      if (Array.isArray(data) && index.length !== data.length)
+        throw new UserError(
+          "Provided dataframe_split field is not a valid dataframe representation in 'split' format. " +
+            `Error: 'Length of values (${data.length}) does not match length of index (${index.length})'`,
+        );
+    }
     return columnsFromRows(data, columns, features, 'dataframe_split.data');
   }
   // instances / inputs: records or a map of columns. Rows as plain lists are refused: they

@@ -49,6 +49,18 @@ export function pathRedactor(config: Config): Redactor {
   };
 }
 
+/**
+ * A redactor that leaves `kept` (the request's own path, which looks like a
+ * file path) as it is wherever it stands as a word of its own, and redacts the
+ * rest: `PUT /health/live` is not "allowed on live".
+ */
+export function keeping(redact: Redactor, kept: string): Redactor {
+  if (!kept.startsWith('/') || kept === '/') return redact;
+  const escaped = kept.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const standalone = new RegExp(`(?<=^|[\\s"'(])${escaped}(?=$|[\\s"'),])`, 'g');
+  return (text) => text.split(standalone).map(redact).join(kept);
+}
+
 /** A copy of a JSON value with every string redacted (numbers, arrays of numbers and the rest pass as they are). */
 export function redactDeep(value: unknown, redact: Redactor): unknown {
   if (typeof value === 'string') return redact(value);
@@ -73,7 +85,8 @@ export function redactAnswers(redact: Redactor, verbatim: readonly string[] = []
   return (req: Request, res: Response, next: NextFunction): void => {
     if (verbatim.includes(req.path.toLowerCase())) return next();
     const send = res.json.bind(res);
-    res.json = (body: unknown) => send(redactDeep(body, redact));
+    const answer = keeping(redact, req.path);
+    res.json = (body: unknown) => send(redactDeep(body, answer));
     next();
   };
 }

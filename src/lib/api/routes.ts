@@ -47,3 +47,18 @@ export class RouteTable {
 export function routeKey(requestPath: string): string {
   return requestPath.toLowerCase().replace(/(.)\/+$/, '$1');
 }
+
+/**
+ * The route of a table (`/docs/:asset` included) that a request path reaches,
+ * if any, as the routers match it: case-insensitive, with or without a trailing slash.
+ */
+export function matchRoute(allowed: ReadonlyMap<string, readonly string[]>, requestPath: string): string | undefined {
+  const key = routeKey(requestPath);
+  if (allowed.has(key)) return key;
+  for (const route of allowed.keys()) {
+    if (!route.includes(':')) continue;
+    const pattern = new RegExp('^' + route.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/]+') + '$', 'i');
+    if (pattern.test(key)) return route;
+  }
+  return undefined;
+}

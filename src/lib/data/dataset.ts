@@ -45,7 +45,8 @@ export function resolveHeader(columns: string[], schema: DataSchema, file: strin
 }
 
 const COMMA_CODE = 44;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** A decimal number as a feature cell spells it (blanks around it are trimmed first). */
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const EDGE_BLANKS = /^[ \t\v\f]+|[ \t\v\f]+$/g;
 
 /**
