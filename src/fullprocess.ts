@@ -30,6 +30,7 @@ import type { IngestionRecord } from './lib/store/records.js';
 import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/store/run-history.js';
 import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/automation/tick-decision.js';
 import { runDeployment } from './deployment.js';
+import { concatCategories } from './lib/data/levels.js';
 import { runIngestion } from './ingestion.js';
 import { runScoring } from './scoring.js';
 import { runTraining } from './training.js';
@@ -162,7 +163,13 @@ function checkDrift(
     target.set(part.target!, offset);
     offset += part.rows;
   }
-  const data = { features: model.features, columns, target, ids: [], rows, missing: [] };
+  const categories = model.categorical.map(({ feature }, c) =>
+    concatCategories(
+      feature,
+      parts.map((part) => part.categories[c]),
+    ),
+  );
+  const data = { features: model.features, columns, categories, target, ids: [], rows, missing: [] };
   const newF1 = rows === 0 ? NaN : evaluateModel(model, data).metrics.f1;
   const deployedF1 = deployed.record.f1 ?? NaN;
   const modelDrift =
