@@ -220,8 +220,8 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
     sha256: digest.sha256,
     rows_read: rowsRead,
     missing: Object.fromEntries([
-      ...schema.features.map((feature, f) => [feature, missing[f]]),
-      ...schema.categorical_features.map((feature, c) => [feature, categoryMissing[c]]),
+      ...schema.features.map((feature, f): [string, number] => [feature, missing[f]]),
+      ...schema.categorical_features.map((feature, c): [string, number] => [feature, categoryMissing[c]]),
     ]),
     ...(note ? { note } : {}),
   };
