@@ -20,7 +20,7 @@ import { countUnseenLevels, loadModelFile, predictProbabilities, validateModelFi
 import { FIXTURES, assertClose, makeProject } from './helpers.js';
 
 const CATEGORICAL = path.join(FIXTURES, 'categorical');
- 
+
 const WANTED = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected', 'categorical.json'), 'utf8'));
 const { schema } = WANTED as { schema: Record<string, unknown> };
 
