@@ -58,6 +58,11 @@ export interface ModelFile {
 
 export const MODEL_KIND = 'logistic-regression';
 
+/** The columns a model reads: its numeric features and its categorical ones. */
+export function inputNames(model: Pick<ModelFile, 'features' | 'categorical'>): { features: string[]; categorical: string[] } {
+  return { features: model.features, categorical: categoricalFeatures(model) };
+}
+
 /** The model's categorical feature names, in its order. */
 export function categoricalFeatures(model: Pick<ModelFile, 'categorical'>): string[] {
   return model.categorical.map((entry) => entry.feature);
