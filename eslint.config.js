@@ -26,6 +26,8 @@ export default tseslint.config(
     // The lib stands under the stages: nothing in src/lib imports an entry script.
     files: ['src/lib/**/*.ts'],
     rules: {
+      // Only entry scripts end the process; the lib sets process.exitCode or throws.
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'only entry scripts call process.exit' }],
       'no-restricted-imports': [
         'error',
         {

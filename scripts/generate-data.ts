@@ -39,7 +39,7 @@ const program = new Command('generate-data')
   .option('--test-mix <p>', 'share of test rows drawn from the drifted world', number(0, 1), 0.5)
   .option('--first-index <n>', 'number of the first file name (datasetN.csv)', number(1, 1e9))
   .option('--prefix <name>', 'file name prefix', 'dataset');
-parseScriptArguments(program);
+if (!parseScriptArguments(program)) process.exit();
 
 const options = program.opts<{
   out: string;

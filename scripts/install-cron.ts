@@ -190,7 +190,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     .option('--remove', "remove this config's line (and the crontab when nothing is left)")
     .option('--list', "list this project's installed lines")
     .option('--print', 'print the line without changing the crontab');
-  const options = parseScriptArguments(program).opts<Options>();
+  const options = (parseScriptArguments(program) ?? process.exit()).opts<Options>();
   // As for the stages: the default is the clone's own config, a path typed by the user is relative to where npm was started.
   const configFile =
     program.getOptionValueSource('config') === 'default' ? path.join(PROJECT_ROOT, options.config) : resolveUserPath(options.config);

@@ -32,7 +32,12 @@ const program = new Command('reliability-checks')
   .option('--rows <n>', 'rows for the lock check (10 files)', (v) => Number(v), 10_000_000)
   .option('--files <n>', 'files for the idle check', (v) => Number(v), 10_000)
   .option('--second-after <s>', 'seconds between the two ticks of the lock check', (v) => Number(v), 16);
-const options = parseScriptArguments(program).opts<{ only?: string; rows: number; files: number; secondAfter: number }>();
+const options = (parseScriptArguments(program) ?? process.exit()).opts<{
+  only?: string;
+  rows: number;
+  files: number;
+  secondAfter: number;
+}>();
 
 interface Tick {
   outcome: string;

@@ -31,7 +31,7 @@ export interface RunningApp {
 }
 
 /** What a caller (a test, a benchmark) may replace in the app; the defaults measure for real. */
-export type ServerDeps = Partial<Pick<AppDeps, 'timings' | 'dependencies' | 'registry'>>;
+export type ServerDeps = Partial<Pick<AppDeps, 'timings' | 'dependencies' | 'registry' | 'hotPath'>>;
 
 /** Starts one server process (or worker) and resolves once it listens. */
 export function startServer(

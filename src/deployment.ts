@@ -4,7 +4,6 @@
  * `--list` shows the versions; `--rollback [version]` makes an earlier one current.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import type { Config } from './lib/config.js';
@@ -13,16 +12,17 @@ import {
   currentVersion,
   publishVersion,
   rollbackTo,
+  versionFolder,
   type VersionRecord,
   type PublishSources,
 } from './lib/store/deploy-store.js';
 import { BusyError, UserError } from './lib/errors.js';
-import { readJsonIfExists, sha256 } from './lib/store/files.js';
+import { sha256 } from './lib/store/files.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { artefactPaths, FILE_NAMES } from './lib/layout.js';
 import { isHeld, tryLock, type HeldLock } from './lib/store/lock.js';
 import { loadModelFile } from './lib/model/model-file.js';
-import type { IngestionRecord, ScoreRecord } from './lib/store/records.js';
+import { isIngestionRecord, isScoreRecord, readRecordFile } from './lib/store/records.js';
 
 /** Result of a deployment. */
 export interface DeploymentResult {
@@ -81,7 +81,7 @@ export async function runDeployment(
   if (scoreText === '' || !Number.isFinite(f1)) {
     throw new UserError(`cannot deploy: ${paths.scoreText} does not hold a number ("${scoreText.slice(0, 40)}")`);
   }
-  const scoreRecord = readJsonIfExists(paths.scoreRecord) as ScoreRecord | undefined;
+  const scoreRecord = readRecordFile(paths.scoreRecord, 'a scoring record', isScoreRecord);
   if (scoreRecord) {
     if (scoreRecord.model_sha256 !== modelSha) {
       throw new UserError(`cannot deploy: ${paths.scoreRecord} scores a different model than ${paths.model} (run scoring again)`);
@@ -95,7 +95,7 @@ export async function runDeployment(
   } else {
     log.warn(`${paths.scoreRecord} not found; deploying ${FILE_NAMES.scoreText} alone`);
   }
-  const ingestion = readJsonIfExists(paths.ingestionRecord) as IngestionRecord;
+  const ingestion = readRecordFile(paths.ingestionRecord, 'an ingestion record', isIngestionRecord);
   const previous = currentVersion(config.prod_deployment_path);
   const record = publishVersion(config.prod_deployment_path, sources, (version) => ({
     version,
@@ -116,7 +116,7 @@ export async function runDeployment(
     version: record.version,
     previous,
     record,
-    folder: path.join(config.prod_deployment_path, 'versions', String(record.version)),
+    folder: versionFolder(config.prod_deployment_path, record.version),
   };
 }
 

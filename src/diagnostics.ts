@@ -14,11 +14,17 @@ import { readDataset } from './lib/data/dataset.js';
 import { cachedDependencies, type DependencyReport } from './lib/diagnostics/dependencies.js';
 import { readCurrentDeployment } from './lib/store/deploy-store.js';
 import { UserError, messageOf } from './lib/errors.js';
-import { ensureFolder, exists, makeScratchFolder, readJsonIfExists, writeJsonAtomic } from './lib/store/files.js';
+import { ensureFolder, exists, makeScratchFolder, writeJsonAtomic } from './lib/store/files.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { classify, loadModelFile, predictProbabilities, schemaForModel } from './lib/model/model-file.js';
-import type { DiagnosticsRecord, PredictionsReport, TimingReport } from './lib/store/records.js';
+import {
+  isDiagnosticsRecord,
+  readRecordFile,
+  type DiagnosticsRecord,
+  type PredictionsReport,
+  type TimingReport,
+} from './lib/store/records.js';
 import { runIngestion } from './ingestion.js';
 import { runTraining } from './training.js';
 
@@ -76,7 +82,7 @@ export async function timeStages(config: Config): Promise<TimingReport> {
 /** The timings of the diagnostics record already written, when they were measured. */
 function earlierTimings(config: Config): TimingReport | undefined {
   try {
-    const earlier = readJsonIfExists(artefactPaths(config).diagnostics) as DiagnosticsRecord | undefined;
+    const earlier = readRecordFile(artefactPaths(config).diagnostics, 'a diagnostics record', isDiagnosticsRecord);
     return earlier?.timings?.status === 'ok' ? earlier.timings : undefined;
   } catch {
     return undefined;

@@ -17,7 +17,7 @@ import { runCommand } from './lib/cli.js';
 import { withScratchOutputs, type Config } from './lib/config.js';
 import { currentVersion, listVersions, readCurrentDeployment, switchedAt, type CurrentDeployment } from './lib/store/deploy-store.js';
 import { decideModelDrift, measureDataDrift } from './lib/model/drift.js';
-import { exitCodeOf, messageOf } from './lib/errors.js';
+import { exitCodeOf, messageOf, UserError } from './lib/errors.js';
 import { evaluateModel, readDataForModel } from './lib/model/evaluation.js';
 import { makeScratchFolder } from './lib/store/files.js';
 import { classifyFiles, readChecked, trackFiles, writeChecked, type CacheEntry, type TrackedFile } from './lib/automation/file-tracker.js';
@@ -26,7 +26,7 @@ import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { isHeld, tryLock } from './lib/store/lock.js';
 import { silentLogger, type Logger } from './lib/log.js';
 import { loadModelFile, type ModelFile } from './lib/model/model-file.js';
-import type { IngestionRecord } from './lib/store/records.js';
+import { isIngestionRecord, readRecordFile, type IngestionRecord } from './lib/store/records.js';
 import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/store/run-history.js';
 import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/automation/tick-decision.js';
 import { runDeployment } from './deployment.js';
@@ -100,14 +100,15 @@ class Tick {
 /** The files the deployed model was trained on, from its ingestion record. */
 function readDeployedFiles(deployed: CurrentDeployment | null): IngestionRecord['files'] {
   if (!deployed) return [];
-  return (JSON.parse(fs.readFileSync(deployedFile(deployed.folder, FILE_NAMES.ingestionRecord), 'utf8')) as IngestionRecord).files ?? [];
+  const file = deployedFile(deployed.folder, FILE_NAMES.ingestionRecord);
+  const record = readRecordFile(file, 'an ingestion record', isIngestionRecord);
+  if (!record) throw new UserError(`the deployed ingestion record ${file} does not exist`);
+  return record.files;
 }
 
-/** Hash-cache entries from an ingestion record (records written before stat identities were kept give none). */
+/** Hash-cache entries from an ingestion record. */
 function hashCacheOf(files: IngestionRecord['files']): CacheEntry[] {
-  return files.flatMap((file) =>
-    typeof file.stat_identity === 'string' ? [{ name: file.name, identity: file.stat_identity, sha256: file.sha256 }] : [],
-  );
+  return files.map((file) => ({ name: file.name, identity: file.stat_identity, sha256: file.sha256 }));
 }
 
 /**

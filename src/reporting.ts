@@ -15,11 +15,11 @@ import type { Config } from './lib/config.js';
 import { readDataset } from './lib/data/dataset.js';
 import { listVersions, readCurrentDeployment, versionFolder } from './lib/store/deploy-store.js';
 import { UserError, messageOf } from './lib/errors.js';
-import { ensureFolder, exists, readJsonIfExists, sha256, writeFileAtomic } from './lib/store/files.js';
+import { ensureFolder, exists, sha256, writeFileAtomic } from './lib/store/files.js';
 import { evaluateModel, readDataForModel } from './lib/model/evaluation.js';
 import { artefactPaths, deployedFile, FILE_NAMES } from './lib/layout.js';
 import { silentLogger, type Logger } from './lib/log.js';
-import type { DiagnosticsRecord, IngestionRecord, ScoreRecord } from './lib/store/records.js';
+import { isDiagnosticsRecord, isIngestionRecord, isScoreRecord, readRecordFile, type ScoreRecord } from './lib/store/records.js';
 import { rocCurve, type Metrics } from './lib/model/metrics.js';
 import { loadModelFile, schemaForModel, type ModelFile } from './lib/model/model-file.js';
 import { buildRiskList, riskListCsv } from './lib/report/risk-list.js';
@@ -27,16 +27,8 @@ import { readRuns, type RunRecord } from './lib/store/run-history.js';
 import { characterMeasurer, loadFonts, type TextMeasurer } from './lib/report/fonts.js';
 import { createPdfDocument, renderPdf } from './lib/report/pdf.js';
 import { renderChart, renderPng } from './lib/report/render.js';
-import {
-  buildChartSpecs,
-  buildReportDocument,
-  gainFigure,
-  reportHealth,
-  type ModelInUse,
-  type ReportCharts,
-  type ReportInputs,
-  type ScoredClients,
-} from './lib/report/sections.js';
+import { buildChartSpecs, buildReportDocument, reportHealth } from './lib/report/document.js';
+import { gainFigure, type ModelInUse, type ReportCharts, type ReportInputs, type ScoredClients } from './lib/report/inputs.js';
 
 /** Options of the reporting stage. */
 export interface ReportingOptions {
@@ -93,33 +85,15 @@ function locateModel(config: Config, warn: (message: string) => void): ModelInUs
   return { model: loadModelFile(file), file, deployment: null };
 }
 
-/** Reads a JSON record; undefined when absent, a warning when unreadable or not the expected shape. */
-function readRecord<T>(file: string, looksRight: (value: unknown) => boolean, warn: (message: string) => void): T | undefined {
-  let value: unknown;
+/** Reads a record; undefined when absent, a warning when unreadable or not of its shape. */
+function readRecord<T>(file: string, what: string, guard: (value: unknown) => value is T, warn: (message: string) => void): T | undefined {
   try {
-    value = readJsonIfExists(file);
+    return readRecordFile(file, what, guard);
   } catch (error) {
     warn(`${file} cannot be read (${messageOf(error)}); it is left out of the report`);
     return undefined;
   }
-  if (value === undefined) return undefined;
-  if (!looksRight(value)) {
-    warn(`${file} does not hold the expected record; it is left out of the report`);
-    return undefined;
-  }
-  return value as T;
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
-const looksLikeScore = (v: unknown) => isObject(v) && typeof v.model_sha256 === 'string' && typeof v.f1 === 'number';
-const looksLikeDiagnostics = (v: unknown) =>
-  isObject(v) &&
-  isObject(v.summary_statistics) &&
-  isObject(v.missing_data) &&
-  isObject(v.timings) &&
-  isObject(v.dependencies) &&
-  Array.isArray(v.dependencies.packages);
-const looksLikeIngestion = (v: unknown) => isObject(v) && Array.isArray(v.files) && typeof v.ingested_at === 'string';
 
 /** Reads every record the report shows; missing ones become warnings. */
 function readInputs(
@@ -150,7 +124,7 @@ function readInputs(
   let score: ReportInputs['score'] = null;
   let staleScore: ScoreRecord | undefined;
   for (const file of scoreFiles) {
-    const record = readRecord<ScoreRecord>(file, looksLikeScore, warn);
+    const record = readRecord(file, 'a scoring record', isScoreRecord, warn);
     if (record?.model_sha256 !== modelSha) continue;
     if (record.data_sha256 === evaluation.sha256) {
       score = { file: path.relative(config.baseFolder, file), record };
@@ -160,7 +134,7 @@ function readInputs(
   }
   const localScore = paths.scoreRecord;
   if (model.deployment && fs.existsSync(localScore)) {
-    const local = readRecord<ScoreRecord>(localScore, looksLikeScore, warn);
+    const local = readRecord(localScore, 'a scoring record', isScoreRecord, warn);
     if (local && local.model_sha256 !== modelSha) {
       warn(
         `${path.relative(config.baseFolder, localScore)} scores a trained model that is not deployed; this report is about the deployed version ${model.deployment.version}`,
@@ -176,7 +150,7 @@ function readInputs(
   }
 
   const diagnosticsFile = paths.diagnostics;
-  const diagnostics = readRecord<DiagnosticsRecord>(diagnosticsFile, looksLikeDiagnostics, warn) ?? null;
+  const diagnostics = readRecord(diagnosticsFile, 'a diagnostics record', isDiagnosticsRecord, warn) ?? null;
   if (!diagnostics) {
     // An unreadable record was already reported by readRecord.
     if (!exists(diagnosticsFile))
@@ -189,7 +163,7 @@ function readInputs(
     );
   }
 
-  const ingestion = readRecord<IngestionRecord>(paths.ingestionRecord, looksLikeIngestion, warn) ?? null;
+  const ingestion = readRecord(paths.ingestionRecord, 'an ingestion record', isIngestionRecord, warn) ?? null;
   const clients = readClients(config, model, warn);
   if (diagnostics && clients && diagnostics.summary_statistics.rows !== clients.list.rows)
     warn(

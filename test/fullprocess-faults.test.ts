@@ -19,8 +19,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
 import { runFullprocess, type TickResult } from '../src/fullprocess.js';
 import { validateConfig, type Config } from '../src/lib/config.js';
-import { readCurrentDeployment, VERSION_RECORD } from '../src/lib/store/deploy-store.js';
-import { FILE_NAMES, PUBLISHED_FILES } from '../src/lib/layout.js';
+import { readCurrentDeployment } from '../src/lib/store/deploy-store.js';
+import { FILE_NAMES, PUBLISHED_FILES, STORE_NAMES } from '../src/lib/layout.js';
 import { sha256 } from '../src/lib/store/files.js';
 import { Random } from '../src/lib/data/generator.js';
 import { isHeld, tryLock } from '../src/lib/store/lock.js';
@@ -125,7 +125,7 @@ function assertWhole(store: string, what: string): number {
     current.record.model_sha256,
     `${what}: latestscore.json scores this model`,
   );
-  assert.equal(JSON.parse(fs.readFileSync(path.join(store, VERSION_RECORD), 'utf8')).version, current.version);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(store, STORE_NAMES.versionRecord), 'utf8')).version, current.version);
   return current.version;
 }
 
@@ -255,7 +255,7 @@ test('a lock left by a killed tick does not block the next tick, which takes it 
     [
       '--input-type=module',
       '-e',
-      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'lock.js'))});
+      `const { tryLock } = await import(${JSON.stringify(path.join(REPO, 'dist', 'src', 'lib', 'store', 'lock.js'))});
      const lock = tryLock(${JSON.stringify(project.store)}, 15);
      process.stdout.write('release' in lock ? 'held\\n' : 'busy\\n');
      setInterval(() => {}, 1000);`,

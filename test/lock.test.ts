@@ -17,7 +17,7 @@ import { FILE_NAMES } from '../src/lib/layout.js';
 import { isHeld, ownerIsAlive, parseOwner, tryLock } from '../src/lib/store/lock.js';
 import { REPO, makeProject, tempFolder } from './helpers.js';
 
-const LOCK_MODULE = path.join(REPO, 'dist', 'src', 'lib', 'lock.js');
+const LOCK_MODULE = path.join(REPO, 'dist', 'src', 'lib', 'store', 'lock.js');
 
 /** A process that takes the lock, prints "held" or "busy", then runs `then` (JavaScript) and stays alive. */
 function lockHolder(folder: string, then = ''): { child: ChildProcess; answer: Promise<string> } {

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { createApp } from '../src/lib/api/app.js';
-import { currentVersion, publishVersion, VERSION_RECORD, versionFolder, type VersionRecord } from '../src/lib/store/deploy-store.js';
-import { deployedFile, FILE_NAMES } from '../src/lib/layout.js';
+import { currentVersion, publishVersion, versionFolder, type VersionRecord } from '../src/lib/store/deploy-store.js';
+import { deployedFile, FILE_NAMES, STORE_NAMES } from '../src/lib/layout.js';
 import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import type { ScoreRecord } from '../src/lib/store/records.js';
 import { appendRun, readRuns, type Outcome, type RunRecord } from '../src/lib/store/run-history.js';
@@ -109,7 +109,7 @@ function assertModelMatchesStore(samples: Sample[]): void {
   const version = currentVersion(store);
   assert.ok(version !== null);
   const folder = versionFolder(store, version);
-  const record = JSON.parse(fs.readFileSync(path.join(folder, VERSION_RECORD), 'utf8')) as VersionRecord;
+  const record = JSON.parse(fs.readFileSync(path.join(folder, STORE_NAMES.versionRecord), 'utf8')) as VersionRecord;
   const score = JSON.parse(fs.readFileSync(deployedFile(folder, FILE_NAMES.scoreRecord), 'utf8')) as ScoreRecord;
   assert.deepEqual(samplesOf(samples, 'risk_model_info'), [
     {
@@ -194,7 +194,7 @@ describe('model-health metrics', () => {
     const broken = path.join(project.root, 'broken-model.json');
     fs.writeFileSync(broken, '{"kind": "not a model"}');
     const store = project.config.prod_deployment_path;
-    const previous = JSON.parse(fs.readFileSync(path.join(versionFolder(store, 2), VERSION_RECORD), 'utf8')) as VersionRecord;
+    const previous = JSON.parse(fs.readFileSync(path.join(versionFolder(store, 2), STORE_NAMES.versionRecord), 'utf8')) as VersionRecord;
     publishVersion(store, { [FILE_NAMES.model]: broken }, (version) => ({ ...previous, version, origin: 'test: broken model' }));
     watcher.refresh();
     watcher.refresh();

@@ -16,7 +16,7 @@ import { readDataset } from '../src/lib/data/dataset.js';
 import { exitCodeOf, UserError } from '../src/lib/errors.js';
 import { loadModelFile, predictProbabilities } from '../src/lib/model/model-file.js';
 import { PROJECT_ROOT } from '../src/lib/project.js';
-import { formatMetric } from '../src/lib/report/sections.js';
+import { formatMetric } from '../src/lib/wording.js';
 import { runDeployment } from '../src/deployment.js';
 import { runDiagnostics } from '../src/diagnostics.js';
 import { runIngestion } from '../src/ingestion.js';

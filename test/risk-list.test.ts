@@ -9,7 +9,8 @@ import { parse } from 'csv-parse/sync';
 import type { Dataset } from '../src/lib/data/dataset.js';
 import type { ModelFile } from '../src/lib/model/model-file.js';
 import { predictProbabilities } from '../src/lib/model/model-file.js';
-import { buildRiskList, describeContribution, explainRow, featureLabel, reasonPhrases, riskListCsv } from '../src/lib/report/risk-list.js';
+import { buildRiskList, describeContribution, explainRow, reasonPhrases, riskListCsv } from '../src/lib/report/risk-list.js';
+import { featureLabel } from '../src/lib/wording.js';
 import { assertClose } from './helpers.js';
 
 /** A two-feature standardized model: activity lowers the risk, complaints raise it. */

@@ -19,7 +19,7 @@ import { runFullprocess, type TickResult } from '../src/fullprocess.js';
 import { createApp } from '../src/lib/api/app.js';
 import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import { loadModelFile, type ModelFile } from '../src/lib/model/model-file.js';
-import { formatMetric } from '../src/lib/report/sections.js';
+import { formatMetric } from '../src/lib/wording.js';
 import { runReporting, type ReportingResult } from '../src/reporting.js';
 import { OFFLINE_DEPS, REPO, assertClose, makeProject, tempFolder, type TempProject } from './helpers.js';
 

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FILE_NAMES } from '../src/lib/layout.js';
-import { readRuns, type Outcome } from '../src/lib/store/run-history.js';
-import { OUTCOMES, RunTally } from '../src/lib/api/run-tally.js';
+import { OUTCOMES, readRuns, type Outcome } from '../src/lib/store/run-history.js';
+import { RunTally } from '../src/lib/api/run-tally.js';
 import { tempFolder } from './helpers.js';
 
 /** A history line: only the fields the tally reads, padded to `size` bytes. */

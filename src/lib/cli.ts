@@ -26,16 +26,18 @@ export interface CommandSpec<Options> {
 }
 
 /**
- * Parses argv for a plain script (not a stage): usage mistakes exit 2, --help 0,
- * as for the stages. Commander has already printed the reason.
+ * Parses argv for a plain script (not a stage). Null when the script should
+ * stop at once, with `process.exitCode` set as for the stages: 2 for a usage
+ * mistake (commander has printed the reason), 0 after --help.
  */
-export function parseScriptArguments(program: Command, argv = process.argv): Command {
+export function parseScriptArguments(program: Command, argv = process.argv): Command | null {
   program.exitOverride();
   try {
     return program.parse(argv);
   } catch (error) {
-    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
-    throw error;
+    if (!(error instanceof CommanderError)) throw error;
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+    return null;
   }
 }
 

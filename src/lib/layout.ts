@@ -7,14 +7,16 @@
  *   output_folder_path/     finaldata.csv            merged, deduplicated rows
  *                           ingestedfiles.txt        one file name a line (as the original)
  *                           ingestionrecord.json     per-file size, SHA-256, rows; totals
- *                           .ingestion/              the three above are links into one generation (generations.ts)
+ *                           .ingestion/              the three above are links into one generation (store/generations.ts)
  *   output_model_path/      trainedmodel.json        the fitted model
  *                           latestscore.txt          F1 on the test data (as the original)
  *                           latestscore.json         every metric of that scoring
  *                           diagnostics.json         summary, missing data, timings, dependencies
  *                           riskscores.csv           the call list
  *                           report.pdf, confusionmatrix.png, apireturns.txt
- *   prod_deployment_path/   versions/<n>/, current   the deployment store (deploy-store.ts)
+ *   prod_deployment_path/   versions/<n>/, current   the deployment store (store/deploy-store.ts): STORE_NAMES
+ *                           deployment.json          a version's record, in each versions/<n>/
+ *                           deployments.jsonl        every switch (deploy or rollback)
  *                           runhistory.jsonl         one record a tick
  *                           checkedfiles.json        files earlier ticks judged, hash cache
  *                           fullprocess.lock         the tick lock
@@ -43,6 +45,38 @@ export const FILE_NAMES = {
   checkedFiles: 'checkedfiles.json',
   lock: 'fullprocess.lock',
 } as const;
+
+/**
+ * Names inside the deployment store and the ingestion generations: both are a
+ * folder of complete sets switched by one `current` link (store/staging.ts).
+ */
+export const STORE_NAMES = {
+  /** Folder of the deployment store holding one folder per version. */
+  versions: 'versions',
+  /** The one link that says which version (or generation) is live. */
+  current: 'current',
+  /** A version's record, inside each version folder and linked at the store's top level. */
+  versionRecord: 'deployment.json',
+  /** Every switch of the deployment store (deploy or rollback), appended. */
+  switchLog: 'deployments.jsonl',
+  /** Prefix of a set being written (followed by its owner's pid and a random tag). */
+  stagingPrefix: '.staging-',
+} as const;
+
+/** Name of a new ingestion generation: its creation time, then its owner (`<ms>-<pid>-<random>`). */
+export function generationName(owner: string): string {
+  return `${Date.now()}-${owner}`;
+}
+
+/** Prefix of the temporary siblings of a file written atomically (dot-prefixed, so folder scans skip them). */
+export function temporaryPrefix(target: string): string {
+  return `.${path.basename(target)}.tmp-`;
+}
+
+/** Prefix of a stage's scratch folder in the system's temporary folder. */
+export function scratchPrefix(kind: string): string {
+  return `risk-${kind}-`;
+}
 
 /** The files a deployment publishes, under these names, in every version folder and at the store's top level. */
 export const PUBLISHED_FILES = [

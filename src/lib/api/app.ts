@@ -50,6 +50,8 @@ export interface AppDeps {
   jobs?: JobRunner;
   /** Answers GET /metrics; defaults to this app's registry (a cluster worker asks the primary for every worker's). */
   scrapeMetrics?: () => Promise<string>;
+  /** False sends every request down the general path (the hot-path test compares the two); default true. */
+  hotPath?: boolean;
 }
 
 /**
@@ -97,7 +99,7 @@ export function createApp(deps: AppDeps): ApiApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const hotPath = fastPrediction({
+  const fast = fastPrediction({
     watcher,
     predictedRows: metrics.predictedRows,
     unseenLevels: metrics.unseenLevels,
@@ -106,6 +108,7 @@ export function createApp(deps: AppDeps): ApiApp {
     token: config.api.token,
     bodyLimit: config.api.body_limit,
   });
+  const hotPath: HotPath = deps.hotPath === false ? (_req, _res, next) => next() : fast;
   app.use(hotPath);
   app.use(mergeSlashes);
   app.use(setHeaders(securityHeaders));

@@ -60,9 +60,15 @@ function parseStrictJson(text: string): unknown {
   const first = /\S/.exec(text)?.[0];
   try {
     if (first !== '{' && first !== '[') {
-      // The same message a parser gives at that character (body-parser does it this way too).
+      // The message a parser gives at that character, as body-parser makes it: parse the text
+      // masked with '#' from there, then put the masked characters back into the message.
       const index = first === undefined ? -1 : text.indexOf(first);
-      JSON.parse(index === -1 ? '' : text.slice(0, index) + '#'.repeat(text.length - index));
+      try {
+        JSON.parse(index === -1 ? '' : text.slice(0, index) + '#'.repeat(text.length - index));
+      } catch (error) {
+        const message = (error as Error).message.replace(/#+/g, (mask) => text.substring(index, index + mask.length));
+        throw Object.assign(error as Error, { message });
+      }
     }
     return JSON.parse(text) as unknown;
   } catch (error) {

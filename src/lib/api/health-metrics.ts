@@ -19,11 +19,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { currentVersion, VERSION_RECORD, versionFolder, type VersionRecord } from '../store/deploy-store.js';
-import { messageOf } from '../errors.js';
-import { deployedFile, FILE_NAMES } from '../layout.js';
-import type { ScoreRecord } from '../store/records.js';
-import { OUTCOMES, RunTally, type RunTallySnapshot } from './run-tally.js';
+import { currentVersion, isVersionRecord, versionFolder, type VersionRecord } from '../store/deploy-store.js';
+import { messageOf, UserError } from '../errors.js';
+import { parseJsonText } from '../store/files.js';
+import { deployedFile, FILE_NAMES, STORE_NAMES } from '../layout.js';
+import { isScoreRecord, type ScoreRecord } from '../store/records.js';
+import { OUTCOMES } from '../store/run-history.js';
+import { RunTally, type RunTallySnapshot } from './run-tally.js';
 import type { ApiContext } from './routes.js';
 
 /** The deployed version's record and test-data scores. */
@@ -61,8 +63,11 @@ class DeployedModelReader {
     });
     const key = `${version}:${statKey(stat)}`;
     if (this.cached?.key === key) return this.cached.model;
-    const record = JSON.parse(await fs.promises.readFile(path.join(folder, VERSION_RECORD), 'utf8')) as VersionRecord;
-    const score = stat ? (JSON.parse(await fs.promises.readFile(scoreFile, 'utf8')) as ScoreRecord) : null;
+    const recordFile = path.join(folder, STORE_NAMES.versionRecord);
+    const record = parseJsonText(await fs.promises.readFile(recordFile, 'utf8'), recordFile, 'the version record');
+    if (!isVersionRecord(record)) throw new UserError(`${recordFile} does not hold a version record`);
+    const score = stat ? parseJsonText(await fs.promises.readFile(scoreFile, 'utf8'), scoreFile, 'the scoring record') : null;
+    if (score !== null && !isScoreRecord(score)) throw new UserError(`${scoreFile} does not hold a scoring record`);
     const model = { version, record, score };
     this.cached = { key, model };
     return model;

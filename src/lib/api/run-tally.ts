@@ -12,21 +12,7 @@
  * or one killed mid-line) waits until a newline ends it.
  */
 import fs from 'node:fs';
-import type { Outcome, RunRecord } from '../store/run-history.js';
-
-/** Every outcome a tick can have (the compiler checks none is missing). */
-const OUTCOME_SET: Record<Outcome, true> = {
-  bootstrapped: true,
-  'no-new-data': true,
-  'no-drift': true,
-  redeployed: true,
-  rejected: true,
-  locked: true,
-  failed: true,
-};
-
-/** The outcomes, in the order of the tick's stages. */
-export const OUTCOMES = Object.keys(OUTCOME_SET) as Outcome[];
+import { OUTCOMES, parseRunLine, type Outcome, type RunRecord } from '../store/run-history.js';
 
 /** What the newest drift check found. */
 export interface DriftCheck {
@@ -47,10 +33,6 @@ export interface RunTallySnapshot {
 }
 
 const CHUNK = 1 << 20;
-
-function isOutcome(value: unknown): value is Outcome {
-  return typeof value === 'string' && Object.hasOwn(OUTCOME_SET, value);
-}
 
 function driftCheckOf(record: RunRecord): DriftCheck | null {
   if (!record.model_drift && !record.data_drift) return null;
@@ -136,11 +118,10 @@ export class RunTally {
     if (line.trim() === '') return;
     let record: RunRecord;
     try {
-      record = JSON.parse(line) as RunRecord;
+      record = parseRunLine(line);
     } catch {
       return;
     }
-    if (typeof record !== 'object' || record === null || !isOutcome(record.outcome)) return;
     this.ticks[record.outcome]++;
     const finished = Date.parse(record.finished_at) / 1000;
     if (Number.isFinite(finished) && !(finished <= (this.lastTick[record.outcome] ?? -Infinity))) this.lastTick[record.outcome] = finished;

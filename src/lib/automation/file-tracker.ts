@@ -9,7 +9,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonIfExists, sha256File, writeJsonAtomic } from '../store/files.js';
+import { readJsonFileIfExists, sha256File, writeJsonAtomic } from '../store/files.js';
+import { isObject } from '../store/records.js';
 import { FILE_NAMES } from '../layout.js';
 
 /** A file of the input folder as a tick sees it. */
@@ -33,11 +34,16 @@ export interface CheckedRecord {
   hashes: TrackedFile[];
 }
 
+/** True when `value` has the checked-files record's shape. */
+export function isCheckedRecord(value: unknown): value is CheckedRecord {
+  return isObject(value) && Array.isArray(value.checked) && Array.isArray(value.hashes);
+}
+
 /** Reads the checked-files record (empty when missing or unreadable). */
 export function readChecked(store: string): CheckedRecord {
   try {
-    const value = readJsonIfExists(path.join(store, FILE_NAMES.checkedFiles)) as CheckedRecord | undefined;
-    if (value && Array.isArray(value.checked) && Array.isArray(value.hashes)) return value;
+    const value = readJsonFileIfExists(path.join(store, FILE_NAMES.checkedFiles), 'the checked-files record');
+    if (isCheckedRecord(value)) return value;
   } catch {
     // A damaged record only costs re-hashing and re-checking.
   }

@@ -18,6 +18,7 @@
  * (with the call list), so they always describe the newest data; a deploy
  * refreshes them after the switch.
  */
+import { formatScore } from '../wording.js';
 import type { ModelDrift, Outcome } from '../store/run-history.js';
 
 /** Outputs that describe the deployed model and the newest data. */
@@ -70,15 +71,11 @@ export type TickStep =
       refresh: OutputName[];
     };
 
-function f4(value: number): string {
-  return value.toFixed(4);
-}
-
 /** Decides the next step of a tick from what it observed. Pure. */
 export function decideTick(seen: TickObservation, rules: TickRules): TickStep {
   if (seen.deployedVersion === null) {
     if (seen.bootstrapF1 !== undefined) {
-      const reason = `no model was deployed: trained on ${seen.readyFiles} file(s), test F1 ${f4(seen.bootstrapF1)}`;
+      const reason = `no model was deployed: trained on ${seen.readyFiles} file(s), test F1 ${formatScore(seen.bootstrapF1)}`;
       return { kind: 'deploy', outcome: 'bootstrapped', reason };
     }
     if (seen.readyFiles > 0) return { kind: 'bootstrap' };
@@ -112,10 +109,14 @@ export function decideTick(seen: TickObservation, rules: TickRules): TickStep {
       kind: 'finish',
       outcome: 'rejected',
       decision:
-        `${reason}; retrained, but the candidate's test F1 ${f4(candidateF1)} is below the deployed model's ` +
-        `${f4(deployedF1)} on the same test data: kept version ${seen.deployedVersion} (the candidate stays in output_model_path)`,
+        `${reason}; retrained, but the candidate's test F1 ${formatScore(candidateF1)} is below the deployed model's ` +
+        `${formatScore(deployedF1)} on the same test data: kept version ${seen.deployedVersion} (the candidate stays in output_model_path)`,
       refresh: [...OUTPUTS],
     };
   }
-  return { kind: 'deploy', outcome: 'redeployed', reason: `${reason}; candidate test F1 ${f4(candidateF1)} vs deployed ${f4(deployedF1)}` };
+  return {
+    kind: 'deploy',
+    outcome: 'redeployed',
+    reason: `${reason}; candidate test F1 ${formatScore(candidateF1)} vs deployed ${formatScore(deployedF1)}`,
+  };
 }

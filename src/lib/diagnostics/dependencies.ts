@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
-import { ensureFolder, readJsonIfExists, writeJsonAtomic } from '../store/files.js';
+import { ensureFolder, readJsonFileIfExists, writeJsonAtomic } from '../store/files.js';
+import { isObject } from '../store/records.js';
 import { artefactPaths } from '../layout.js';
 import { PROJECT_ROOT } from '../project.js';
 
@@ -114,9 +115,21 @@ export function checkDependencies(root: string, timeoutMs: number): Promise<Depe
 }
 
 /** Dependency status of this project, cached in output_model_path for `diagnostics.outdated_cache_seconds`. */
+/** The cached report, when the cache file holds one (a damaged cache only costs a new check). */
+function readDependencyCache(file: string): DependencyReport | undefined {
+  try {
+    const value = readJsonFileIfExists(file, 'the dependency cache');
+    return isObject(value) && typeof value.status === 'string' && Array.isArray(value.packages)
+      ? (value as unknown as DependencyReport)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function cachedDependencies(config: Config): Promise<DependencyReport> {
   const cacheFile = artefactPaths(config).dependencyCache;
-  const cached = readJsonIfExists(cacheFile) as DependencyReport | undefined;
+  const cached = readDependencyCache(cacheFile);
   const maxAge = config.diagnostics.outdated_cache_seconds * 1000;
   if (cached?.status === 'ok' && Date.now() - Date.parse(cached.checked_at) < maxAge) return cached;
   const report = await checkDependencies(PROJECT_ROOT, config.diagnostics.outdated_timeout_ms);

@@ -4,6 +4,7 @@
  * distribution moved from the training data (PSI and two-sample KS)?
  * Pure functions on numbers.
  */
+import { formatScore } from '../wording.js';
 import { mean, presentValues, quantile, standardDeviation } from './stats.js';
 import type { FeatureDrift, ModelDrift } from '../store/run-history.js';
 
@@ -27,7 +28,7 @@ export function decideModelDrift(rule: DriftRule, newF1: number, deployedF1: num
       ...base,
       threshold,
       drifted,
-      explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} mean ${fmt(m)} - 2 x std ${fmt(s)} = ${fmt(threshold)}`,
+      explanation: `new F1 ${formatScore(newF1)} ${drifted ? '<' : '>='} mean ${formatScore(m)} - 2 x std ${formatScore(s)} = ${formatScore(threshold)}`,
     };
   }
   if (rule === 'nonparametric' && history.length >= 2) {
@@ -39,7 +40,7 @@ export function decideModelDrift(rule: DriftRule, newF1: number, deployedF1: num
       ...base,
       threshold,
       drifted,
-      explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} Q1 ${fmt(q1)} - 1.5 x IQR ${fmt(q3 - q1)} = ${fmt(threshold)}`,
+      explanation: `new F1 ${formatScore(newF1)} ${drifted ? '<' : '>='} Q1 ${formatScore(q1)} - 1.5 x IQR ${formatScore(q3 - q1)} = ${formatScore(threshold)}`,
     };
   }
   const drifted = newF1 < deployedF1;
@@ -48,12 +49,8 @@ export function decideModelDrift(rule: DriftRule, newF1: number, deployedF1: num
     ...base,
     threshold: deployedF1,
     drifted,
-    explanation: `new F1 ${fmt(newF1)} ${drifted ? '<' : '>='} deployed F1 ${fmt(deployedF1)}${fallback}`,
+    explanation: `new F1 ${formatScore(newF1)} ${drifted ? '<' : '>='} deployed F1 ${formatScore(deployedF1)}${fallback}`,
   };
-}
-
-function fmt(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(4) : String(value);
 }
 
 /** Distribution summary of a training column kept in the model: sorted quantiles and the count. */

@@ -56,18 +56,18 @@ export function standardDeviation(values: Numbers, ddof: 0 | 1): number {
   return n - ddof <= 0 ? NaN : Math.sqrt(sum / (n - ddof));
 }
 
-/** Smallest value. */
+/** Smallest value (an infinity counts, as in pandas). @example min([3, NaN, 1]) === 1 */
 export function min(values: Numbers): number {
-  let best = Infinity;
-  for (let i = 0; i < values.length; i++) if (values[i] < best) best = values[i];
-  return best === Infinity ? NaN : best;
+  let best = NaN;
+  for (let i = 0; i < values.length; i++) if (values[i] < best || best !== best) best = values[i];
+  return best;
 }
 
-/** Largest value. */
+/** Largest value (an infinity counts, as in pandas). @example max([3, NaN, 1]) === 3 */
 export function max(values: Numbers): number {
-  let best = -Infinity;
-  for (let i = 0; i < values.length; i++) if (values[i] > best) best = values[i];
-  return best === -Infinity ? NaN : best;
+  let best = NaN;
+  for (let i = 0; i < values.length; i++) if (values[i] > best || best !== best) best = values[i];
+  return best;
 }
 
 /** Rearranges `a` so that a[k] is the k-th smallest (Hoare selection), in O(n). */

@@ -4,7 +4,7 @@
  * model version, and the drift of each feature from its PSI bins. Pure.
  */
 import type { VersionRecord } from '../store/deploy-store.js';
-import { formatAmount } from './risk-list.js';
+import { formatAmount, formatPValue } from '../wording.js';
 import type { FeatureDrift, RunRecord } from '../store/run-history.js';
 import { F1_KINDS, type DriftBar, type F1Point, type GainPoint } from './charts.js';
 
@@ -160,10 +160,4 @@ export function driftSentence(label: string, drift: FeatureDrift, threshold: num
     drift.psi >= threshold && !drift.drifted ? `, but the KS test (p = ${formatPValue(drift.ks_pvalue)}) does not confirm it` : '';
   const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).`;
   return sentence[0].toUpperCase() + sentence.slice(1);
-}
-
-/** A p-value: 4 decimals, or one significant digit in exponent form when tiny. */
-export function formatPValue(value: number): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  return value < 1e-4 ? value.toExponential(1) : value.toFixed(4);
 }

@@ -28,6 +28,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { CategoryColumn } from '../data/levels.js';
 import type { CategoricalFit } from '../model/fit.js';
 import { predictProbabilities, type ModelFile } from '../model/model-file.js';
+import { featureLabel, formatAmount } from '../wording.js';
 
 /** One client on the list. */
 export interface RiskClient {
@@ -171,33 +172,6 @@ export function explainRow(
 }
 
 // ---------------------------------------------------------------- words for a manager
-
-const TIME_UNITS = 'day|week|month|quarter|year';
-const TIME_COMPOUND = new RegExp(`^(last|next|this|previous|prev|past)(${TIME_UNITS})s?$`);
-
-/**
- * A column name as words: separators and camelCase become spaces, a glued
- * time phrase gets its hyphen ("lastmonth" -> "last-month").
- * @example featureLabel('lastmonth_activity') === 'last-month activity'
- * @example featureLabel('numberOfEmployees') === 'number of employees'
- */
-export function featureLabel(name: string): string {
-  const words = name
-    .replace(/([a-z\d])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
-    .split(/[\s_\-.]+/)
-    .filter((word) => word !== '')
-    .map((word) => (/^[A-Z\d]+$/.test(word) && word.length > 1 ? word : word.toLowerCase()))
-    .map((word) => word.replace(TIME_COMPOUND, '$1-$2'));
-  return words.length > 0 ? words.join(' ') : name;
-}
-
-/** A feature value for a sentence: whole numbers from 100 up, else three significant digits. */
-export function formatAmount(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  if (Math.abs(value) >= 100 || Number.isInteger(value)) return Math.round(value).toLocaleString('en-US');
-  return String(Number(value.toPrecision(3)));
-}
 
 /** How far a standardized value lies from the training mean, in words. */
 function distance(z: number): string {

@@ -6,6 +6,8 @@
  *   <published file> -> current/<published file>   (every name of layout.PUBLISHED_FILES)
  *   deployments.jsonl        every switch (deploy or rollback), appended
  *
+ * (names from layout.ts's STORE_NAMES; the staging and switch are store/staging.ts's)
+ *
  * A version folder is filled under a temporary name and renamed into place, and
  * the switch is the atomic rename of a new `current` link over the old one, so a
  * reader that resolves `current` once sees one whole version, whatever instant
@@ -14,16 +16,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { NotFoundError, UnavailableError, UserError } from '../errors.js';
-import { ensureLinks, ownedSuffix, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
-import { deployedFile, FILE_NAMES, PUBLISHED_FILES, type PublishedFile } from '../layout.js';
+import { deployedFile, FILE_NAMES, PUBLISHED_FILES, STORE_NAMES, type PublishedFile } from '../layout.js';
+import { isObject, readRecordFile } from './records.js';
+import { StagedSet, switchTo as switchLinkTo } from './staging.js';
 
-export const VERSION_RECORD = 'deployment.json';
-const VERSIONS = 'versions';
-const CURRENT = 'current';
-const LOG = 'deployments.jsonl';
-const STAGING = '.staging-';
+const { versions: VERSIONS, current: CURRENT, switchLog: LOG, versionRecord: VERSION_RECORD } = STORE_NAMES;
 
-/** Metadata stored with each version (`deployment.json`). */
+/** Metadata stored with each version (its version record). */
 export interface VersionRecord {
   version: number;
   deployed_at: string;
@@ -45,6 +44,24 @@ export interface SwitchRecord {
   action: 'deploy' | 'rollback';
   version: number;
   previous: number | null;
+}
+
+/** True when `value` has a version record's shape. */
+export function isVersionRecord(value: unknown): value is VersionRecord {
+  return isObject(value) && Number.isInteger(value.version) && typeof value.deployed_at === 'string' && isObject(value.data);
+}
+
+/** True when `value` has a switch record's shape. */
+function isSwitchRecord(value: unknown): value is SwitchRecord {
+  return isObject(value) && typeof value.time === 'string' && Number.isInteger(value.version);
+}
+
+/** Reads a version folder's record; a missing or damaged record is a UserError naming the file. */
+function readVersionRecord(folder: string): VersionRecord {
+  const file = path.join(folder, VERSION_RECORD);
+  const record = readRecordFile(file, 'a version record', isVersionRecord);
+  if (!record) throw new UserError(`the version record ${file} does not exist`);
+  return record;
 }
 
 /** The live version as one consistent snapshot. */
@@ -104,7 +121,7 @@ export function readCurrentDeployment(store: string): CurrentDeployment | null {
   const version = currentVersion(store);
   if (version === null) return null;
   const folder = versionFolder(store, version);
-  const record = JSON.parse(fs.readFileSync(path.join(folder, VERSION_RECORD), 'utf8')) as VersionRecord;
+  const record = readVersionRecord(folder);
   return { version, folder, record };
 }
 
@@ -126,7 +143,7 @@ export function listVersions(store: string): VersionRecord[] {
     .sort((a, b) => a - b)
     .flatMap((version) => {
       try {
-        return [JSON.parse(fs.readFileSync(path.join(folder, String(version), VERSION_RECORD), 'utf8')) as VersionRecord];
+        return [readVersionRecord(path.join(folder, String(version)))];
       } catch {
         return [];
       }
@@ -144,7 +161,8 @@ export function readSwitchLog(store: string): SwitchRecord[] {
   return text.split('\n').flatMap((line) => {
     if (line.trim() === '') return [];
     try {
-      return [JSON.parse(line) as SwitchRecord];
+      const value: unknown = JSON.parse(line);
+      return isSwitchRecord(value) ? [value] : [];
     } catch {
       return [];
     }
@@ -168,14 +186,10 @@ function copyInto(folder: string, sources: PublishSources): void {
  */
 export function publishVersion(store: string, sources: PublishSources, makeRecord: (version: number) => VersionRecord): VersionRecord {
   const versions = path.join(store, VERSIONS);
-  fs.mkdirSync(versions, { recursive: true });
-  // Staging folders of killed deployments go; a live deployment's stays.
-  sweepDeadEntries(versions, STAGING);
-  const staging = path.join(versions, `${STAGING}${ownedSuffix()}`);
-  fs.mkdirSync(staging);
+  const staged = new StagedSet(versions);
   try {
-    copyInto(staging, sources);
-    // Claim the next number by renaming the staging folder; a concurrent deploy that took it makes us try the next.
+    copyInto(staged.folder, sources);
+    // Claim the next number by renaming the staged set; a concurrent deploy that took it makes us try the next.
     for (let attempt = 0; ; attempt++) {
       const existing = fs
         .readdirSync(versions)
@@ -183,35 +197,27 @@ export function publishVersion(store: string, sources: PublishSources, makeRecor
         .map(Number);
       const version = Math.max(0, ...existing) + 1;
       const record = makeRecord(version);
-      fs.writeFileSync(path.join(staging, VERSION_RECORD), JSON.stringify(record, null, 2) + '\n');
-      const fd = fs.openSync(path.join(staging, VERSION_RECORD), 'r');
+      const recordFile = path.join(staged.folder, VERSION_RECORD);
+      fs.writeFileSync(recordFile, JSON.stringify(record, null, 2) + '\n');
+      const fd = fs.openSync(recordFile, 'r');
       fs.fsyncSync(fd);
       fs.closeSync(fd);
-      syncFolder(staging);
-      try {
-        fs.renameSync(staging, versionFolder(store, version));
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if ((code === 'ENOTEMPTY' || code === 'EEXIST') && attempt < 100) continue;
-        throw error;
+      if (!staged.tryCommit(String(version))) {
+        if (attempt < 100) continue;
+        throw new Error(`could not claim a version number in ${versions} after ${attempt + 1} attempts`);
       }
-      syncFolder(versions);
       switchTo(store, version, 'deploy');
       return record;
     }
   } finally {
-    fs.rmSync(staging, { recursive: true, force: true });
+    staged.abort();
   }
 }
 
 /** Atomically points `current` at a version, makes sure the top-level links exist, and logs the switch. */
 function switchTo(store: string, version: number, action: SwitchRecord['action']): void {
   const previous = currentVersion(store);
-  // The top-level links go first (dangling until the first switch), so a kill
-  // right after the switch cannot leave the store without them.
-  ensureLinks(store, [...PUBLISHED_FILES, VERSION_RECORD], CURRENT);
-  replaceWithLink(path.join(store, CURRENT), path.join(VERSIONS, String(version)));
-  syncFolder(store);
+  switchLinkTo(store, path.join(store, CURRENT), path.join(VERSIONS, String(version)), [...PUBLISHED_FILES, VERSION_RECORD]);
   const entry: SwitchRecord = { time: new Date().toISOString(), action, version, previous };
   fs.appendFileSync(path.join(store, LOG), JSON.stringify(entry) + '\n');
 }

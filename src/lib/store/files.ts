@@ -10,6 +10,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { UserError } from '../errors.js';
+import { scratchPrefix, temporaryPrefix } from '../layout.js';
 
 /** True while a process with this id runs on this host. */
 export function isProcessAlive(pid: number): boolean {
@@ -61,7 +63,7 @@ export function sweepDeadEntries(folder: string, prefix: string): void {
  * after removing those that killed processes left. The caller removes its own.
  */
 export function makeScratchFolder(kind: string): string {
-  const prefix = `risk-${kind}-`;
+  const prefix = scratchPrefix(kind);
   sweepDeadEntries(os.tmpdir(), prefix);
   const folder = path.join(os.tmpdir(), `${prefix}${ownedSuffix()}`);
   fs.mkdirSync(folder, { mode: 0o700 });
@@ -74,7 +76,7 @@ export function makeScratchFolder(kind: string): string {
  * writers left are removed first, so every writer of a target sweeps it.
  */
 function newTemporaryFor(target: string): string {
-  const prefix = `.${path.basename(target)}.tmp-`;
+  const prefix = temporaryPrefix(target);
   sweepDeadEntries(path.dirname(target), prefix);
   return path.join(path.dirname(target), prefix + ownedSuffix());
 }
@@ -171,16 +173,36 @@ export function sha256File(file: string): string {
   return sha256(fs.readFileSync(file));
 }
 
-/** Reads and parses a JSON file; undefined when the file does not exist. */
-export function readJsonIfExists(file: string): unknown {
+/**
+ * Parses the JSON text of `file`; invalid JSON is a UserError naming `what` and the path.
+ * @example parseJsonText('{"a": 1}', 'x.json', 'the ingestion record') // { a: 1 }
+ */
+export function parseJsonText(text: string, file: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new UserError(`${what} ${file} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads and parses a JSON file; a missing or unreadable file or invalid JSON is a UserError naming `what` and the path. */
+export function readJsonFile(file: string, what: string): unknown {
+  const value = readJsonFileIfExists(file, what);
+  if (value === undefined) throw new UserError(`${what} ${file} does not exist`);
+  return value;
+}
+
+/** Like readJsonFile, but a file that does not exist gives undefined. */
+export function readJsonFileIfExists(file: string, what: string): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new UserError(`cannot read ${what} ${file} (${code ?? (error as Error).message})`, { cause: error });
   }
-  return JSON.parse(text);
+  return parseJsonText(text, file, what);
 }
 
 /** True when `file` exists (any kind). */

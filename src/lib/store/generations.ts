@@ -13,21 +13,21 @@
  * then `current` is pointed at it; readers resolve the names at open time and
  * see the old set or the new set. Generations and staging folders of processes
  * that no longer run, and generations older than the current one, are removed
- * by the next publish.
+ * by the next publish. The staging and the switch are store/staging.ts's, the
+ * names layout.ts's.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureLinks, isProcessAlive, ownedSuffix, ownerOf, replaceWithLink, sweepDeadEntries, syncFolder } from './files.js';
-
-const CURRENT = 'current';
-const STAGING = '.staging-';
+import { generationName, STORE_NAMES } from '../layout.js';
+import { isProcessAlive, ownedSuffix, ownerOf } from './files.js';
+import { StagedSet, switchTo } from './staging.js';
 
 /** A generation being written; `publish` switches it in, `abort` drops it. */
 export class Generation {
   /** Where to write the files of this generation. */
   readonly folder: string;
   private readonly switchFolder: string;
-  private done = false;
+  private readonly staged: StagedSet;
 
   /**
    * @param root the folder that shows the published names
@@ -40,10 +40,8 @@ export class Generation {
     private readonly names: readonly string[],
   ) {
     this.switchFolder = path.join(root, hidden);
-    fs.mkdirSync(this.switchFolder, { recursive: true });
-    sweepDeadEntries(this.switchFolder, STAGING);
-    this.folder = path.join(this.switchFolder, `${STAGING}${ownedSuffix()}`);
-    fs.mkdirSync(this.folder);
+    this.staged = new StagedSet(this.switchFolder);
+    this.folder = this.staged.folder;
   }
 
   /** Makes the written files the published ones, all at once. Every name must have been written. */
@@ -51,30 +49,21 @@ export class Generation {
     for (const name of this.names) {
       if (!fs.existsSync(path.join(this.folder, name))) throw new Error(`generation incomplete: ${name} was not written`);
     }
-    syncFolder(this.folder);
-    const generation = `${Date.now()}-${ownedSuffix()}`;
-    fs.renameSync(this.folder, path.join(this.switchFolder, generation));
-    this.done = true;
-    syncFolder(this.switchFolder);
-    const relativeCurrent = path.join(path.basename(this.switchFolder), CURRENT);
-    // The first publish over files of an older layout switches first, then replaces them by links.
-    replaceWithLink(path.join(this.switchFolder, CURRENT), generation);
-    ensureLinks(this.root, this.names, relativeCurrent);
-    syncFolder(this.root);
+    const generation = generationName(ownedSuffix());
+    if (!this.staged.tryCommit(generation)) throw new Error(`generation ${generation} already exists in ${this.switchFolder}`);
+    switchTo(this.root, path.join(this.switchFolder, STORE_NAMES.current), generation, this.names);
     this.removeOld(generation);
   }
 
   /** Drops the staging folder (safe after publish). */
   abort(): void {
-    if (this.done) return;
-    this.done = true;
-    fs.rmSync(this.folder, { recursive: true, force: true });
+    this.staged.abort();
   }
 
   /** Removes generations other than `keep` unless a live process other than this one is still publishing them. */
   private removeOld(keep: string): void {
     for (const name of fs.readdirSync(this.switchFolder)) {
-      if (name === keep || name === CURRENT || name.startsWith('.')) continue;
+      if (name === keep || name === STORE_NAMES.current || name.startsWith('.')) continue;
       const pid = ownerOf(name.slice(name.indexOf('-') + 1), '');
       if (pid !== undefined && pid !== process.pid && isProcessAlive(pid)) continue;
       fs.rmSync(path.join(this.switchFolder, name), { recursive: true, force: true });

@@ -1,10 +1,13 @@
 /**
  * The JSON records the stages write and other stages, the API and the report
- * read: their shapes, in one place. Where each lives is layout.ts's concern.
+ * read: their shapes and the guards that check a file holds one, in one place.
+ * Where each lives is layout.ts's concern.
  */
 import type { DependencyReport } from '../diagnostics/dependencies.js';
 import type { MissingData, SummaryStatistics } from '../diagnostics/data-summary.js';
 import type { Metrics } from '../model/metrics.js';
+import { UserError } from '../errors.js';
+import { readJsonFileIfExists } from './files.js';
 
 /** What ingestion learned about one input file. */
 export interface IngestedFile {
@@ -13,7 +16,7 @@ export interface IngestedFile {
   /** Modification time when read. */
   mtime_ms: number;
   /** Stat identity when read (device, inode, size, mtime and ctime in ns): lets a tick skip re-hashing an unchanged file. */
-  stat_identity?: string;
+  stat_identity: string;
   sha256: string;
   rows_read: number;
   /** Rows of this file kept after dropping duplicates. */
@@ -65,4 +68,45 @@ export interface DiagnosticsRecord {
   missing_data: MissingData;
   timings: TimingReport;
   dependencies: DependencyReport;
+}
+
+/** True for a non-null, non-array object. */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True when `value` has the ingestion record's shape (the fields its readers use). */
+export function isIngestionRecord(value: unknown): value is IngestionRecord {
+  return (
+    isObject(value) && Array.isArray(value.files) && typeof value.ingested_at === 'string' && typeof value.finaldata_sha256 === 'string'
+  );
+}
+
+/** True when `value` has the scoring record's shape. */
+export function isScoreRecord(value: unknown): value is ScoreRecord {
+  return isObject(value) && typeof value.model_sha256 === 'string' && typeof value.f1 === 'number';
+}
+
+/** True when `value` has the diagnostics record's shape. */
+export function isDiagnosticsRecord(value: unknown): value is DiagnosticsRecord {
+  return (
+    isObject(value) &&
+    isObject(value.summary_statistics) &&
+    isObject(value.missing_data) &&
+    isObject(value.timings) &&
+    isObject(value.dependencies) &&
+    Array.isArray(value.dependencies.packages)
+  );
+}
+
+/**
+ * Reads a record file checked by its guard: undefined when the file does not
+ * exist; a UserError naming the file when it cannot be read, is not JSON, or
+ * does not hold `what`.
+ */
+export function readRecordFile<T>(file: string, what: string, guard: (value: unknown) => value is T): T | undefined {
+  const value = readJsonFileIfExists(file, what);
+  if (value === undefined) return undefined;
+  if (!guard(value)) throw new UserError(`${file} does not hold ${what}`);
+  return value;
 }

@@ -87,6 +87,33 @@ export function appendRun(store: string, record: RunRecord): void {
   }
 }
 
+/** Every outcome a tick can have (the compiler checks none is missing). */
+const OUTCOME_SET: Record<Outcome, true> = {
+  bootstrapped: true,
+  'no-new-data': true,
+  'no-drift': true,
+  redeployed: true,
+  rejected: true,
+  locked: true,
+  failed: true,
+};
+
+/** The outcomes, in the order of the tick's stages. */
+export const OUTCOMES = Object.keys(OUTCOME_SET) as Outcome[];
+
+/** True for one of the outcomes. */
+export function isOutcome(value: unknown): value is Outcome {
+  return typeof value === 'string' && Object.hasOwn(OUTCOME_SET, value);
+}
+
+/** Parses one line of the history; throws an Error saying why when it is not a run record. */
+export function parseRunLine(line: string): RunRecord {
+  const value: unknown = JSON.parse(line);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a run record');
+  if (!isOutcome((value as RunRecord).outcome)) throw new Error(`unknown outcome ${JSON.stringify((value as RunRecord).outcome)}`);
+  return value as RunRecord;
+}
+
 /** Reads the history, oldest first; corrupt lines are skipped and logged. */
 export function readRuns(store: string, log: Logger = silentLogger): RunRecord[] {
   let text: string;
@@ -100,9 +127,7 @@ export function readRuns(store: string, log: Logger = silentLogger): RunRecord[]
   text.split('\n').forEach((line, index) => {
     if (line.trim() === '') return;
     try {
-      const value = JSON.parse(line) as RunRecord;
-      if (typeof value !== 'object' || value === null || typeof value.outcome !== 'string') throw new Error('not a run record');
-      runs.push(value);
+      runs.push(parseRunLine(line));
     } catch (error) {
       log.warn(`${FILE_NAMES.runHistory}:${index + 1}: skipped a corrupt line (${(error as Error).message})`);
     }
