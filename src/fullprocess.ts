@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import { withScratchOutputs, type Config } from './lib/config.js';
 import { currentVersion, listVersions, readCurrentDeployment, switchedAt, type CurrentDeployment } from './lib/store/deploy-store.js';
-import { decideModelDrift, measureDataDrift } from './lib/model/drift.js';
+import { decideModelDrift, measureDataDrift, measureLevelDrift } from './lib/model/drift.js';
 import { exitCodeOf, messageOf, UserError } from './lib/errors.js';
 import { evaluateModel, readDataForModel } from './lib/model/evaluation.js';
 import { makeScratchFolder } from './lib/store/files.js';
@@ -185,7 +185,7 @@ function checkDrift(
           explanation: 'the new files hold no rows',
         }
       : decideModelDrift(config.drift.rule, newF1, deployedF1, scoreHistory(config, log));
-  const dataDrift =
+  const numericDrift =
     model.training_profile && rows > 0
       ? measureDataDrift(
           model.training_profile,
@@ -193,6 +193,13 @@ function checkDrift(
           config.drift,
         )
       : null;
+  // A categorical feature's training profile is its level counts, in the model's categorical entry.
+  const levelDrift =
+    rows > 0
+      ? Object.fromEntries(model.categorical.map((entry, c) => [entry.feature, measureLevelDrift(entry, categories[c], config.drift)]))
+      : {};
+  const dataDrift: Record<string, FeatureDrift> | null =
+    numericDrift || Object.keys(levelDrift).length > 0 ? { ...numericDrift, ...levelDrift } : null;
   return { modelDrift, dataDrift };
 }
 

@@ -5,7 +5,8 @@
  */
 import type { VersionRecord } from '../store/deploy-store.js';
 import { formatAmount, formatPValue } from '../wording.js';
-import type { FeatureDrift, RunRecord } from '../store/run-history.js';
+import { driftPValue, driftTestName, type FeatureDrift, type LevelDrift, type RunRecord } from '../store/run-history.js';
+import { shorten } from './text-fit.js';
 import { F1_KINDS, type DriftBar, type F1Point, type GainPoint } from './charts.js';
 
 /** Keeps at most `max` points of a curve, always the first and the last. */
@@ -130,10 +131,50 @@ function binWords(edges: number[], k: number): string {
 
 /** Bars of the drift chart of one feature: training and new-data share per bin. */
 export function driftBars(bins: FeatureDrift['psi_bins']): DriftBar[] {
+  if ('levels' in bins) return levelBars(bins);
   return bins.expected.flatMap((expected, k): DriftBar[] => [
     { bin: binLabel(bins.edges, k), order: k, data: 'training', share: expected },
     { bin: binLabel(bins.edges, k), order: k, data: 'new data', share: bins.actual[k] ?? 0 },
   ]);
+}
+
+/** Levels drawn per categorical drift chart; the rest are one "other levels" bar (a state column has 50). */
+export const DRIFT_LEVEL_BARS = 9;
+
+/** A level as a bar label or in a sentence: the empty level and the unseen bin named in words. */
+export function levelName(level: string | null): string {
+  if (level === null) return 'unseen levels';
+  if (level === '') return '(empty)';
+  return level;
+}
+
+/**
+ * Bars of a categorical feature: the DRIFT_LEVEL_BARS levels with the largest
+ * share in either data, in training order, then the other levels together,
+ * then the levels unseen in training (when the new data has any).
+ */
+function levelBars(bins: LevelDrift['psi_bins']): DriftBar[] {
+  const known = bins.levels.length - 1;
+  const ranked = Array.from({ length: known }, (_, k) => k).sort(
+    (a, b) => Math.max(bins.expected[b], bins.actual[b]) - Math.max(bins.expected[a], bins.actual[a]) || a - b,
+  );
+  const shown = new Set(ranked.slice(0, known > DRIFT_LEVEL_BARS + 1 ? DRIFT_LEVEL_BARS : known));
+  const bars: DriftBar[] = [];
+  const push = (label: string, order: number, expected: number, actual: number): void => {
+    bars.push({ bin: label, order, data: 'training', share: expected }, { bin: label, order, data: 'new data', share: actual });
+  };
+  let otherExpected = 0;
+  let otherActual = 0;
+  for (let k = 0; k < known; k++) {
+    if (shown.has(k)) push(shorten(levelName(bins.levels[k]), 24), k, bins.expected[k], bins.actual[k]);
+    else {
+      otherExpected += bins.expected[k];
+      otherActual += bins.actual[k];
+    }
+  }
+  if (shown.size < known) push(`${known - shown.size} other levels`, known, otherExpected, otherActual);
+  if (bins.actual[known] > 0) push(levelName(null), known + 1, 0, bins.actual[known]);
+  return bars;
 }
 
 function percent(share: number): string {
@@ -145,6 +186,7 @@ function percent(share: number): string {
  * changed most, and the PSI against the configured threshold.
  */
 export function driftSentence(label: string, drift: FeatureDrift, threshold: number): string {
+  if (drift.kind === 'categorical') return levelDriftSentence(label, drift, threshold);
   const { edges, expected, actual } = drift.psi_bins;
   let most = 0;
   for (let k = 1; k < expected.length; k++) if (Math.abs(actual[k] - expected[k]) > Math.abs(actual[most] - expected[most])) most = k;
@@ -158,6 +200,26 @@ export function driftSentence(label: string, drift: FeatureDrift, threshold: num
   const psi = Number.isFinite(drift.psi) ? drift.psi.toFixed(2) : 'n/a';
   const unconfirmed =
     drift.psi >= threshold && !drift.drifted ? `, but the KS test (p = ${formatPValue(drift.ks_pvalue)}) does not confirm it` : '';
+  const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).`;
+  return sentence[0].toUpperCase() + sentence.slice(1);
+}
+
+/** The sentence of a categorical feature: the level whose share changed most. */
+function levelDriftSentence(label: string, drift: LevelDrift, threshold: number): string {
+  const { levels, expected, actual } = drift.psi_bins;
+  let most = 0;
+  for (let k = 1; k < expected.length; k++) if (Math.abs(actual[k] - expected[k]) > Math.abs(actual[most] - expected[most])) most = k;
+  const verdict = drift.drifted ? 'has drifted' : 'has not drifted';
+  const level = levels[most] === null ? 'levels not seen in training' : `"${shorten(levelName(levels[most]), 40)}"`;
+  const change =
+    expected.length === 0 || Math.abs(actual[most] - expected[most]) < 0.005
+      ? 'the share of each level is unchanged'
+      : `the largest change is ${percent(actual[most])} of the new rows at ${level}, against ${percent(expected[most])} of the training rows`;
+  const psi = Number.isFinite(drift.psi) ? drift.psi.toFixed(2) : 'n/a';
+  const unconfirmed =
+    drift.psi >= threshold && !drift.drifted
+      ? `, but the ${driftTestName(drift)} (p = ${formatPValue(driftPValue(drift))}) does not confirm it`
+      : '';
   const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).`;
   return sentence[0].toUpperCase() + sentence.slice(1);
 }
