@@ -15,7 +15,6 @@ import { chiSquareContingency, chiSquareSurvival } from '../src/lib/model/stats.
 import { validateConfig } from '../src/lib/config.js';
 import { FIXTURES, assertClose } from './helpers.js';
 
- 
 const WANTED = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'expected', 'categorical.json'), 'utf8'));
 const SETTINGS = { psi_threshold: 0.2, ks_alpha: 0.05 };
 

@@ -214,10 +214,29 @@ function components(features: readonly string[], categorical: readonly string[],
           data_file: { type: 'string' },
         },
       ),
-      SummaryStatistics: closedObject(['data_file', 'rows', 'columns'], {
+      SummaryStatistics: closedObject(['data_file', 'rows', 'columns', 'categorical'], {
         data_file: { type: 'string' },
         rows: { type: 'integer' },
-        columns: { type: 'object', additionalProperties: columnSummary },
+        columns: { type: 'object', additionalProperties: columnSummary, description: 'Numeric features and the target (as 0/1)' },
+        categorical: {
+          type: 'object',
+          description:
+            'Per categorical feature: filled cells, distinct levels, the most frequent levels (share of all rows) and empty cells',
+          additionalProperties: closedObject(['count', 'levels', 'top', 'missing', 'missing_percent'], {
+            count: { type: 'integer' },
+            levels: { type: 'integer' },
+            top: {
+              type: 'array',
+              items: closedObject(['level', 'count', 'share'], {
+                level: { type: 'string' },
+                count: { type: 'integer' },
+                share: { type: 'number', minimum: 0, maximum: 1 },
+              }),
+            },
+            missing: { type: 'integer' },
+            missing_percent: { type: 'number', minimum: 0, maximum: 100 },
+          }),
+        },
       }),
       MissingData: closedObject(['data_file', 'rows', 'columns'], {
         data_file: { type: 'string' },
