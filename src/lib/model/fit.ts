@@ -175,6 +175,9 @@ interface Scratch {
   eta: Float64Array;
   residual: Float64Array;
   weight: Float64Array;
+  /** The odd rows' share of the level sums (gradient, Hessian): two accumulators, so consecutive rows of one level do not wait on each other. */
+  oddGradient: Float64Array;
+  oddHessian: Float64Array;
 }
 
 // The block sums below keep two running totals: the additions no longer wait on each other (~25 % faster passes).
@@ -275,10 +278,7 @@ function evaluate(problem: Problem, theta: Float64Array, withHessian = true): Pa
     loss += Math.log(product);
     gradient[0] += sum(residual, count);
     for (let f = 0; f < p; f++) gradient[f + 1] += dot(residual, columns[f], offset, count);
-    for (let c = 0; c < q; c++) {
-      const index = categories[c];
-      for (let i = 0; i < count; i++) gradient[index[offset + i]] += residual[i];
-    }
+    for (let c = 0; c < q; c++) scatter(gradient, scratch.oddGradient, categories[c], offset, residual, count, 1, 0);
     if (!withHessian) continue;
     hessian[0] += sum(weight, count);
     for (let f = 0; f < p; f++) {
@@ -288,6 +288,10 @@ function evaluate(problem: Problem, theta: Float64Array, withHessian = true): Pa
     if (q > 0) accumulateCategoryHessian(problem, hessian, offset, count);
   }
   // A level's indicator times the intercept's column of ones is the indicator itself: that row is the diagonal.
+  if (q > 0) {
+    addInto(gradient, scratch.oddGradient);
+    if (withHessian) addInto(hessian, scratch.oddHessian);
+  }
   if (withHessian) for (let a = p + 1; a < d; a++) hessian[a] = hessian[a * d + a];
   let penalty = 0;
   for (let a = 0; a < d; a++) {
@@ -315,22 +319,78 @@ function evaluate(problem: Problem, theta: Float64Array, withHessian = true): Pa
  */
 function accumulateCategoryHessian(problem: Problem, hessian: Float64Array, offset: number, count: number): void {
   const { columns, categories, dimension: d } = problem;
-  const { weight } = problem.scratch;
+  const { weight, oddHessian } = problem.scratch;
   const p = columns.length;
   const q = categories.length;
   for (let c = 0; c < q; c++) {
     const index = categories[c];
-    for (let i = 0; i < count; i++) hessian[index[offset + i] * (d + 1)] += weight[i];
-    for (let f = 0; f < p; f++) {
-      const column = columns[f];
-      const row = (f + 1) * d;
-      for (let i = 0; i < count; i++) hessian[row + index[offset + i]] += weight[i] * column[offset + i];
-    }
-    for (let e = c + 1; e < q; e++) {
-      const other = categories[e];
-      for (let i = 0; i < count; i++) hessian[index[offset + i] * d + other[offset + i]] += weight[i];
-    }
+    scatter(hessian, oddHessian, index, offset, weight, count, d + 1, 0);
+    for (let f = 0; f < p; f++) scatterProduct(hessian, oddHessian, index, offset, weight, columns[f], count, (f + 1) * d);
+    for (let e = c + 1; e < q; e++) scatterPair(hessian, oddHessian, index, categories[e], offset, weight, count, d);
   }
+}
+
+/** target[base + index[offset + i]] += values[i] * column[offset + i] over the block, odd rows into `odd`. */
+function scatterProduct(
+  target: Float64Array,
+  odd: Float64Array,
+  index: Int32Array,
+  offset: number,
+  values: Float64Array,
+  column: Float64Array,
+  count: number,
+  base: number,
+): void {
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    target[base + index[offset + i]] += values[i] * column[offset + i];
+    odd[base + index[offset + i + 1]] += values[i + 1] * column[offset + i + 1];
+  }
+  if (i < count) target[base + index[offset + i]] += values[i] * column[offset + i];
+}
+
+/** target[a[offset + i] * d + b[offset + i]] += values[i] over the block, odd rows into `odd`. */
+function scatterPair(
+  target: Float64Array,
+  odd: Float64Array,
+  a: Int32Array,
+  b: Int32Array,
+  offset: number,
+  values: Float64Array,
+  count: number,
+  d: number,
+): void {
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    target[a[offset + i] * d + b[offset + i]] += values[i];
+    odd[a[offset + i + 1] * d + b[offset + i + 1]] += values[i + 1];
+  }
+  if (i < count) target[a[offset + i] * d + b[offset + i]] += values[i];
+}
+
+/** target[base + index[offset + i] * stride] += values[i] over the block, odd rows into `odd` (added to `target` after the pass). */
+function scatter(
+  target: Float64Array,
+  odd: Float64Array,
+  index: Int32Array,
+  offset: number,
+  values: Float64Array,
+  count: number,
+  stride: number,
+  base: number,
+): void {
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    target[base + index[offset + i] * stride] += values[i];
+    odd[base + index[offset + i + 1] * stride] += values[i + 1];
+  }
+  if (i < count) target[base + index[offset + i] * stride] += values[i];
+}
+
+/** target += extra, then extra = 0. */
+function addInto(target: Float64Array, extra: Float64Array): void {
+  for (let k = 0; k < target.length; k++) target[k] += extra[k];
+  extra.fill(0);
 }
 
 /** Solves H step = -g; Cholesky first, LU as a fallback for a nearly singular H. */
@@ -497,7 +557,13 @@ function makeProblem(
     y,
     C,
     penalizeIntercept,
-    scratch: { eta: new Float64Array(BLOCK_ROWS), residual: new Float64Array(BLOCK_ROWS), weight: new Float64Array(BLOCK_ROWS) },
+    scratch: {
+      eta: new Float64Array(BLOCK_ROWS),
+      residual: new Float64Array(BLOCK_ROWS),
+      weight: new Float64Array(BLOCK_ROWS),
+      oddGradient: new Float64Array(dimension),
+      oddHessian: new Float64Array(categories.length > 0 ? dimension * dimension : 0),
+    },
   };
 }
 
