@@ -32,7 +32,7 @@ export function buildChartSpecs(inputs: ReportInputs): {
 } {
   const { evaluation, model } = inputs;
   const testName = path.basename(evaluation.file);
-  const confusion = confusionMatrixSpec(evaluation.metrics.confusion_matrix, classLabels(model.model.target), [
+  const confusion = confusionMatrixSpec(evaluation.metrics.confusion_matrix, classLabels(model.model.target, inputs.targetLabels), [
     `${modelLabel(model)}, ${testName}`,
     `${plural(evaluation.metrics.rows, 'row')}, flagged when the risk is above 50%`,
   ]);
@@ -84,7 +84,7 @@ export function buildReportDocument(inputs: ReportInputs, charts: ReportCharts):
   blocks.push(...historyBlocks(charts.f1));
   blocks.push(...coefficientBlocks(inputs));
   blocks.push(...driftBlocks(inputs, charts));
-  blocks.push(...dataBlocks(inputs.diagnostics, model.model.target));
+  blocks.push(...dataBlocks(inputs.diagnostics, model.model.target, inputs.targetLabels[1]));
   blocks.push(...appendixBlocks(inputs, summary));
   return {
     title: 'Client attrition risk report',

@@ -138,8 +138,8 @@ export function driftBars(bins: FeatureDrift['psi_bins']): DriftBar[] {
   ]);
 }
 
-/** Levels drawn per categorical drift chart; the rest are one "other levels" bar (a state column has 50). */
-export const DRIFT_LEVEL_BARS = 9;
+/** Levels drawn per categorical drift chart: those whose share changed most (a state column has 50). */
+export const DRIFT_LEVEL_BARS = 10;
 
 /** A level as a bar label or in a sentence: the empty level and the unseen bin named in words. */
 export function levelName(level: string | null): string {
@@ -149,32 +149,30 @@ export function levelName(level: string | null): string {
 }
 
 /**
- * Bars of a categorical feature: the DRIFT_LEVEL_BARS levels with the largest
- * share in either data, in training order, then the other levels together,
- * then the levels unseen in training (when the new data has any).
+ * Bars of a categorical feature, training and new data side by side per
+ * level: the levels (unseen ones as one) whose share changed most, at most
+ * DRIFT_LEVEL_BARS, in training order. The rest are left out rather than
+ * summed into one tall bar that would flatten the others.
  */
 function levelBars(bins: LevelDrift['psi_bins']): DriftBar[] {
-  const known = bins.levels.length - 1;
-  const ranked = Array.from({ length: known }, (_, k) => k).sort(
-    (a, b) => Math.max(bins.expected[b], bins.actual[b]) - Math.max(bins.expected[a], bins.actual[a]) || a - b,
-  );
-  const shown = new Set(ranked.slice(0, known > DRIFT_LEVEL_BARS + 1 ? DRIFT_LEVEL_BARS : known));
-  const bars: DriftBar[] = [];
-  const push = (label: string, order: number, expected: number, actual: number): void => {
-    bars.push({ bin: label, order, data: 'training', share: expected }, { bin: label, order, data: 'new data', share: actual });
-  };
-  let otherExpected = 0;
-  let otherActual = 0;
-  for (let k = 0; k < known; k++) {
-    if (shown.has(k)) push(shorten(levelName(bins.levels[k]), 24), k, bins.expected[k], bins.actual[k]);
-    else {
-      otherExpected += bins.expected[k];
-      otherActual += bins.actual[k];
-    }
-  }
-  if (shown.size < known) push(`${known - shown.size} other levels`, known, otherExpected, otherActual);
-  if (bins.actual[known] > 0) push(levelName(null), known + 1, 0, bins.actual[known]);
-  return bars;
+  const change = (k: number): number => Math.abs(bins.actual[k] - bins.expected[k]);
+  const present = bins.levels.map((_, k) => k).filter((k) => bins.expected[k] > 0 || bins.actual[k] > 0);
+  const shown = new Set([...present].sort((a, b) => change(b) - change(a) || a - b).slice(0, DRIFT_LEVEL_BARS));
+  return present
+    .filter((k) => shown.has(k))
+    .flatMap((k): DriftBar[] => {
+      const label = shorten(levelName(bins.levels[k]), 24);
+      return [
+        { bin: label, order: k, data: 'training', share: bins.expected[k] },
+        { bin: label, order: k, data: 'new data', share: bins.actual[k] },
+      ];
+    });
+}
+
+/** How many of a categorical feature's bins its chart leaves out. */
+export function levelsLeftOut(bins: LevelDrift['psi_bins']): number {
+  const present = bins.levels.filter((_, k) => bins.expected[k] > 0 || bins.actual[k] > 0).length;
+  return Math.max(0, present - DRIFT_LEVEL_BARS);
 }
 
 function percent(share: number): string {
@@ -216,10 +214,13 @@ function levelDriftSentence(label: string, drift: LevelDrift, threshold: number)
       ? 'the share of each level is unchanged'
       : `the largest change is ${percent(actual[most])} of the new rows at ${level}, against ${percent(expected[most])} of the training rows`;
   const psi = Number.isFinite(drift.psi) ? drift.psi.toFixed(2) : 'n/a';
+  const leftOut = levelsLeftOut(drift.psi_bins);
+  const drawn =
+    leftOut > 0 ? ` The chart shows the ${DRIFT_LEVEL_BARS} levels whose share changed most; ${leftOut} others are left out.` : '';
   const unconfirmed =
     drift.psi >= threshold && !drift.drifted
       ? `, but the ${driftTestName(drift)} (p = ${formatPValue(driftPValue(drift))}) does not confirm it`
       : '';
-  const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).`;
+  const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).${drawn}`;
   return sentence[0].toUpperCase() + sentence.slice(1);
 }
