@@ -127,7 +127,11 @@ function components(features: readonly string[], categorical: readonly string[],
       },
       Predictions: closedObject(['predictions', 'probabilities', 'model_version'], {
         predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] }, description: '1 when the probability is above 0.5' },
-        probabilities: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, description: 'probability of exited = 1' },
+        probabilities: {
+          type: 'array',
+          items: { type: 'number', minimum: 0, maximum: 1 },
+          description: 'probability of the positive class: target = 1, or the second of schema.target_labels',
+        },
         model_version: { type: 'integer', minimum: 1 },
         unseen_levels: {
           type: 'object',
