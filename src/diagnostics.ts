@@ -49,7 +49,7 @@ function deployedPredictions(config: Config): PredictionsReport {
   const file = artefactPaths(config).testData;
   if (!exists(file)) return { status: 'unavailable', reason: `test data not found: ${file}` };
   const data = readDataset(file, schemaForModel(config.schema, model), { label: path.basename(file), requireTarget: false });
-  const probabilities = predictProbabilities(model, data.columns);
+  const probabilities = predictProbabilities(model, data.columns, data.categories);
   return {
     status: 'ok',
     model_version: current.version,

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { runCommand } from './lib/cli.js';
 import { withScratchOutputs, type Config } from './lib/config.js';
 import { currentVersion, listVersions, readCurrentDeployment, switchedAt, type CurrentDeployment } from './lib/store/deploy-store.js';
-import { decideModelDrift, measureDataDrift } from './lib/model/drift.js';
+import { decideModelDrift, measureDataDrift, measureLevelDrift } from './lib/model/drift.js';
 import { exitCodeOf, messageOf, UserError } from './lib/errors.js';
 import { evaluateModel, readDataForModel } from './lib/model/evaluation.js';
 import { makeScratchFolder } from './lib/store/files.js';
@@ -31,6 +31,7 @@ import { noteUnrecordedTick, reserveUnrecordedTicks } from './lib/store/unrecord
 import { appendRun, readRuns, type FeatureDrift, type ModelDrift, type Outcome, type RunRecord } from './lib/store/run-history.js';
 import { decideTick, OUTPUTS, type OutputName, type TickObservation } from './lib/automation/tick-decision.js';
 import { runDeployment } from './deployment.js';
+import { concatCategories } from './lib/data/levels.js';
 import { runIngestion } from './ingestion.js';
 import { runScoring } from './scoring.js';
 import { runTraining } from './training.js';
@@ -165,7 +166,13 @@ function checkDrift(
     target.set(part.target!, offset);
     offset += part.rows;
   }
-  const data = { features: model.features, columns, target, ids: [], rows, missing: [] };
+  const categories = model.categorical.map(({ feature }, c) =>
+    concatCategories(
+      feature,
+      parts.map((part) => part.categories[c]),
+    ),
+  );
+  const data = { features: model.features, columns, categories, target, ids: [], rows, missing: [] };
   const newF1 = rows === 0 ? NaN : evaluateModel(model, data).metrics.f1;
   const deployedF1 = deployed.record.f1 ?? NaN;
   const modelDrift =
@@ -180,7 +187,7 @@ function checkDrift(
           explanation: 'the new files hold no rows',
         }
       : decideModelDrift(config.drift.rule, newF1, deployedF1, scoreHistory(config, log));
-  const dataDrift =
+  const numericDrift =
     model.training_profile && rows > 0
       ? measureDataDrift(
           model.training_profile,
@@ -188,6 +195,13 @@ function checkDrift(
           config.drift,
         )
       : null;
+  // A categorical feature's training profile is its level counts, in the model's categorical entry.
+  const levelDrift =
+    rows > 0
+      ? Object.fromEntries(model.categorical.map((entry, c) => [entry.feature, measureLevelDrift(entry, categories[c], config.drift)]))
+      : {};
+  const dataDrift: Record<string, FeatureDrift> | null =
+    numericDrift || Object.keys(levelDrift).length > 0 ? { ...numericDrift, ...levelDrift } : null;
   return { modelDrift, dataDrift };
 }
 

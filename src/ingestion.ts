@@ -87,7 +87,8 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     const columns: MergeColumns = {
       schema,
       outputColumns,
-      numericOutput: outputColumns.map((column) => schema.features.includes(column) || column === schema.target),
+      // Categorical cells and a labelled target are text, compared as written like the id.
+      numericOutput: outputColumns.map((column) => schema.features.includes(column) || (column === schema.target && !schema.target_labels)),
     };
     const dedupe = new DuplicateFilter(seen, output);
     const files: IngestedFile[] = [];
@@ -109,7 +110,10 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
     const rowsKept = seen.size;
     writeFileAtomic(path.join(generation.folder, FILE_NAMES.ingestedFiles), names.map((name) => name + '\n').join(''));
     const missingTotals = Object.fromEntries(
-      schema.features.map((feature) => [feature, files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0)]),
+      [...schema.features, ...schema.categorical_features].map((feature) => [
+        feature,
+        files.reduce((sum, file) => sum + (file.missing[feature] ?? 0), 0),
+      ]),
     );
     const durationMs = Math.round(performance.now() - started);
     const record: IngestionRecord = {
@@ -151,7 +155,7 @@ export async function runIngestion(config: Config, options: IngestionOptions = {
 function unionOfColumns(plans: FilePlan[], schema: DataSchema): string[] {
   const columns: string[] = [];
   for (const plan of plans) for (const column of plan.header ?? []) if (!columns.includes(column)) columns.push(column);
-  if (columns.length === 0) return [schema.id_column, ...schema.features, schema.target];
+  if (columns.length === 0) return [schema.id_column, ...schema.features, ...schema.categorical_features, schema.target];
   return columns;
 }
 

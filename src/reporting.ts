@@ -181,6 +181,7 @@ function readInputs(
   return {
     generatedAt: options.now ?? new Date(),
     idColumn: config.schema.id_column,
+    targetLabels: config.schema.target_labels ?? ['0', '1'],
     model,
     previous,
     evaluation,

@@ -37,6 +37,8 @@ export interface TrainingResult {
   convergence: Convergence;
   intercept: number;
   coefficients: Record<string, number>;
+  /** Levels seen in training, per categorical feature. */
+  levels: Record<string, number>;
   duration_ms: number;
 }
 
@@ -52,9 +54,11 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
   // The raw columns' profile first: the fit then imputes and standardizes them in place.
   const profile = Object.fromEntries(data.features.map((feature, f) => [feature, profileColumn(data.columns[f])]));
   progress.update(() => `fitting on ${data.rows.toLocaleString('en')} rows`);
-  const fit = fitLogisticRegression({ features: data.features, columns: data.columns, target: data.target! }, config.model, {
-    inPlace: true,
-  });
+  const fit = fitLogisticRegression(
+    { features: data.features, columns: data.columns, categories: data.categories, target: data.target! },
+    config.model,
+    { inPlace: true },
+  );
   progress.done();
   if (!fit.convergence.converged) {
     log.warn(`did not converge in ${fit.convergence.iterations} iterations (model.max_iter); the model is written anyway`, {
@@ -92,6 +96,7 @@ export async function runTraining(config: Config, options: TrainingOptions = {},
     convergence: fit.convergence,
     intercept: fit.intercept,
     coefficients: Object.fromEntries(data.features.map((feature, f) => [feature, fit.coefficients[f]])),
+    levels: Object.fromEntries(fit.categorical.map(({ feature, levels }) => [feature, levels.length])),
     duration_ms: durationMs,
   };
 }

@@ -38,6 +38,17 @@ test('relative paths resolve against the config file folder, whatever the workin
   assert.equal(config.automation.gate, true);
 });
 
+test('categorical features default to none and target labels to 0/1', () => {
+  const config = loadConfig(folderWithConfig(BASE));
+  assert.deepEqual(config.schema.categorical_features, []);
+  assert.equal(config.schema.target_labels, undefined);
+  const labelled = loadConfig(
+    folderWithConfig({ ...BASE, schema: { categorical_features: ['state', 'plan'], target_labels: ['no', 'yes'] } }),
+  );
+  assert.deepEqual(labelled.schema.categorical_features, ['state', 'plan']);
+  assert.deepEqual(labelled.schema.target_labels, ['no', 'yes']);
+});
+
 test('a URL is taken without the spaces around it', () => {
   const config = loadConfig(folderWithConfig({ ...BASE, api: { url: ' http://127.0.0.1:9000/ ' } }));
   assert.equal(config.api.url, 'http://127.0.0.1:9000/');
@@ -88,6 +99,32 @@ const BAD: [string, unknown, RegExp][] = [
     /api\.body_limit: must be a byte count or a size such as "5mb"/,
   ],
   ['duplicate features', { ...BASE, schema: { features: ['a', 'a'] } }, /schema\.features: feature names must be unique/],
+  [
+    'a categorical column also numeric',
+    { ...BASE, schema: { features: ['a', 'b'], categorical_features: ['b'] } },
+    /schema\.categorical_features: "b" is also listed in schema\.features/,
+  ],
+  [
+    'a categorical target',
+    { ...BASE, schema: { categorical_features: ['exited'] } },
+    /schema\.categorical_features: "exited" is also the target/,
+  ],
+  [
+    'a categorical id column',
+    { ...BASE, schema: { categorical_features: ['corporation'] } },
+    /schema\.categorical_features: "corporation" is also the id column/,
+  ],
+  [
+    'duplicate categorical features',
+    { ...BASE, schema: { categorical_features: ['s', 's'] } },
+    /schema\.categorical_features: categorical feature names must be unique/,
+  ],
+  ['categorical features not a list', { ...BASE, schema: { categorical_features: 'state' } }, /schema\.categorical_features: /],
+  ['one target label', { ...BASE, schema: { target_labels: ['no'] } }, /schema\.target_labels\.1: missing/],
+  ['three target labels', { ...BASE, schema: { target_labels: ['no', 'yes', 'maybe'] } }, /schema\.target_labels\.2: must be a pair/],
+  ['equal target labels', { ...BASE, schema: { target_labels: ['yes', 'yes'] } }, /schema\.target_labels: the two labels must differ/],
+  ['an empty target label', { ...BASE, schema: { target_labels: ['', 'yes'] } }, /schema\.target_labels\.0: must not be empty/],
+  ['a numeric target label', { ...BASE, schema: { target_labels: [0, 1] } }, /schema\.target_labels\.0: expected string/],
 ];
 
 for (const [name, value, message] of BAD) {

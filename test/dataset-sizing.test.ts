@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { readDataset } from '../src/lib/data/dataset.js';
 import { tempFolder } from './helpers.js';
 
-const SCHEMA = { id_column: 'corporation', features: ['a', 'b'], target: 'exited' };
+const SCHEMA = { id_column: 'corporation', features: ['a', 'b'], target: 'exited', categorical_features: [] };
 
 /** Row i: a = i (empty every 7th row), b = a width that depends on where the row is. */
 function row(i: number, wide: boolean): string {

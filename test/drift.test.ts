@@ -22,6 +22,7 @@ import {
 } from '../src/lib/model/drift.js';
 import { Random, drawClient } from '../src/lib/data/generator.js';
 import { REFERENCE_DATA, REPO, FIXTURES, assertClose, expected, makeProject } from './helpers.js';
+import type { NumericDrift } from '../src/lib/store/run-history.js';
 
 const FEATURES = ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'];
 /** Settings that keep a tick off the network and off any API running on this machine. */
@@ -284,7 +285,7 @@ test(
       assert.equal(tick.outcome, 'no-drift', 'F1 0.6429 on sourcedata is not below 0.3333');
       // Data drift: the training profile of 26 rows is kept exactly, so KS equals scipy on the same samples.
       for (const feature of FEATURES) {
-        const d = tick.data_drift[feature];
+        const d = tick.data_drift[feature] as NumericDrift;
         assertClose(d.ks_statistic, reference.ks[feature].statistic, 1e-12, `${feature}: KS statistic`);
         assertRelative(d.ks_pvalue, reference.ks[feature].pvalue, 1e-9, `${feature}: KS p-value`);
         assert.ok(Number.isFinite(d.psi) && d.psi > 0);

@@ -33,7 +33,7 @@ import { readCurrentDeployment, type CurrentDeployment } from '../src/lib/store/
 import { sha256 } from '../src/lib/store/files.js';
 import { loadModelFile } from '../src/lib/model/model-file.js';
 import { ModelWatcher } from '../src/lib/api/model-watcher.js';
-import { readRuns } from '../src/lib/store/run-history.js';
+import { readRuns, type NumericDrift } from '../src/lib/store/run-history.js';
 import { FILE_NAMES } from '../src/lib/layout.js';
 import { evaluateModel, readDataForModel } from '../src/lib/model/evaluation.js';
 import { OFFLINE_DEPS, REPO, assertClose, makeProject, snapshot, tempFolder, withoutLeases } from './helpers.js';
@@ -193,7 +193,7 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
       );
       assert.deepEqual(Object.keys(calm.data_drift!).sort(), [...FEATURES].sort());
       for (const feature of FEATURES) {
-        const d = calm.data_drift![feature];
+        const d = calm.data_drift![feature] as NumericDrift;
         assert.ok(d.psi >= 0 && d.psi < 0.2, `${feature}: PSI ${d.psi}`);
         assert.ok(d.ks_statistic > 0 && d.ks_statistic < 0.1 && d.ks_pvalue > 0.05, `${feature}: KS ${d.ks_statistic} p ${d.ks_pvalue}`);
         assert.equal(d.drifted, false);
@@ -225,7 +225,7 @@ test('the loop: bootstrap, no new data, no drift, redeploy, reject, rollback', a
       assert.equal(modelDrift.drifted, true);
       assert.ok(modelDrift.new_f1 < modelDrift.deployed_f1 - 0.1, `new F1 ${modelDrift.new_f1} clearly below ${modelDrift.deployed_f1}`);
       assert.equal(modelDrift.threshold, v1.record.f1);
-      const employees = drifted.data_drift!.number_of_employees;
+      const employees = drifted.data_drift!.number_of_employees as NumericDrift;
       assert.ok(employees.drifted && employees.psi > 1 && employees.ks_pvalue < 1e-10, JSON.stringify(employees));
       v2 = readCurrentDeployment(store)!;
       assert.equal(v2.version, 2);

@@ -94,6 +94,7 @@ test('reading files in reads of any size: every repeat dropped, first ones kept 
     id_column: 'corporation',
     features: ['lastmonth_activity', 'lastyear_activity', 'number_of_employees'],
     target: 'exited',
+    categorical_features: [],
   };
   const columns = { schema, outputColumns: HEADER.split(','), numericOutput: [false, true, true, true, true] };
   for (const chunkBytes of [16, 64, 1000, undefined]) {

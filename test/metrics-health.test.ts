@@ -15,7 +15,7 @@ import { currentVersion, publishVersion, versionFolder, type VersionRecord } fro
 import { deployedFile, FILE_NAMES, STORE_NAMES } from '../src/lib/layout.js';
 import { ModelWatcher } from '../src/lib/api/model-watcher.js';
 import type { ScoreRecord } from '../src/lib/store/records.js';
-import { appendRun, readRuns, type Outcome, type RunRecord } from '../src/lib/store/run-history.js';
+import { appendRun, readRuns, type NumericDrift, type Outcome, type RunRecord } from '../src/lib/store/run-history.js';
 import { runDeployment } from '../src/deployment.js';
 import { assertClose, type TempProject, deployedProject } from './helpers.js';
 import { parseSamples, samplesOf, valueOf, type Sample } from './prometheus-text.js';
@@ -97,7 +97,7 @@ function assertTicksMatchHistory(samples: Sample[]): void {
   ] as const) {
     const wanted = Object.entries(check?.data_drift ?? {})
       .filter(([feature]) => FEATURES.includes(feature))
-      .map(([feature, d]) => [feature, d[key]]);
+      .map(([feature, d]) => [feature, (d as NumericDrift)[key]]);
     const got = samplesOf(samples, metric).map((s) => [s.labels.feature, s.value]);
     assert.deepEqual(got, wanted, metric);
   }

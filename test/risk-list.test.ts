@@ -23,6 +23,7 @@ function makeModel(overrides: Partial<ModelFile> = {}): ModelFile {
     standardization: { mean: [100, 2], std: [50, 1] },
     coefficients: [-1.5, 0.8],
     intercept: -0.4,
+    categorical: [],
     imputation: { lastmonth_activity: 90, complaints: 1 },
     hyperparameters: { penalty: 'l2', C: 1, objective: 'standardized', intercept_penalized: false, max_iter: 100, tol: 1e-10 },
     convergence: { converged: true, iterations: 5, gradient_max: 0, objective_value: 0 },
@@ -36,6 +37,7 @@ function makeData(rows: [string, number, number, 0 | 1][]): Dataset {
   return {
     features: ['lastmonth_activity', 'complaints'],
     columns: [Float64Array.from(rows.map((r) => r[1])), Float64Array.from(rows.map((r) => r[2]))],
+    categories: [],
     target: Uint8Array.from(rows.map((r) => r[3])),
     ids: rows.map((r) => r[0]),
     rows: rows.length,

@@ -40,6 +40,21 @@ const schemaEntries = {
     () => [...DEFAULT_SCHEMA.features],
   ),
   target: v.optional(text, DEFAULT_SCHEMA.target),
+  /** Text columns, one-hot encoded over the levels seen in training. */
+  categorical_features: v.optional(
+    v.pipe(
+      v.array(text),
+      v.check((list) => new Set(list).size === list.length, 'categorical feature names must be unique'),
+    ),
+    () => [],
+  ),
+  /** The target's two values as written, [negative, positive]; without it the target is 0/1. */
+  target_labels: v.optional(
+    v.pipe(
+      v.strictTuple([text, text], 'must be a pair [negative, positive] of strings'),
+      v.check(([negative, positive]) => negative !== positive, 'the two labels must differ'),
+    ),
+  ),
 };
 
 const modelEntries = {
@@ -152,12 +167,19 @@ export function validateConfig(value: unknown, configFile: string, checkFolders 
   if (process.env.PORT !== undefined) config.api = { ...config.api, port: parsePort(process.env.PORT) };
   if (process.env.API_TOKEN) config.api = { ...config.api, token: process.env.API_TOKEN };
 
-  const { features, target, id_column } = config.schema;
+  const { features, target, id_column, categorical_features: categorical } = config.schema;
   if (features.includes(target)) {
     throw new ConfigError(`invalid config ${absoluteFile}:\n  schema.target: "${target}" is also listed in schema.features`);
   }
   if (features.includes(id_column) || id_column === target) {
     throw new ConfigError(`invalid config ${absoluteFile}:\n  schema.id_column: "${id_column}" is also a feature or the target`);
+  }
+  const clash = categorical.find((name) => features.includes(name) || name === target || name === id_column);
+  if (clash !== undefined) {
+    const role = features.includes(clash) ? 'listed in schema.features' : clash === target ? 'the target' : 'the id column';
+    throw new ConfigError(
+      `invalid config ${absoluteFile}:\n  schema.categorical_features: "${clash}" is also ${role}; a column has one role`,
+    );
   }
   if (checkFolders) checkConfigFolders(config);
   return config;

@@ -78,7 +78,7 @@ export function createApp(deps: AppDeps): ApiApp {
   const jobs = deps.jobs ?? new ReportWorker();
   const metrics = createApiMetrics(deps.registry ?? new Registry(), context);
   const tables: RouteTable[] = [
-    predictionRoutes(context, metrics.predictedRows, jobs),
+    predictionRoutes(context, metrics, jobs),
     healthRoutes(context),
     reportRoutes(context, { timings: deps.timings ?? childProcessTimings(config, log), dependencies: deps.dependencies, jobs }),
     riskRoutes(context, jobs),
@@ -88,14 +88,16 @@ export function createApp(deps: AppDeps): ApiApp {
   const describe = () =>
     buildOpenApi({
       routes: allowed,
-      features: config.schema.features,
+      // The served model's columns (the config's before a model is served).
+      features: watcher.current()?.model.features ?? config.schema.features,
+      categorical: watcher.current()?.model.categorical.map((entry) => entry.feature) ?? config.schema.categorical_features,
       bodyLimit: config.api.body_limit,
       secured: config.api.token !== null,
       // The asset route is open for its two files (the token check knows them by path).
       open: OPEN_ENDPOINTS,
       version: PACKAGE_VERSION,
     });
-  tables.push(docsRoutes(describe));
+  tables.push(docsRoutes(describe, () => watcher.current()?.version));
   const allowed = new Map(tables.flatMap((table) => [...table.allowed]));
 
   // helmet's headers are static with this configuration: recorded once, set in one go on every answer.
@@ -109,6 +111,7 @@ export function createApp(deps: AppDeps): ApiApp {
   const fast = fastPrediction({
     watcher,
     predictedRows: metrics.predictedRows,
+    unseenLevels: metrics.unseenLevels,
     observe,
     headers: securityHeaders,
     token: config.api.token,

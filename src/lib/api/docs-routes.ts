@@ -52,13 +52,17 @@ function docsPage(assetPrefix: string): string {
 `;
 }
 
-/** The documentation routes; `document` builds the OpenAPI document (once the app knows all its routes). */
-export function docsRoutes(document: () => Record<string, unknown>): RouteTable {
-  let built: Record<string, unknown> | undefined;
+/**
+ * The documentation routes; `document` builds the OpenAPI document (once the
+ * app knows all its routes), again whenever `edition` changes (the served model, whose features it describes).
+ */
+export function docsRoutes(document: () => Record<string, unknown>, edition: () => unknown = () => null): RouteTable {
+  let built: { edition: unknown; document: Record<string, unknown> } | undefined;
   return new RouteTable()
     .get('/openapi.json', (_req: Request, res: Response) => {
-      built ??= document();
-      res.json(built);
+      const current = edition();
+      if (!built || built.edition !== current) built = { edition: current, document: document() };
+      res.json(built.document);
     })
     .get('/docs', (req: Request, res: Response) => {
       res.type('html').send(docsPage(req.path.endsWith('/') ? './' : './docs/'));

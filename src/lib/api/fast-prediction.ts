@@ -22,15 +22,17 @@ import type { Request, Response } from 'express';
 import type { Observer } from './metrics-routes.js';
 import type { Counter } from 'prom-client';
 import bytes from 'bytes';
-import { classify, predictProbabilities } from '../model/model-file.js';
+import { classify, inputNames } from '../model/model-file.js';
 import type { ModelWatcher } from './model-watcher.js';
 import { columnsFromRecords } from './prediction-input.js';
+import { predictInput } from './prediction-routes.js';
 import { bearerMatches } from './middleware.js';
 
 /** What the hot path needs from the app. */
 export interface FastPredictionDeps {
   watcher: ModelWatcher;
   predictedRows: Counter<'endpoint'>;
+  unseenLevels: Counter<'feature'>;
   /** The app's metrics and access-log middleware. */
   observe: Observer;
   /** The security headers every answer carries. */
@@ -79,7 +81,7 @@ function parseStrictJson(text: string): unknown {
  * written directly (the same text JSON.stringify gives: finite numbers print
  * alike), without the intermediate arrays.
  */
-export function predictionJson(probabilities: Float64Array, version: number): string {
+export function predictionJson(probabilities: Float64Array, version: number, unseen?: Record<string, number>): string {
   const classes = classify(probabilities);
   let predictions = '';
   let values = '';
@@ -89,7 +91,8 @@ export function predictionJson(probabilities: Float64Array, version: number): st
     const p = probabilities[i];
     values += comma + (Number.isFinite(p) ? String(p) : 'null');
   }
-  return `{"predictions":[${predictions}],"probabilities":[${values}],"model_version":${version}}`;
+  const note = unseen ? `,"unseen_levels":${JSON.stringify(unseen)}` : '';
+  return `{"predictions":[${predictions}],"probabilities":[${values}],"model_version":${version}${note}}`;
 }
 
 /** A body read error as raw-body and body-parser report it (the error handler answers these). */
@@ -191,11 +194,11 @@ export function fastPrediction(deps: FastPredictionDeps): HotPath {
         }
         const state = deps.observe.known(req, res, started);
         try {
-          const input = columnsFromRecords(body.records, served.model.features);
-          const probabilities = predictProbabilities(served.model, input.columns);
+          const input = columnsFromRecords(body.records, inputNames(served.model));
+          const { probabilities, unseen } = predictInput(served, input, deps.unseenLevels);
           deps.predictedRows.inc({ endpoint: 'prediction' }, input.rows);
           state.rows = input.rows;
-          const answer = predictionJson(probabilities, served.version);
+          const answer = predictionJson(probabilities, served.version, unseen);
           setSecurityHeaders(res);
           res.setHeader('Content-Type', 'application/json; charset=utf-8');
           res.setHeader('Content-Length', Buffer.byteLength(answer));

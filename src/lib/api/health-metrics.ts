@@ -100,7 +100,7 @@ function setOrClear(gauge: Gauge, value: unknown): void {
 export function registerHealthMetrics(registry: Registry, { config, paths, watcher, log }: ApiContext): void {
   const deployedReader = new DeployedModelReader(config.prod_deployment_path);
   const tally = new RunTally(paths.runHistory);
-  const features = new Set(config.schema.features);
+  const features = new Set([...config.schema.features, ...config.schema.categorical_features]);
   const reported = new Set<string>();
   let inFlight: Promise<HealthSnapshot> | null = null;
 
@@ -163,7 +163,11 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
   figure('risk_model_f1', 'F1 of the deployed model on the test data', ({ deployed }) => deployed?.score?.f1 ?? deployed?.record.f1);
   figure('risk_model_roc_auc', 'ROC AUC of the deployed model on the test data', ({ deployed }) => deployed?.score?.roc_auc);
   figure('risk_new_data_f1', 'F1 of the deployed model on the new data of the newest drift check', ({ runs }) => runs?.drift?.new_data_f1);
-  const perFeature = (name: string, help: string, pick: (drift: { psi: number; ks_pvalue: number }) => number): void => {
+  const perFeature = (
+    name: string,
+    help: string,
+    pick: (drift: { psi: number; ks_pvalue?: number; chi2_pvalue?: number }) => number | undefined,
+  ): void => {
     new Gauge({
       name,
       help,
@@ -174,7 +178,8 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
         const { runs } = await snapshot();
         this.reset();
         for (const [feature, drift] of Object.entries(runs?.drift?.features ?? {})) {
-          if (features.has(feature) && finite(pick(drift))) this.set({ feature }, pick(drift));
+          const value = pick(drift);
+          if (features.has(feature) && finite(value)) this.set({ feature }, value);
         }
       },
     });
@@ -188,6 +193,11 @@ export function registerHealthMetrics(registry: Registry, { config, paths, watch
     'risk_feature_ks_pvalue',
     'Two-sample KS test p-value of each feature, training data vs new data (newest drift check)',
     (d) => d.ks_pvalue,
+  );
+  perFeature(
+    'risk_feature_chi2_pvalue',
+    'Chi-square test p-value of the level counts of each categorical feature, training data vs new data (newest drift check)',
+    (d) => d.chi2_pvalue,
   );
   new Counter({
     name: 'risk_ticks_total',

@@ -39,6 +39,8 @@ export interface ApiMetrics {
   registry: Registry;
   /** Rows predicted, by endpoint; each increment is also credited to the request being answered. */
   predictedRows: Counter<'endpoint'>;
+  /** Cells predicted with a categorical level not seen in training (they add nothing to the log-odds), by feature. */
+  unseenLevels: Counter<'feature'>;
   /**
    * Counts and times every request, labelled by the route it reached (`known`
    * paths, else "unmatched"), then hands it to each of `listeners` (the access log).
@@ -96,6 +98,12 @@ export function createApiMetrics(registry: Registry, context: ApiContext): ApiMe
   const predictedRows = creditRequests(
     new Counter({ name: 'risk_predictions_total', help: 'Rows predicted, by endpoint', labelNames: ['endpoint'], registers: [registry] }),
   );
+  const unseenLevels = new Counter({
+    name: 'risk_unseen_levels_total',
+    help: 'Categorical cells predicted with a level not seen in training (they add nothing), by feature',
+    labelNames: ['feature'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'risk_model_version',
     help: 'Deployed model version this process serves (0 = none; the lowest of the workers)',
@@ -109,6 +117,7 @@ export function createApiMetrics(registry: Registry, context: ApiContext): ApiMe
   return {
     registry,
     predictedRows,
+    unseenLevels,
     observe: (known, listeners = []) => {
       const watch = (req: Request, res: Response, state: { rows: number | null }, started = process.hrtime.bigint()): void => {
         res.on('finish', () => {

@@ -22,8 +22,10 @@ type Json = Record<string, unknown>;
 export interface ApiDescription {
   /** The routes as the route tables hold them: Express path to methods. */
   routes: ReadonlyMap<string, readonly string[]>;
-  /** The feature columns of the configured schema. */
+  /** The numeric feature columns of the served model (or of the configured schema). */
   features: readonly string[];
+  /** Its categorical feature columns. */
+  categorical: readonly string[];
   /** The body size limit, as configured. */
   bodyLimit: string | number;
   /** Whether a bearer token is configured, and the paths answered without it. */
@@ -48,20 +50,29 @@ const closedObject = (required: string[], properties: Json): Json => ({
   properties,
 });
 
-function components(features: readonly string[], bodyLimit: string | number, secured: boolean): Json {
+function components(features: readonly string[], categorical: readonly string[], bodyLimit: string | number, secured: boolean): Json {
   const featureValue = {
-    description: 'A finite number; a numeric string; null or "" for a missing value (imputed with the training median)',
+    description: 'Numeric feature: a finite number; a numeric string; null or "" for a missing value (imputed with the training median)',
     anyOf: [
       { type: ['number', 'null'] },
       // A decimal as the CSV reader takes it, with blanks around it or none; blanks only are a missing value.
       { type: 'string', pattern: `^[ \\t\\v\\f]*(${DECIMAL.source.slice(1, -1)})?[ \\t\\v\\f]*$` },
     ],
   };
+  const levelValue = {
+    description:
+      'Categorical feature: its level as text, compared as written. A number or boolean is read as its JavaScript text (5 and 5.0 are both "5": send "5.0" as a string); null, "" or a missing key is the empty level; a level not seen in training adds nothing and is counted in unseen_levels',
+    type: ['string', 'number', 'boolean', 'null'],
+  };
   const record = {
     type: 'object',
-    description: 'One client: every feature by name; other keys (the id, the target) are ignored',
+    description:
+      'One client: every numeric feature by name (categorical ones may be left out: the empty level); other keys (the id, the target) are ignored',
     required: [...features],
-    properties: Object.fromEntries(features.map((feature) => [feature, featureValue])),
+    properties: Object.fromEntries([
+      ...features.map((feature): [string, Json] => [feature, featureValue]),
+      ...categorical.map((feature): [string, Json] => [feature, levelValue]),
+    ]),
   };
   const summaryKeys = ['mean', 'median', 'std', 'count', 'min', 'max'];
   const columnSummary = closedObject(
@@ -151,8 +162,17 @@ function components(features: readonly string[], bodyLimit: string | number, sec
       },
       Predictions: closedObject(['predictions', 'probabilities', 'model_version'], {
         predictions: { type: 'array', items: { type: 'integer', enum: [0, 1] }, description: '1 when the probability is above 0.5' },
-        probabilities: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, description: 'probability of exited = 1' },
+        probabilities: {
+          type: 'array',
+          items: { type: 'number', minimum: 0, maximum: 1 },
+          description: 'probability of the positive class: target = 1, or the second of schema.target_labels',
+        },
         model_version: { type: 'integer', minimum: 1 },
+        unseen_levels: {
+          type: 'object',
+          description: 'Present when some categorical cells held a level not seen in training: their number per feature (they add nothing)',
+          additionalProperties: { type: 'integer', minimum: 1 },
+        },
       }),
       MlflowInput: {
         type: 'object',
@@ -202,10 +222,29 @@ function components(features: readonly string[], bodyLimit: string | number, sec
           data_file: { type: 'string' },
         },
       ),
-      SummaryStatistics: closedObject(['data_file', 'rows', 'columns'], {
+      SummaryStatistics: closedObject(['data_file', 'rows', 'columns', 'categorical'], {
         data_file: { type: 'string' },
         rows: { type: 'integer' },
-        columns: { type: 'object', additionalProperties: columnSummary },
+        columns: { type: 'object', additionalProperties: columnSummary, description: 'Numeric features and the target (as 0/1)' },
+        categorical: {
+          type: 'object',
+          description:
+            'Per categorical feature: filled cells, distinct levels, the most frequent levels (share of all rows) and empty cells',
+          additionalProperties: closedObject(['count', 'levels', 'top', 'missing', 'missing_percent'], {
+            count: { type: 'integer' },
+            levels: { type: 'integer' },
+            top: {
+              type: 'array',
+              items: closedObject(['level', 'count', 'share'], {
+                level: { type: 'string' },
+                count: { type: 'integer' },
+                share: { type: 'number', minimum: 0, maximum: 1 },
+              }),
+            },
+            missing: { type: 'integer' },
+            missing_percent: { type: 'number', minimum: 0, maximum: 100 },
+          }),
+        },
       }),
       MissingData: closedObject(['data_file', 'rows', 'columns'], {
         data_file: { type: 'string' },
@@ -314,7 +353,14 @@ function components(features: readonly string[], bodyLimit: string | number, sec
                   type: 'object',
                   required: ['feature', 'value', 'contribution'],
                   additionalProperties: false,
-                  properties: { feature: { type: 'string' }, value: { type: ['number', 'null'] }, contribution: { type: 'number' } },
+                  properties: {
+                    feature: { type: 'string' },
+                    value: {
+                      type: ['number', 'string', 'null'],
+                      description: 'the number as read (null: missing), or the level of a categorical feature',
+                    },
+                    contribution: { type: 'number' },
+                  },
                 },
               },
             },
@@ -721,7 +767,7 @@ export function buildOpenApi(api: ApiDescription): Json {
     tags: TAGS.map(([name, description]) => ({ name, description })),
     security: api.secured ? bearer : [],
     paths,
-    components: components(api.features, api.bodyLimit, api.secured),
+    components: components(api.features, api.categorical, api.bodyLimit, api.secured),
   };
 }
 

@@ -9,11 +9,41 @@
 import { UserError } from '../errors.js';
 import { parseDataset, parseFeatureValue } from '../data/dataset.js';
 import type { DataSchema } from '../config.js';
+import { CategoryBuilder, type CategoryColumn } from '../data/levels.js';
 
 /** Feature columns ready for `predictProbabilities` (NaN = missing, imputed by the model). */
 export interface FeatureColumns {
   columns: Float64Array[];
+  /** One column per categorical feature. */
+  categories: CategoryColumn[];
   rows: number;
+}
+
+/** The columns a model reads: numeric features and categorical ones. */
+export interface InputNames {
+  features: readonly string[];
+  categorical: readonly string[];
+}
+
+/**
+ * One categorical cell of a JSON body: a string as given; a finite number or a
+ * boolean as its JavaScript text (5 and 5.0 are both "5", since JSON cannot tell
+ * them apart: send "5.0" as a string); null or a missing key is the empty level.
+ */
+function levelText(value: unknown, where: string): string {
+  if (typeof value === 'string') return value;
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new UserError(`${where}: ${value} is not a level (send the level as a string)`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return String(value);
+  throw new UserError(`${where}: expected a level as a string, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+}
+
+/** Builds the categorical columns of `rows` rows, cell by cell. */
+function categoryBuilders(names: InputNames, rows: number): CategoryBuilder[] {
+  return names.categorical.map((feature) => new CategoryBuilder(feature, rows));
 }
 
 /**
@@ -117,11 +147,13 @@ function emptyColumns(features: readonly string[], rows: number): Float64Array[]
   return features.map(() => new Float64Array(rows));
 }
 
-/** Columns from a list of objects keyed by feature name; every feature must be present. */
-export function columnsFromRecords(records: unknown, features: readonly string[], field = 'records'): FeatureColumns {
+/** Columns from a list of objects keyed by feature name; every numeric feature must be present (a missing categorical one is the empty level). */
+export function columnsFromRecords(records: unknown, names: InputNames, field = 'records'): FeatureColumns {
   if (!Array.isArray(records)) throw new UserError(`"${field}" must be a list of objects`);
   if (records.length === 0) throw new UserError(`"${field}" is empty: send at least one record`);
+  const { features } = names;
   const columns = emptyColumns(features, records.length);
+  const categories = categoryBuilders(names, records.length);
   records.forEach((record: unknown, row) => {
     if (typeof record !== 'object' || record === null || Array.isArray(record))
       throw new UserError(`${field}[${row}] must be an object of feature values`);
@@ -129,32 +161,42 @@ export function columnsFromRecords(records: unknown, features: readonly string[]
       if (!Object.hasOwn(record, feature)) throw new UserError(`${field}[${row}] is missing feature "${feature}"`);
       columns[f][row] = featureValue((record as Record<string, unknown>)[feature], `${field}[${row}].${feature}`);
     });
+    for (const category of categories) {
+      const value = Object.hasOwn(record, category.feature) ? (record as Record<string, unknown>)[category.feature] : null;
+      category.add(levelText(value, `${field}[${row}].${category.feature}`));
+    }
   });
-  return { columns, rows: records.length };
+  return { columns, categories: categories.map((category) => category.finish()), rows: records.length };
 }
 
 /** Columns from rows given as lists, with `columnNames` naming each position. */
-function columnsFromRows(rows: unknown, columnNames: readonly string[], features: readonly string[], field: string): FeatureColumns {
+function columnsFromRows(rows: unknown, columnNames: readonly string[], names: InputNames, field: string): FeatureColumns {
   if (!Array.isArray(rows)) throw new UserError(`"${field}" must be a list of rows`);
   if (rows.length === 0) throw new UserError(`"${field}" is empty: send at least one row`);
+  const { features } = names;
   const positions = features.map((feature) => {
     const index = columnNames.indexOf(feature);
     if (index === -1) throw new UserError(`"${field}" has no column "${feature}" (columns: ${columnNames.join(', ')})`);
     return index;
   });
+  const levelPositions = names.categorical.map((feature) => columnNames.indexOf(feature));
   const columns = emptyColumns(features, rows.length);
+  const categories = categoryBuilders(names, rows.length);
   rows.forEach((row, r) => {
     if (!Array.isArray(row)) throw new UserError(`${field}[${r}] must be a list of values`);
     if (row.length !== columnNames.length) throw new UserError(`${field}[${r}] has ${row.length} values for ${columnNames.length} columns`);
     positions.forEach((index, f) => (columns[f][r] = featureValue(row[index], `${field}[${r}].${features[f]}`)));
+    levelPositions.forEach((index, c) =>
+      categories[c].add(index === -1 ? '' : levelText(row[index], `${field}[${r}].${names.categorical[c]}`)),
+    );
   });
-  return { columns, rows: rows.length };
+  return { columns, categories: categories.map((category) => category.finish()), rows: rows.length };
 }
 
 /** Columns from an object of column lists: `{"feature": [values...]}`. */
-function columnsFromColumnMap(map: Record<string, unknown>, features: readonly string[], field: string): FeatureColumns {
+function columnsFromColumnMap(map: Record<string, unknown>, names: InputNames, field: string): FeatureColumns {
   let rows = -1;
-  const columns = features.map((feature) => {
+  const columns = names.features.map((feature) => {
     const values = map[feature];
     if (!Array.isArray(values)) throw new UserError(`"${field}" has no list for feature "${feature}"`);
     if (rows === -1) rows = values.length;
@@ -162,7 +204,16 @@ function columnsFromColumnMap(map: Record<string, unknown>, features: readonly s
     return Float64Array.from(values, (value, r) => featureValue(value, `${field}.${feature}[${r}]`));
   });
   if (rows <= 0) throw new UserError(`"${field}" is empty: send at least one row`);
-  return { columns, rows };
+  const categories = names.categorical.map((feature) => {
+    const values = map[feature];
+    const builder = new CategoryBuilder(feature, rows);
+    if (values !== undefined && !Array.isArray(values)) throw new UserError(`"${field}.${feature}" must be a list of levels`);
+    if (values && values.length !== rows)
+      throw new UserError(`"${field}": column "${feature}" has ${values.length} values, expected ${rows}`);
+    for (let r = 0; r < rows; r++) builder.add(values ? levelText(values[r], `${field}.${feature}[${r}]`) : '');
+    return builder.finish();
+  });
+  return { columns, categories, rows };
 }
 
 /**
@@ -180,11 +231,11 @@ export function columnsFromCsv(text: string, schema: DataSchema, label = 'reques
   if (text.trim() === '') throw new UserError(`${what} is empty`);
   const data = parseDataset(text, unlabelledSchema(schema), label, false);
   if (data.rows === 0) throw new UserError(`${what} has a header but no rows`);
-  return { columns: data.columns, rows: data.rows };
+  return { columns: data.columns, categories: data.categories, rows: data.rows };
 }
 
 /** MLflow scoring-server JSON formats. */
-export function columnsFromMlflow(body: unknown, features: readonly string[]): FeatureColumns {
+export function columnsFromMlflow(body: unknown, features: InputNames): FeatureColumns {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new UserError('expected a JSON object with one of "dataframe_split", "dataframe_records", "instances" or "inputs"');
   }

@@ -9,7 +9,7 @@ import multer from 'multer';
 import type { Counter } from 'prom-client';
 import { decodeUtf8 } from '../data/csv.js';
 import { PayloadTooLargeError, UnsupportedMediaTypeError, UserError } from '../errors.js';
-import { classify, predictProbabilities, schemaForModel } from '../model/model-file.js';
+import { classify, countUnseenLevels, inputNames, predictProbabilities, schemaForModel } from '../model/model-file.js';
 import type { ServedModel } from './model-watcher.js';
 import {
   columnsFromCsv,
@@ -31,9 +31,18 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
 const MULTIPART_TYPE = 'multipart/form-data';
 const MISSING_TYPE = 'missing Content-Type: send application/json, text/csv or multipart/form-data';
 
-function predict(served: ServedModel, input: FeatureColumns): { probabilities: Float64Array; predictions: Uint8Array } {
-  const probabilities = predictProbabilities(served.model, input.columns);
-  return { probabilities, predictions: classify(probabilities) };
+/** Probabilities of the served model for `input`, and its cells of levels unseen in training (counted into `unseenLevels`). */
+export function predictInput(
+  served: ServedModel,
+  input: FeatureColumns,
+  unseenLevels: Counter<'feature'>,
+): { probabilities: Float64Array; unseen: Record<string, number> | undefined } {
+  const probabilities = predictProbabilities(served.model, input.columns, input.categories);
+  if (served.model.categorical.length === 0) return { probabilities, unseen: undefined };
+  const counts = countUnseenLevels(served.model, input.categories, input.rows);
+  const unseen = Object.fromEntries(Object.entries(counts).filter(([, count]) => count > 0));
+  for (const [feature, count] of Object.entries(unseen)) unseenLevels.inc({ feature }, count);
+  return { probabilities, unseen: Object.keys(unseen).length > 0 ? unseen : undefined };
 }
 
 /**
@@ -120,8 +129,13 @@ function uploadLabel(name: string): string {
  * predicted; a data file named by the caller is read on the report worker
  * (`jobs`), never on the event loop.
  */
-export function predictionRoutes(context: ApiContext, predictedRows: Counter<'endpoint'>, jobs: JobRunner): RouteTable {
+export function predictionRoutes(
+  context: ApiContext,
+  metrics: { predictedRows: Counter<'endpoint'>; unseenLevels: Counter<'feature'> },
+  jobs: JobRunner,
+): RouteTable {
   const { config, watcher } = context;
+  const { predictedRows, unseenLevels } = metrics;
   const limit = config.api.body_limit;
   const jsonBody = express.json({ limit, strict: true });
   const csvBody = express.raw({ type: CSV_TYPES, limit });
@@ -130,28 +144,38 @@ export function predictionRoutes(context: ApiContext, predictedRows: Counter<'en
   const dataFolders = [config.input_folder_path, config.output_folder_path, config.test_data_path];
 
   /** The probabilities for what a /prediction request asks for. */
-  const predictionFor = async (req: Request, served: ServedModel): Promise<{ probabilities: Float64Array; rows: number }> => {
+  const predictionFor = async (
+    req: Request,
+    served: ServedModel,
+  ): Promise<{ probabilities: Float64Array; rows: number; unseen?: Record<string, number> }> => {
     // A target column in the input is ignored, not validated: callers predict for clients whose outcome is unknown.
     const schema = unlabelledSchema(schemaForModel(config.schema, served.model));
     const source = predictionSource(req.query, predictionBody(req));
     let input: FeatureColumns;
     if (source.kind === 'csv') input = columnsFromCsv(source.text, schema, source.label);
-    else if (source.kind === 'records') input = columnsFromRecords(source.records, served.model.features);
+    else if (source.kind === 'records') input = columnsFromRecords(source.records, inputNames(served.model));
     else {
       const file = resolveInsideFolders(source.location, config.baseFolder, dataFolders, source.field);
       const label = String(source.location);
-      const probabilities = await jobs.run('predictFile', { file, label, model: served.model, schema });
+      const { probabilities, unseen } = await jobs.run('predictFile', { file, label, model: served.model, schema });
       if (probabilities.length === 0) throw new UserError(`${source.field} ${JSON.stringify(source.location)} has no data rows`);
-      return { probabilities, rows: probabilities.length };
+      for (const [feature, count] of Object.entries(unseen)) if (count > 0) unseenLevels.inc({ feature }, count);
+      const some = Object.entries(unseen).filter(([, count]) => count > 0);
+      return { probabilities, rows: probabilities.length, unseen: some.length > 0 ? Object.fromEntries(some) : undefined };
     }
-    return { probabilities: predictProbabilities(served.model, input.columns), rows: input.rows };
+    return { ...predictInput(served, input, unseenLevels), rows: input.rows };
   };
 
   const prediction = async (req: Request, res: Response): Promise<void> => {
     const served = watcher.require();
-    const { probabilities, rows } = await predictionFor(req, served);
+    const { probabilities, rows, unseen } = await predictionFor(req, served);
     predictedRows.inc({ endpoint: 'prediction' }, rows);
-    res.json({ predictions: Array.from(classify(probabilities)), probabilities: Array.from(probabilities), model_version: served.version });
+    res.json({
+      predictions: Array.from(classify(probabilities)),
+      probabilities: Array.from(probabilities),
+      model_version: served.version,
+      ...(unseen ? { unseen_levels: unseen } : {}),
+    });
   };
   const predictionChain = [acceptPredictionBody, jsonBody, csvBody, formBody, untypedBody, multipartBody(limit), prediction];
 
@@ -168,10 +192,11 @@ export function predictionRoutes(context: ApiContext, predictedRows: Counter<'en
         const served = watcher.require();
         const input = Buffer.isBuffer(req.body)
           ? columnsFromCsv(csvBodyText(req, req.body, 'request body'), schemaForModel(config.schema, served.model))
-          : columnsFromMlflow(req.body, served.model.features);
-        const { predictions } = predict(served, input);
+          : columnsFromMlflow(req.body, inputNames(served.model));
+        // MLflow's answer has no room for a note: unseen levels are counted in the metric only.
+        const { probabilities } = predictInput(served, input, unseenLevels);
         predictedRows.inc({ endpoint: 'invocations' }, input.rows);
-        res.json({ predictions: Array.from(predictions) });
+        res.json({ predictions: Array.from(classify(probabilities)) });
       },
     );
 }

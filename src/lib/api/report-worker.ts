@@ -23,7 +23,7 @@ import { countMissing, summarizeData, type MissingData, type SummaryStatistics }
 import { readDataset } from '../data/dataset.js';
 import { messageOf, UnavailableError, UserError } from '../errors.js';
 import { computeMetrics, type Metrics } from '../model/metrics.js';
-import { classify, predictProbabilities, schemaForModel, type ModelFile } from '../model/model-file.js';
+import { classify, countUnseenLevels, predictProbabilities, schemaForModel, type ModelFile } from '../model/model-file.js';
 import { buildRiskList, reasonPhrases, type RiskList } from '../report/risk-list.js';
 import type { DashboardRequest } from '../dashboard/dashboard-data.js';
 
@@ -31,14 +31,14 @@ import type { DashboardRequest } from '../dashboard/dashboard-data.js';
 function scoreModel(input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Metrics {
   const data = readDataset(input.file, schemaForModel(input.schema, input.model), { label: input.label, ids: false });
   if (data.rows === 0) throw new UnavailableError(`${input.label} has no rows to score on`);
-  const probabilities = predictProbabilities(input.model, data.columns);
+  const probabilities = predictProbabilities(input.model, data.columns, data.categories);
   return computeMetrics(data.target!, classify(probabilities), probabilities);
 }
 
 /** One client of the call list as GET /risk answers it (the id under the schema's id column name). */
 export type RiskAnswerClient = Record<string, unknown> & {
   probability: number;
-  reasons: { feature: string; value: number | null; contribution: number }[];
+  reasons: { feature: string; value: number | string | null; contribution: number }[];
 };
 
 /** The call list last built in this thread, kept for the requests that follow (another `top`, the same data and model). */
@@ -104,9 +104,17 @@ const JOBS = {
   riskPage,
   // Imported on the first dashboard job: vega and the fonts load in this thread only, and only when needed.
   dashboard: async (input: DashboardRequest) => (await import('../dashboard/dashboard-data.js')).answerDashboard(input),
-  predictFile: (input: { file: string; label: string; model: ModelFile; schema: DataSchema }): Float64Array => {
+  predictFile: (input: {
+    file: string;
+    label: string;
+    model: ModelFile;
+    schema: DataSchema;
+  }): { probabilities: Float64Array; unseen: Record<string, number> } => {
     const data = readDataset(input.file, input.schema, { label: input.label, requireTarget: false, ids: false });
-    return predictProbabilities(input.model, data.columns);
+    return {
+      probabilities: predictProbabilities(input.model, data.columns, data.categories),
+      unseen: countUnseenLevels(input.model, data.categories, data.rows),
+    };
   },
 };
 

@@ -28,8 +28,8 @@ export interface DriftCheck {
   new_data_f1: number | null;
   /** The model-drift rule's threshold: a new-data F1 below it is drift (null when unknown). */
   threshold: number | null;
-  /** Per-feature PSI and KS p-value between the training data and the new data. */
-  features: Record<string, { psi: number; ks_pvalue: number }>;
+  /** Per-feature PSI and test p-value (KS for a numeric feature, chi-square for a categorical one) between the training data and the new data. */
+  features: Record<string, { psi: number; ks_pvalue?: number; chi2_pvalue?: number }>;
 }
 
 /** The tally at one instant. */
@@ -50,7 +50,10 @@ function driftCheckOf(record: RunRecord): DriftCheck | null {
   if (!record.model_drift && !record.data_drift) return null;
   const features: DriftCheck['features'] = {};
   for (const [name, drift] of Object.entries(record.data_drift ?? {})) {
-    if (typeof drift?.psi === 'number' && typeof drift.ks_pvalue === 'number')
+    if (typeof drift?.psi !== 'number') continue;
+    if (drift.kind === 'categorical' && typeof drift.chi2_pvalue === 'number')
+      features[name] = { psi: drift.psi, chi2_pvalue: drift.chi2_pvalue };
+    else if (drift.kind !== 'categorical' && typeof drift.ks_pvalue === 'number')
       features[name] = { psi: drift.psi, ks_pvalue: drift.ks_pvalue };
   }
   const f1 = record.scores?.new_data_f1 ?? record.model_drift?.new_f1 ?? null;

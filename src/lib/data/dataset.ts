@@ -6,11 +6,16 @@ import fs from 'node:fs';
 import { DataError } from '../errors.js';
 import { parseCsvText, readCsvFile, type FileDigest } from './csv.js';
 import type { DataSchema } from '../config.js';
+import { CategoryBuilder, type CategoryColumn } from './levels.js';
 
 /** Where the schema's columns sit in a file's header. */
 export interface ColumnLayout {
   columns: string[];
   featureIndexes: number[];
+  /** Where each of `schema.categorical_features` sits. */
+  categoricalIndexes: number[];
+  /** The target's two values as written, when the schema has labels. */
+  targetLabels?: readonly [string, string];
   /** -1 when the file has no target column (allowed only for unlabelled input). */
   targetIndex: number;
   /** -1 when the file has no id column. */
@@ -28,7 +33,8 @@ export function resolveHeader(columns: string[], schema: DataSchema, file: strin
     if (seen.has(name)) throw new DataError({ file, line: 1, column: name }, 'duplicate column name in the header');
     seen.add(name);
   });
-  const required = requireTarget ? [...schema.features, schema.target] : schema.features;
+  const features = [...schema.features, ...schema.categorical_features];
+  const required = requireTarget ? [...features, schema.target] : features;
   const missing = required.filter((name) => !seen.has(name));
   if (missing.length > 0) {
     throw new DataError(
@@ -39,6 +45,8 @@ export function resolveHeader(columns: string[], schema: DataSchema, file: strin
   return {
     columns,
     featureIndexes: schema.features.map((name) => columns.indexOf(name)),
+    categoricalIndexes: schema.categorical_features.map((name) => columns.indexOf(name)),
+    ...(schema.target_labels ? { targetLabels: schema.target_labels } : {}),
     targetIndex: columns.indexOf(schema.target),
     idIndex: columns.indexOf(schema.id_column),
   };
@@ -70,8 +78,12 @@ export function parseFeatureValue(text: string): number | undefined {
   return Number.isFinite(value) ? value : undefined;
 }
 
-/** Parses a target cell: 0 or 1 (also written 0.0 / 1.0); undefined for anything else, empty included. */
-export function parseTargetValue(text: string): 0 | 1 | undefined {
+/**
+ * Parses a target cell: with `labels` ([negative, positive]) exactly one of them, as written;
+ * otherwise 0 or 1 (also written 0.0 / 1.0). Undefined for anything else, empty included.
+ */
+export function parseTargetValue(text: string, labels?: readonly [string, string]): 0 | 1 | undefined {
+  if (labels) return text === labels[1] ? 1 : text === labels[0] ? 0 : undefined;
   if (text === '0') return 0;
   if (text === '1') return 1;
   const value = parseFeatureValue(text);
@@ -84,9 +96,12 @@ export function invalidFeature(file: string, line: number, column: string, text:
   return new DataError({ file, line, column }, `"${truncate(text)}" is not a finite number (leave the cell empty for a missing value)`);
 }
 
-/** Throws the DataError for a target cell that is not 0/1. */
-export function invalidTarget(file: string, line: number, column: string, text: string): DataError {
-  return new DataError({ file, line, column }, `target must be 0 or 1, found ${text === '' ? 'an empty cell' : `"${truncate(text)}"`}`);
+/** Throws the DataError for a target cell that is not 0/1 (or not one of the schema's labels). */
+export function invalidTarget(file: string, line: number, column: string, text: string, labels?: readonly [string, string]): DataError {
+  const wanted = labels
+    ? `${JSON.stringify(labels[0])} or ${JSON.stringify(labels[1])} (schema.target_labels, compared exactly)`
+    : '0 or 1';
+  return new DataError({ file, line, column }, `target must be ${wanted}, found ${text === '' ? 'an empty cell' : `"${truncate(text)}"`}`);
 }
 
 /** The error for a record whose field count differs from the header's. */
@@ -102,13 +117,17 @@ function truncate(text: string): string {
 const OTHER = -1;
 const TARGET = -2;
 const ID = -3;
+/** Categorical slot k has the role CATEGORY - k. */
+const CATEGORY = -4;
 
 /**
  * The fast path shared by ingestion and dataset reading, for a plain record (one
  * line, no quote): every feature empty or plain canonical digits (no sign, no
  * leading zero, at most 15 digits), the target `0` or `1`. Such a record's
  * values are read straight from its characters, and its raw text is already in
- * the canonical form that duplicate detection compares. Anything else makes
+ * the canonical form that duplicate detection compares. A categorical cell is
+ * any text (a plain line holds no quote), taken as written; with target labels
+ * the target must be one of them, byte for byte. Anything else makes
  * `scan` return false and takes the general, validating path.
  */
 export class PlainRecordScanner {
@@ -119,12 +138,20 @@ export class PlainRecordScanner {
   /** Where the id field of the last scanned record starts and ends in its raw text (-1 without an id column). */
   idStart = -1;
   idEnd = -1;
+  /** Where each categorical field of the last scanned record starts and ends in its raw text. */
+  readonly categoryStarts: Int32Array;
+  readonly categoryEnds: Int32Array;
   private readonly roles: Int32Array;
+  private readonly labels?: [Buffer, Buffer];
 
   constructor(layout: ColumnLayout) {
     this.values = new Float64Array(layout.featureIndexes.length);
+    this.categoryStarts = new Int32Array(layout.categoricalIndexes.length);
+    this.categoryEnds = new Int32Array(layout.categoricalIndexes.length);
     this.roles = new Int32Array(layout.columns.length).fill(OTHER);
     layout.featureIndexes.forEach((index, slot) => (this.roles[index] = slot));
+    layout.categoricalIndexes.forEach((index, slot) => (this.roles[index] = CATEGORY - slot));
+    if (layout.targetLabels) this.labels = [Buffer.from(layout.targetLabels[0]), Buffer.from(layout.targetLabels[1])];
     if (layout.targetIndex >= 0) this.roles[layout.targetIndex] = TARGET;
     if (layout.idIndex >= 0) this.roles[layout.idIndex] = ID;
   }
@@ -154,6 +181,13 @@ export class PlainRecordScanner {
           }
           this.values[role] = value;
         }
+      } else if (role <= CATEGORY) {
+        this.categoryStarts[CATEGORY - role] = from;
+        this.categoryEnds[CATEGORY - role] = pos;
+      } else if (role === TARGET && this.labels) {
+        const label = matchLabel(bytes, from, pos, this.labels);
+        if (label === -1) return false;
+        this.label = label;
       } else if (role === TARGET) {
         if (width !== 1) return false;
         const code = bytes[from];
@@ -170,17 +204,31 @@ export class PlainRecordScanner {
   }
 }
 
+/** 1 when `bytes[from..to)` is the positive label, 0 for the negative one, -1 for neither. */
+function matchLabel(bytes: Uint8Array, from: number, to: number, labels: [Buffer, Buffer]): number {
+  for (let label = 0; label < 2; label++) {
+    const wanted = labels[label];
+    if (wanted.length !== to - from) continue;
+    let same = true;
+    for (let k = 0; k < wanted.length && same; k++) same = wanted[k] === bytes[from + k];
+    if (same) return label;
+  }
+  return -1;
+}
+
 /** A data file read into typed columns. */
 export interface Dataset {
   features: string[];
   /** One Float64Array per feature; NaN marks a missing cell. */
   columns: Float64Array[];
+  /** One column per categorical feature (`schema.categorical_features`, in that order). */
+  categories: CategoryColumn[];
   /** 0/1 labels; undefined for unlabelled data. */
   target?: Uint8Array;
   /** Id column values ('' where absent). */
   ids: string[];
   rows: number;
-  /** Missing cells per feature. */
+  /** Missing cells per (numeric) feature. */
   missing: number[];
 }
 
@@ -197,6 +245,7 @@ class DatasetBuilder {
   private capacity = SIZING_RECORDS;
   private columns: Float64Array[];
   private target: Uint8Array;
+  private readonly categories: CategoryBuilder[];
   readonly ids: string[] = [];
   readonly missing: number[];
   rows = 0;
@@ -215,6 +264,7 @@ class DatasetBuilder {
   ) {
     this.columns = schema.features.map(() => new Float64Array(this.capacity));
     this.target = new Uint8Array(this.capacity);
+    this.categories = schema.categorical_features.map((feature) => new CategoryBuilder(feature, this.capacity));
     this.missing = schema.features.map(() => 0);
   }
 
@@ -247,6 +297,7 @@ class DatasetBuilder {
       if (value !== value) this.missing[f]++;
       this.columns[f][row] = value;
     }
+    for (let c = 0; c < this.categories.length; c++) this.categories[c].addBytes(bytes, scanner.categoryStarts[c], scanner.categoryEnds[c]);
     if (this.layout!.targetIndex >= 0) this.target[row] = scanner.label;
     if (this.keepIds) this.ids.push(this.layout!.idIndex >= 0 ? bytes.toString('utf8', scanner.idStart, scanner.idEnd) : '');
     this.rows++;
@@ -254,7 +305,7 @@ class DatasetBuilder {
 
   /** General path: validates every cell and names the first bad one. */
   private addFields(fields: string[], line: number): void {
-    const { columns, featureIndexes, targetIndex, idIndex } = this.layout!;
+    const { columns, featureIndexes, categoricalIndexes, targetIndex, targetLabels, idIndex } = this.layout!;
     if (fields.length !== columns.length) throw raggedRow(this.label, line, columns.length, fields.length);
     const row = this.rows;
     for (let f = 0; f < featureIndexes.length; f++) {
@@ -265,10 +316,11 @@ class DatasetBuilder {
       this.columns[f][row] = value;
     }
     if (targetIndex >= 0) {
-      const label = parseTargetValue(fields[targetIndex]);
-      if (label === undefined) throw invalidTarget(this.label, line, columns[targetIndex], fields[targetIndex]);
+      const label = parseTargetValue(fields[targetIndex], targetLabels);
+      if (label === undefined) throw invalidTarget(this.label, line, columns[targetIndex], fields[targetIndex], targetLabels);
       this.target[row] = label;
     }
+    for (let c = 0; c < categoricalIndexes.length; c++) this.categories[c].add(fields[categoricalIndexes[c]]);
     if (this.keepIds) this.ids.push(idIndex >= 0 ? fields[idIndex] : '');
     this.rows++;
   }
@@ -291,6 +343,7 @@ class DatasetBuilder {
     const target = new Uint8Array(this.capacity);
     target.set(this.target);
     this.target = target;
+    for (const category of this.categories) category.reserve(capacity);
   }
 
   finish(): Dataset {
@@ -299,6 +352,7 @@ class DatasetBuilder {
     return {
       features: [...this.schema.features],
       columns: this.columns.map((column) => column.subarray(0, this.rows)),
+      categories: this.categories.map((category) => category.finish()),
       target: labelled ? this.target.subarray(0, this.rows) : undefined,
       ids: this.ids,
       rows: this.rows,

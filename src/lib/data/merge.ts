@@ -42,7 +42,7 @@ export interface FilePlan {
 export interface MergeColumns {
   schema: DataSchema;
   outputColumns: string[];
-  /** For each output column: true for a feature or the target (compared as numbers). */
+  /** For each output column: true for a numeric feature or a 0/1 target (compared as numbers); text is compared as written. */
   numericOutput: boolean[];
 }
 
@@ -145,6 +145,7 @@ export function canonicalNumber(text: string, value: number): string {
 export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSink, options: { chunkBytes?: number } = {}): FileRows {
   const { schema, outputColumns, numericOutput } = columns;
   const missing = schema.features.map(() => 0);
+  const categoryMissing = schema.categorical_features.map(() => 0);
   let rowsRead = 0;
   let headerSeen = false;
   const { name, layout, mapping, sameOrder } = plan;
@@ -153,7 +154,7 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
   const scanner = layout && sameOrder ? new PlainRecordScanner(layout) : undefined;
 
   const general = (fields: string[], line: number, raw: string): void => {
-    const { columns: header, featureIndexes, targetIndex } = layout!;
+    const { columns: header, featureIndexes, categoricalIndexes, targetIndex, targetLabels } = layout!;
     if (fields.length !== header.length) throw raggedRow(name, line, header.length, fields.length);
     for (let f = 0; f < featureIndexes.length; f++) {
       const text = fields[featureIndexes[f]];
@@ -161,8 +162,11 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
       if (value === undefined) throw invalidFeature(name, line, header[featureIndexes[f]], text);
       if (value !== value) missing[f]++;
     }
+    for (let c = 0; c < categoricalIndexes.length; c++) if (fields[categoricalIndexes[c]] === '') categoryMissing[c]++;
     const targetText = fields[targetIndex];
-    if (parseTargetValue(targetText) === undefined) throw invalidTarget(name, line, header[targetIndex], targetText);
+    if (parseTargetValue(targetText, targetLabels) === undefined) {
+      throw invalidTarget(name, line, header[targetIndex], targetText, targetLabels);
+    }
     rowsRead++;
     let canonical = true;
     for (let o = 0; o < outputCount; o++) {
@@ -187,6 +191,7 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
     onPlainLine: (bytes, start, end) => {
       if (!headerSeen || !scanner?.scan(bytes, start, end)) return false;
       for (let f = 0; f < missing.length; f++) if (scanner.values[f] !== scanner.values[f]) missing[f]++;
+      for (let c = 0; c < categoryMissing.length; c++) if (scanner.categoryStarts[c] === scanner.categoryEnds[c]) categoryMissing[c]++;
       rowsRead++;
       sink.plain(bytes, start, end);
       return true;
@@ -214,7 +219,10 @@ export function readFileRows(plan: FilePlan, columns: MergeColumns, sink: RowSin
     stat_identity: statIdentity(stat),
     sha256: digest.sha256,
     rows_read: rowsRead,
-    missing: Object.fromEntries(schema.features.map((feature, f) => [feature, missing[f]])),
+    missing: Object.fromEntries([
+      ...schema.features.map((feature, f): [string, number] => [feature, missing[f]]),
+      ...schema.categorical_features.map((feature, c): [string, number] => [feature, categoryMissing[c]]),
+    ]),
     ...(note ? { note } : {}),
   };
 }

@@ -3,13 +3,48 @@ import path from 'node:path';
 import type { DataSchema } from '../config.js';
 import { readCsvFile } from '../data/csv.js';
 import { readDataset } from '../data/dataset.js';
+import type { CategoryColumn } from '../data/levels.js';
 import { describe, type ColumnSummary } from '../model/stats.js';
 
-/** Summary statistics of the ingested data, per numeric column. */
+/** Summary of one categorical column: its filled cells, its levels, the most frequent ones and the empty cells. */
+export interface LevelSummary {
+  /** Non-empty cells. */
+  count: number;
+  /** Distinct non-empty levels. */
+  levels: number;
+  /** The most frequent levels (at most TOP_LEVELS), most frequent first (ties in order of first appearance), share of all rows. */
+  top: { level: string; count: number; share: number }[];
+  missing: number;
+  /** Empty cells, percent (0-100) of the rows. */
+  missing_percent: number;
+}
+
+/** Summary statistics of the ingested data, per numeric column and per categorical column. */
 export interface SummaryStatistics {
   data_file: string;
   rows: number;
   columns: Record<string, ColumnSummary>;
+  /** One entry per categorical feature of the schema. */
+  categorical: Record<string, LevelSummary>;
+}
+
+/** Levels listed per categorical column by the summary. */
+export const TOP_LEVELS = 10;
+
+/** The summary of a categorical column. */
+export function summarizeLevels(column: CategoryColumn, top = TOP_LEVELS): LevelSummary {
+  const counts = new Float64Array(column.levels.length);
+  for (let i = 0; i < column.codes.length; i++) counts[column.codes[i]]++;
+  const rows = column.codes.length;
+  const filled = column.levels.map((level, code) => ({ level, count: counts[code], code })).filter((entry) => entry.level !== '');
+  filled.sort((a, b) => b.count - a.count || a.code - b.code);
+  return {
+    count: rows - column.missing,
+    levels: filled.length,
+    top: filled.slice(0, top).map(({ level, count }) => ({ level, count, share: rows === 0 ? 0 : count / rows })),
+    missing: column.missing,
+    missing_percent: rows === 0 ? 0 : (100 * column.missing) / rows,
+  };
 }
 
 /** Missing cells per column of the ingested data. */
@@ -25,7 +60,8 @@ export function summarizeData(file: string, schema: DataSchema): SummaryStatisti
   const columns: Record<string, ColumnSummary> = {};
   data.features.forEach((feature, f) => (columns[feature] = describe(data.columns[f])));
   columns[schema.target] = describe(data.target!);
-  return { data_file: file, rows: data.rows, columns };
+  const categorical = Object.fromEntries(data.categories.map((column) => [column.feature, summarizeLevels(column)]));
+  return { data_file: file, rows: data.rows, columns, categorical };
 }
 
 /** Counts empty cells per column (every column of the file). */

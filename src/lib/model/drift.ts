@@ -1,12 +1,14 @@
 /**
  * Drift tests. Model drift: is the deployed model's F1 on new data low enough,
  * by the configured rule, to retrain? Data drift: how far has each feature's
- * distribution moved from the training data (PSI and two-sample KS)?
+ * distribution moved from the training data (PSI and two-sample KS; for a
+ * categorical feature PSI over its levels and a chi-square test of the counts)?
  * Pure functions on numbers.
  */
 import { formatScore } from '../wording.js';
-import { mean, presentValues, quantile, standardDeviation } from './stats.js';
-import type { FeatureDrift, ModelDrift } from '../store/run-history.js';
+import { chiSquareContingency, mean, presentValues, quantile, standardDeviation } from './stats.js';
+import type { CategoryColumn } from '../data/levels.js';
+import type { LevelDrift, ModelDrift, NumericDrift } from '../store/run-history.js';
 
 export type DriftRule = ModelDrift['rule'];
 
@@ -215,7 +217,7 @@ export function populationStabilityIndex(
   profile: FeatureProfile,
   actual: ArrayLike<number>,
   bins = 10,
-): FeatureDrift['psi_bins'] & { psi: number } {
+): NumericDrift['psi_bins'] & { psi: number } {
   const q = profile.quantiles;
   const inner: number[] = [];
   for (let b = 1; b < bins; b++) {
@@ -251,8 +253,8 @@ export function measureDataDrift(
   profiles: Record<string, FeatureProfile>,
   columns: Record<string, ArrayLike<number>>,
   settings: { psi_bins: number; psi_threshold: number; ks_alpha: number },
-): Record<string, FeatureDrift> {
-  const result: Record<string, FeatureDrift> = {};
+): Record<string, NumericDrift> {
+  const result: Record<string, NumericDrift> = {};
   for (const [feature, profile] of Object.entries(profiles)) {
     const values = columns[feature];
     if (!values) continue;
@@ -268,4 +270,47 @@ export function measureDataDrift(
     };
   }
   return result;
+}
+
+/** Floor of a share in the PSI sum, so an empty bin does not make it infinite (as for numeric bins). */
+const PSI_FLOOR = 1e-4;
+
+/**
+ * Drift of one categorical feature: the share of each training level in the
+ * training data (`counts`) and in `column`, plus one bin for levels not seen
+ * in training (training share 0); PSI over those bins (shares floored at
+ * 1e-4) and scipy's chi2_contingency of the 2 x bins table of counts. Drifted
+ * under the numeric rule with the chi-square p-value in place of KS's.
+ */
+export function measureLevelDrift(
+  training: { levels: string[]; counts: number[] },
+  column: Pick<CategoryColumn, 'levels' | 'codes'>,
+  settings: { psi_threshold: number; ks_alpha: number },
+): LevelDrift {
+  const place = new Map(training.levels.map((level, k) => [level, k]));
+  const bins = training.levels.length + 1;
+  const remap = column.levels.map((level) => place.get(level) ?? bins - 1);
+  const observed = new Float64Array(bins);
+  for (let i = 0; i < column.codes.length; i++) observed[remap[column.codes[i]]]++;
+  const expectedCounts = [...training.counts, 0];
+  const trainingRows = training.counts.reduce((a, b) => a + b, 0);
+  const newRows = column.codes.length;
+  const expected = expectedCounts.map((count) => (trainingRows > 0 ? count / trainingRows : 0));
+  const actual = Array.from(observed, (count) => (newRows > 0 ? count / newRows : 0));
+  let psi = 0;
+  for (let k = 0; k < bins; k++) {
+    const e = Math.max(expected[k], PSI_FLOOR);
+    const a = Math.max(actual[k], PSI_FLOOR);
+    psi += (a - e) * Math.log(a / e);
+  }
+  const test = chiSquareContingency(expectedCounts, observed);
+  return {
+    kind: 'categorical',
+    psi,
+    psi_bins: { levels: [...training.levels, null], expected, actual },
+    chi2_statistic: test.statistic,
+    chi2_pvalue: test.pvalue,
+    chi2_dof: test.dof,
+    drifted: psi >= settings.psi_threshold && test.pvalue < settings.ks_alpha,
+  };
 }

@@ -10,7 +10,7 @@ import { classify, predictProbabilities, schemaForModel, type ModelFile } from '
 /** Scores a loaded model on a labelled dataset: probabilities, 0/1 predictions and metrics. */
 export function evaluateModel(model: ModelFile, data: Dataset): { metrics: Metrics; probabilities: Float64Array; predictions: Uint8Array } {
   if (!data.target) throw new UserError('scoring needs labelled data (a target column)');
-  const probabilities = predictProbabilities(model, data.columns);
+  const probabilities = predictProbabilities(model, data.columns, data.categories);
   const predictions = classify(probabilities);
   return { metrics: computeMetrics(data.target, predictions, probabilities), probabilities, predictions };
 }

@@ -11,6 +11,14 @@
  *   make_pipeline(SimpleImputer("median"), StandardScaler(), LogisticRegression(C)).
  * - `liblinear`: raw (imputed) features, the intercept penalized like a weight
  *   (liblinear with intercept_scaling = 1), the original project's objective.
+ *
+ * Categorical features add one indicator column per level seen in training
+ * (levels sorted by code point, as Python sorts strings), never standardized and
+ * penalized like every weight: scikit-learn's OneHotEncoder in a ColumnTransformer
+ * beside the numeric pipeline. The indicators are never materialized: a row
+ * holds one level of each feature, so each pass reads a level's weight by the
+ * row's code, and the gradient and Hessian entries of a level are sums over the
+ * rows holding it (scattered into the small d x d Hessian by code).
  */
 import { CholeskyDecomposition, Matrix, solve } from 'ml-matrix';
 import { DataError, UserError } from '../errors.js';
@@ -35,11 +43,47 @@ export interface Convergence {
   objective_value: number;
 }
 
+/** A categorical training column: each row's level as a code into `levels` (any order). */
+export interface TrainingCategory {
+  feature: string;
+  levels: string[];
+  codes: Int32Array;
+}
+
 /** Training data in columns: NaN marks a missing cell. */
 export interface TrainingData {
   features: string[];
   columns: Float64Array[];
   target: Uint8Array;
+  /** Categorical features (none when absent). */
+  categories?: TrainingCategory[];
+}
+
+/** A categorical feature's part of the fit: its levels in order, their training row counts and their weights. */
+export interface CategoricalFit {
+  feature: string;
+  levels: string[];
+  counts: number[];
+  coefficients: number[];
+}
+
+/** Most one-hot columns (levels over all categorical features) a fit takes: the Newton system is d x d. */
+export const MAX_LEVELS = 1000;
+
+/** Orders strings by Unicode code point, as Python (and so scikit-learn's OneHotEncoder) sorts them. */
+export function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 order differs from code point order only when one side is a surrogate (an astral character).
+    const surrogateX = x >= 0xd800 && x <= 0xdfff;
+    const surrogateY = y >= 0xd800 && y <= 0xdfff;
+    if (surrogateX !== surrogateY) return surrogateX ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** Numerically stable 1 / (1 + exp(-x)). */
@@ -131,6 +175,9 @@ interface Scratch {
   eta: Float64Array;
   residual: Float64Array;
   weight: Float64Array;
+  /** The odd rows' share of the level sums (gradient, Hessian): two accumulators, so consecutive rows of one level do not wait on each other. */
+  oddGradient: Float64Array;
+  oddHessian: Float64Array;
 }
 
 // The block sums below keep two running totals: the additions no longer wait on each other (~25 % faster passes).
@@ -176,6 +223,10 @@ function dot3(values: Float64Array, a: Float64Array, b: Float64Array, offset: nu
 /** One penalized logistic-loss problem: the design columns, labels, C and whether the intercept is penalized. */
 interface Problem {
   columns: Float64Array[];
+  /** Per categorical feature, each row's parameter index (1 + numeric count + the level's place among all levels). */
+  categories: Int32Array[];
+  /** Parameters: intercept, numeric weights, level weights. */
+  dimension: number;
   y: Uint8Array;
   C: number;
   penalizeIntercept: boolean;
@@ -190,9 +241,9 @@ interface Problem {
  * one read of the data per pass, tight loops over typed arrays.
  */
 function evaluate(problem: Problem, theta: Float64Array, withHessian = true): PassResult {
-  const { columns, y, C, penalizeIntercept, scratch } = problem;
+  const { columns, categories, y, C, penalizeIntercept, scratch, dimension: d } = problem;
   const p = columns.length;
-  const d = p + 1;
+  const q = categories.length;
   const n = y.length;
   const { eta, residual, weight } = scratch;
   const gradient = new Float64Array(d);
@@ -205,6 +256,10 @@ function evaluate(problem: Problem, theta: Float64Array, withHessian = true): Pa
       const column = columns[f];
       const t = theta[f + 1];
       if (t !== 0) for (let i = 0; i < count; i++) eta[i] += t * column[offset + i];
+    }
+    for (let c = 0; c < q; c++) {
+      const index = categories[c];
+      for (let i = 0; i < count; i++) eta[i] += theta[index[offset + i]];
     }
     // The loss of a row is log(1 + e) plus a hinge term, with e = exp(-|eta|); one exp
     // gives it and the probability, and one log of the product serves the whole block.
@@ -223,13 +278,21 @@ function evaluate(problem: Problem, theta: Float64Array, withHessian = true): Pa
     loss += Math.log(product);
     gradient[0] += sum(residual, count);
     for (let f = 0; f < p; f++) gradient[f + 1] += dot(residual, columns[f], offset, count);
+    for (let c = 0; c < q; c++) scatter(gradient, scratch.oddGradient, categories[c], offset, residual, count, 1, 0);
     if (!withHessian) continue;
     hessian[0] += sum(weight, count);
     for (let f = 0; f < p; f++) {
       hessian[f + 1] += dot(weight, columns[f], offset, count);
       for (let g = f; g < p; g++) hessian[(f + 1) * d + g + 1] += dot3(weight, columns[f], columns[g], offset, count);
     }
+    if (q > 0) accumulateCategoryHessian(problem, hessian, offset, count);
   }
+  // A level's indicator times the intercept's column of ones is the indicator itself: that row is the diagonal.
+  if (q > 0) {
+    addInto(gradient, scratch.oddGradient);
+    if (withHessian) addInto(hessian, scratch.oddHessian);
+  }
+  if (withHessian) for (let a = p + 1; a < d; a++) hessian[a] = hessian[a * d + a];
   let penalty = 0;
   for (let a = 0; a < d; a++) {
     gradient[a] *= C;
@@ -246,6 +309,88 @@ function evaluate(problem: Problem, theta: Float64Array, withHessian = true): Pa
     }
   }
   return { value: C * loss + 0.5 * penalty, gradient, hessian };
+}
+
+/**
+ * The Hessian entries of the level weights over one block, into the upper
+ * triangle (the parameter index of a numeric weight is below every level's, and
+ * a feature's levels below those of the features after it). Levels of one feature
+ * exclude each other, so within a feature only the diagonal is non-zero.
+ */
+function accumulateCategoryHessian(problem: Problem, hessian: Float64Array, offset: number, count: number): void {
+  const { columns, categories, dimension: d } = problem;
+  const { weight, oddHessian } = problem.scratch;
+  const p = columns.length;
+  const q = categories.length;
+  for (let c = 0; c < q; c++) {
+    const index = categories[c];
+    scatter(hessian, oddHessian, index, offset, weight, count, d + 1, 0);
+    for (let f = 0; f < p; f++) scatterProduct(hessian, oddHessian, index, offset, weight, columns[f], count, (f + 1) * d);
+    for (let e = c + 1; e < q; e++) scatterPair(hessian, oddHessian, index, categories[e], offset, weight, count, d);
+  }
+}
+
+/** target[base + index[offset + i]] += values[i] * column[offset + i] over the block, odd rows into `odd`. */
+function scatterProduct(
+  target: Float64Array,
+  odd: Float64Array,
+  index: Int32Array,
+  offset: number,
+  values: Float64Array,
+  column: Float64Array,
+  count: number,
+  base: number,
+): void {
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    target[base + index[offset + i]] += values[i] * column[offset + i];
+    odd[base + index[offset + i + 1]] += values[i + 1] * column[offset + i + 1];
+  }
+  if (i < count) target[base + index[offset + i]] += values[i] * column[offset + i];
+}
+
+/** target[a[offset + i] * d + b[offset + i]] += values[i] over the block, odd rows into `odd`. */
+function scatterPair(
+  target: Float64Array,
+  odd: Float64Array,
+  a: Int32Array,
+  b: Int32Array,
+  offset: number,
+  values: Float64Array,
+  count: number,
+  d: number,
+): void {
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    target[a[offset + i] * d + b[offset + i]] += values[i];
+    odd[a[offset + i + 1] * d + b[offset + i + 1]] += values[i + 1];
+  }
+  if (i < count) target[a[offset + i] * d + b[offset + i]] += values[i];
+}
+
+/** target[base + index[offset + i] * stride] += values[i] over the block, odd rows into `odd` (added to `target` after the pass). */
+function scatter(
+  target: Float64Array,
+  odd: Float64Array,
+  index: Int32Array,
+  offset: number,
+  values: Float64Array,
+  count: number,
+  stride: number,
+  base: number,
+): void {
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    target[base + index[offset + i] * stride] += values[i];
+    odd[base + index[offset + i + 1] * stride] += values[i + 1];
+  }
+  if (i < count) target[base + index[offset + i] * stride] += values[i];
+}
+
+/** target += extra, then extra = 0. */
+function addInto(target: Float64Array, extra: Float64Array): void {
+  for (let k = 0; k < target.length; k++) target[k] += extra[k];
+  extra.fill(0);
 }
 
 /** Solves H step = -g; Cholesky first, LU as a fallback for a nearly singular H. */
@@ -266,6 +411,8 @@ export interface FitResult {
   imputation: number[];
   coefficients: number[];
   intercept: number;
+  /** One entry per categorical feature, in the data's order. */
+  categorical: CategoricalFit[];
   convergence: Convergence;
 }
 
@@ -274,7 +421,7 @@ export interface FitOptions {
   /** Start from the optimum of a subsample on large data (default true). */
   warmStart?: boolean;
   /**
-   * Impute and standardize `data.columns` in place instead of copying them
+   * Impute and standardize `data.columns` (and recode `data.categories`) in place instead of copying them
    * (training on millions of rows keeps one copy of the data); default false.
    */
   inPlace?: boolean;
@@ -298,24 +445,31 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings,
   const medians = trainingMedians(data);
   const standardization = settings.objective === 'standardized' ? imputedStandardization(data.columns, medians) : null;
   const columns = designColumns(data.columns, medians, standardization, options.inPlace ?? false);
+  const encoded = encodeCategories(data.categories ?? [], 1 + columns.length, options.inPlace ?? false);
+  const categories = encoded.map((category) => category.index);
+  const dimension = 1 + columns.length + encoded.reduce((total, category) => total + category.levels.length, 0);
   const penalizeIntercept = settings.objective === 'liblinear';
   // On large data, start Newton from the optimum of a strided subsample (with C scaled so the
   // penalty weighs the same): the full-data passes, the expensive part, drop from ~9 to ~3.
-  let start: Float64Array = new Float64Array(columns.length + 1);
+  let start: Float64Array = new Float64Array(dimension);
+  let warmStarted = false;
   if (options.warmStart !== false && n > 4 * WARM_START_ROWS) {
     const stride = Math.floor(n / WARM_START_ROWS);
     const m = Math.floor(n / stride);
     const sampleColumns = columns.map((column) => strided(column, stride, new Float64Array(m)));
+    const sampleCategories = categories.map((index) => strided(index, stride, new Int32Array(m)));
     const sampleTarget = strided(data.target, stride, new Uint8Array(m));
     if (sampleTarget.some((label) => label === 1) && sampleTarget.some((label) => label === 0)) {
-      const sample = makeProblem(sampleColumns, sampleTarget, (settings.C * n) / m, penalizeIntercept);
+      const sample = makeProblem(sampleColumns, sampleCategories, dimension, sampleTarget, (settings.C * n) / m, penalizeIntercept);
       start = newton(sample, start, settings).theta;
+      warmStarted = true;
     }
   }
   const { theta, current, converged, iterations } = newton(
-    makeProblem(columns, data.target, settings.C, penalizeIntercept),
+    makeProblem(columns, categories, dimension, data.target, settings.C, penalizeIntercept),
     start,
     settings,
+    categories.length > 0 && warmStarted,
   );
   const gradientMax = current.gradient.reduce((max, g) => Math.max(max, Math.abs(g)), 0);
   if (!theta.every(Number.isFinite)) throw new UserError('training produced non-finite coefficients; check the data for extreme values');
@@ -323,13 +477,66 @@ export function fitLogisticRegression(data: TrainingData, settings: FitSettings,
     standardization,
     imputation: medians,
     intercept: theta[0],
-    coefficients: Array.from(theta.subarray(1)),
+    coefficients: Array.from(theta.subarray(1, 1 + columns.length)),
+    categorical: encoded.map(({ feature, levels, counts, first }) => ({
+      feature,
+      levels,
+      counts,
+      coefficients: Array.from(theta.subarray(first, first + levels.length)),
+    })),
     convergence: { converged, iterations, gradient_max: gradientMax, objective_value: current.value },
   };
 }
 
+/** A categorical column as the fit sees it: sorted levels, their counts, and each row's parameter index. */
+interface EncodedCategory {
+  feature: string;
+  levels: string[];
+  counts: number[];
+  /** Parameter index of the first level. */
+  first: number;
+  index: Int32Array;
+}
+
+/**
+ * Sorts each feature's levels and turns each row's code into the parameter
+ * index of its level, parameters numbered from `first` on (in place with `inPlace`).
+ */
+function encodeCategories(categories: TrainingCategory[], first: number, inPlace: boolean): EncodedCategory[] {
+  const total = categories.reduce((sum, category) => sum + category.levels.length, 0);
+  if (total > MAX_LEVELS) {
+    const widest = categories.reduce((a, b) => (b.levels.length > a.levels.length ? b : a));
+    throw new DataError(
+      { file: 'training data', column: widest.feature },
+      `the categorical features hold ${total} levels in all (this one ${widest.levels.length}); at most ${MAX_LEVELS} fit ` +
+        '(a near-unique text column is an id or free text, not a category: leave it out of schema.categorical_features)',
+    );
+  }
+  let next = first;
+  return categories.map(({ feature, levels, codes }) => {
+    const tally = new Float64Array(levels.length);
+    for (let i = 0; i < codes.length; i++) tally[codes[i]]++;
+    // Levels no row holds (none, from a dataset; possible from a caller) are left out.
+    const order = levels.map((_, code) => code).filter((code) => tally[code] > 0);
+    order.sort((a, b) => compareCodePoints(levels[a], levels[b]));
+    const place = new Int32Array(levels.length);
+    order.forEach((code, rank) => (place[code] = next + rank));
+    const index = inPlace ? codes : new Int32Array(codes.length);
+    for (let i = 0; i < codes.length; i++) index[i] = place[codes[i]];
+    const encoded = {
+      feature,
+      levels: order.map((code) => levels[code]),
+      counts: order.map((code) => tally[code]),
+      first: next,
+      index,
+    };
+    next += order.length;
+    return encoded;
+  });
+}
+
 /** Fills `out` with every `stride`-th value of `values` (a plain loop: Float64Array.from with a callback is several times slower). */
-function strided<T extends Float64Array | Uint8Array>(values: T, stride: number, out: T): T {
+function strided<T extends Float64Array | Uint8Array | Int32Array>(values: T, stride: number, out: T): T {
   for (let i = 0; i < out.length; i++) out[i] = values[i * stride];
   return out;
 }
@@ -338,37 +545,69 @@ function strided<T extends Float64Array | Uint8Array>(values: T, stride: number,
 const WARM_START_ROWS = 50_000;
 
 /** A problem with its scratch arrays allocated. */
-function makeProblem(columns: Float64Array[], y: Uint8Array, C: number, penalizeIntercept: boolean): Problem {
+function makeProblem(
+  columns: Float64Array[],
+  categories: Int32Array[],
+  dimension: number,
+  y: Uint8Array,
+  C: number,
+  penalizeIntercept: boolean,
+): Problem {
   return {
     columns,
+    categories,
+    dimension,
     y,
     C,
     penalizeIntercept,
-    scratch: { eta: new Float64Array(BLOCK_ROWS), residual: new Float64Array(BLOCK_ROWS), weight: new Float64Array(BLOCK_ROWS) },
+    scratch: {
+      eta: new Float64Array(BLOCK_ROWS),
+      residual: new Float64Array(BLOCK_ROWS),
+      weight: new Float64Array(BLOCK_ROWS),
+      oddGradient: new Float64Array(dimension),
+      oddHessian: new Float64Array(categories.length > 0 ? dimension * dimension : 0),
+    },
   };
 }
 
-/** Damped Newton iterations from `start` until half the Newton decrement is below tol (relative). */
+/**
+ * Damped Newton iterations from `start` until half the Newton decrement is below tol (relative).
+ * With `reuseHessian` (a warm start on data with categories, where the level sums make the
+ * Hessian the dearest part of a pass) the Hessian of the start is kept while each step
+ * shrinks the decrement at least tenfold, and recomputed otherwise.
+ */
 function newton(
   problem: Problem,
   start: Float64Array,
   settings: FitSettings,
+  reuseHessian = false,
 ): { theta: Float64Array; current: PassResult; converged: boolean; iterations: number } {
-  const d = problem.columns.length + 1;
+  const d = problem.dimension;
   let theta = Float64Array.from(start);
   let current = evaluate(problem, theta);
   let converged = false;
   let iterations = 0;
   const small = (decrement: number, value: number): boolean => decrement / 2 <= settings.tol * Math.max(1, Math.abs(value));
+  let previousDecrement = Infinity;
+  let hessianFresh = true;
   while (iterations < settings.max_iter) {
     iterations++;
-    const step = newtonStep(current.hessian, current.gradient);
+    let step = newtonStep(current.hessian, current.gradient);
     let slope = 0;
     for (let a = 0; a < d; a++) slope += step[a] * current.gradient[a];
+    if (!hessianFresh && !(-slope <= previousDecrement / 10)) {
+      // The kept Hessian no longer gives fast steps: recompute it here.
+      current = evaluate(problem, theta);
+      hessianFresh = true;
+      step = newtonStep(current.hessian, current.gradient);
+      slope = 0;
+      for (let a = 0; a < d; a++) slope += step[a] * current.gradient[a];
+    }
     // Newton decrement: half of it estimates the distance to the optimum's objective value.
     const decrement = -slope;
+    previousDecrement = decrement;
     // A step that will end the fit needs no Hessian at its end point (one pass in four at 1M rows).
-    const lastLikely = small(decrement, current.value);
+    const lastLikely = small(decrement, current.value) || reuseHessian;
     let size = 1;
     let accepted: PassResult | undefined;
     let candidate = theta;
@@ -388,13 +627,18 @@ function newton(
       break;
     }
     theta = candidate;
+    if (reuseHessian && accepted.hessian.length === 0) {
+      accepted = { ...accepted, hessian: current.hessian };
+      hessianFresh = false;
+    }
     current = accepted;
-    if (small(decrement, current.value)) {
+    // Steps on a kept Hessian converge linearly, not quadratically: they stop a hundredfold closer.
+    if (small(reuseHessian ? 100 * decrement : decrement, current.value)) {
       converged = true;
       break;
     }
     // Predicted to end but did not (the objective's scale moved): the next step needs the Hessian.
-    if (lastLikely) current = evaluate(problem, theta);
+    if (lastLikely && !reuseHessian) current = evaluate(problem, theta);
   }
   return { theta, current, converged, iterations };
 }

@@ -2,15 +2,26 @@
  * The model file (`trainedmodel.json`): its contents, how a fit becomes one,
  * how it is validated on load (every wrong field named), and prediction with it.
  * The probability of class 1 for a row x is sigmoid(intercept + sum of
- * coefficients[i] * z[i]), z[i] = (x[i] - mean[i]) / std[i] (or x without standardization).
+ * coefficients[i] * z[i] + sum over categorical features of the coefficient of
+ * the row's level), z[i] = (x[i] - mean[i]) / std[i] (or x without
+ * standardization); a level not seen in training adds nothing.
  */
 import fs from 'node:fs';
 import * as v from 'valibot';
 import type { DataSchema } from '../config.js';
+import type { CategoryColumn } from '../data/levels.js';
 import { UserError } from '../errors.js';
 import { describeIssues, object, record } from '../schema-issues.js';
 import type { FeatureProfile } from './drift.js';
-import { sigmoid, type Convergence, type FitResult, type FitSettings, type Objective } from './fit.js';
+import {
+  compareCodePoints,
+  sigmoid,
+  type CategoricalFit,
+  type Convergence,
+  type FitResult,
+  type FitSettings,
+  type Objective,
+} from './fit.js';
 
 /** Where a model's training data came from. */
 export interface Provenance {
@@ -31,6 +42,12 @@ export interface ModelFile {
   standardization: { mean: number[]; std: number[] } | null;
   coefficients: number[];
   intercept: number;
+  /**
+   * One entry per categorical feature: its levels seen in training (sorted by
+   * code point), the training rows holding each (the feature's training
+   * profile, for drift and reasons), and each level's coefficient (one-hot, not standardized).
+   */
+  categorical: CategoricalFit[];
   imputation: Record<string, number>;
   hyperparameters: { penalty: 'l2'; C: number; objective: Objective; intercept_penalized: boolean; max_iter: number; tol: number };
   convergence: Convergence;
@@ -41,14 +58,60 @@ export interface ModelFile {
 
 export const MODEL_KIND = 'logistic-regression';
 
-/** Probability of class 1 for each row of `columns` (NaN cells imputed with the model's medians). */
-export function predictProbabilities(model: ModelFile, columns: ArrayLike<number>[]): Float64Array {
-  const n = columns.length === 0 ? 0 : columns[0].length;
+/** The columns a model reads: its numeric features and its categorical ones. */
+export function inputNames(model: Pick<ModelFile, 'features' | 'categorical'>): { features: string[]; categorical: string[] } {
+  return { features: model.features, categorical: categoricalFeatures(model) };
+}
+
+/** The model's categorical feature names, in its order. */
+export function categoricalFeatures(model: Pick<ModelFile, 'categorical'>): string[] {
+  return model.categorical.map((entry) => entry.feature);
+}
+
+/**
+ * For each categorical feature of the model, the weight of each level of the
+ * given column (0 for a level unseen in training) and whether it was seen.
+ * A feature the caller has no column for is the empty level on every row.
+ */
+function levelWeights(
+  model: ModelFile,
+  categories: readonly CategoryColumn[],
+  rows: number,
+): { weights: Float64Array; seen: Uint8Array; codes: Int32Array }[] {
+  return model.categorical.map((entry) => {
+    const column = categories.find((category) => category.feature === entry.feature) ?? {
+      levels: [''],
+      codes: new Int32Array(rows),
+    };
+    const place = new Map(entry.levels.map((level, k) => [level, k]));
+    const weights = new Float64Array(column.levels.length);
+    const seen = new Uint8Array(column.levels.length);
+    column.levels.forEach((level, code) => {
+      const k = place.get(level);
+      if (k === undefined) return;
+      weights[code] = entry.coefficients[k];
+      seen[code] = 1;
+    });
+    return { weights, seen, codes: column.codes };
+  });
+}
+
+/**
+ * Probability of class 1 for each row of `columns` (NaN cells imputed with the
+ * model's medians) and `categories` (matched to the model's categorical features by name).
+ */
+export function predictProbabilities(
+  model: ModelFile,
+  columns: ArrayLike<number>[],
+  categories: readonly CategoryColumn[] = [],
+): Float64Array {
+  const n = columns.length === 0 ? (categories[0]?.codes.length ?? 0) : columns[0].length;
   const p = model.features.length;
   const out = new Float64Array(n);
   const fills = model.features.map((feature) => model.imputation[feature]);
   const means = model.standardization?.mean;
   const stds = model.standardization?.std;
+  const levels = levelWeights(model, categories, n);
   for (let i = 0; i < n; i++) {
     let eta = model.intercept;
     for (let f = 0; f < p; f++) {
@@ -57,9 +120,23 @@ export function predictProbabilities(model: ModelFile, columns: ArrayLike<number
       const z = means && stds ? (v - means[f]) / stds[f] : v;
       eta += model.coefficients[f] * z;
     }
+    for (let c = 0; c < levels.length; c++) eta += levels[c].weights[levels[c].codes[i]];
     out[i] = sigmoid(eta);
   }
   return out;
+}
+
+/** Per categorical feature of the model, the cells holding a level not seen in training (they add nothing to the log-odds). */
+export function countUnseenLevels(model: ModelFile, categories: readonly CategoryColumn[], rows: number): Record<string, number> {
+  const levels = levelWeights(model, categories, rows);
+  return Object.fromEntries(
+    model.categorical.map((entry, c) => {
+      const { seen, codes } = levels[c];
+      let unseen = 0;
+      for (let i = 0; i < codes.length; i++) unseen += 1 - seen[codes[i]];
+      return [entry.feature, unseen];
+    }),
+  );
 }
 
 /** 0/1 predictions at the 0.5 threshold (as sklearn's predict). */
@@ -86,6 +163,7 @@ export function buildModelFile(
     standardization: fit.standardization,
     coefficients: fit.coefficients,
     intercept: fit.intercept,
+    categorical: fit.categorical,
     imputation: Object.fromEntries(features.map((feature, f) => [feature, fit.imputation[f]])),
     hyperparameters: {
       penalty: 'l2',
@@ -121,6 +199,14 @@ const modelFileSchema = object({
   ),
   coefficients: v.array(finite),
   intercept: finite,
+  categorical: v.array(
+    object({
+      feature: text,
+      levels: v.pipe(v.array(v.string()), v.minLength(1)),
+      counts: v.array(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
+      coefficients: v.array(finite),
+    }),
+  ),
   imputation: record(finite),
   hyperparameters: object({
     penalty: v.literal('l2'),
@@ -157,13 +243,25 @@ export function validateModelFile(value: unknown, label: string): ModelFile {
     problems.push(`standardization.mean/std must have ${p} values`);
   }
   for (const feature of model.features) if (!(feature in model.imputation)) problems.push(`imputation has no median for "${feature}"`);
+  const names = new Set(model.features);
+  model.categorical.forEach(({ feature, levels, counts, coefficients }, c) => {
+    const where = `categorical.${c} ("${feature}")`;
+    if (names.has(feature)) problems.push(`${where}: the feature is listed twice (features or categorical)`);
+    names.add(feature);
+    if (counts.length !== levels.length) problems.push(`${where}: counts has ${counts.length} values for ${levels.length} levels`);
+    if (coefficients.length !== levels.length) {
+      problems.push(`${where}: coefficients has ${coefficients.length} values for ${levels.length} levels`);
+    }
+    const unsorted = levels.findIndex((level, k) => k > 0 && compareCodePoints(levels[k - 1], level) >= 0);
+    if (unsorted !== -1) problems.push(`${where}: levels must be distinct and sorted (levels.${unsorted} is out of order)`);
+  });
   if (problems.length > 0) throw new UserError(`${label} is not a valid model file: ${problems.join('; ')}`);
   return model;
 }
 
-/** The data schema a model reads: the config's id column with the model's own features and target. */
-export function schemaForModel(schema: DataSchema, model: Pick<ModelFile, 'features' | 'target'>): DataSchema {
-  return { ...schema, features: [...model.features], target: model.target };
+/** The data schema a model reads: the config's id column and target labels with the model's own features and target. */
+export function schemaForModel(schema: DataSchema, model: Pick<ModelFile, 'features' | 'target' | 'categorical'>): DataSchema {
+  return { ...schema, features: [...model.features], categorical_features: categoricalFeatures(model), target: model.target };
 }
 
 /** Reads and validates a model file from disk. */

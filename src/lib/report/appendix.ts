@@ -52,7 +52,7 @@ function provenanceFacts(inputs: ReportInputs): [string, string][] {
   }
   facts.push([
     'Test data',
-    `${path.basename(evaluation.file)}: ${plural(evaluation.metrics.rows, 'row')}, ${formatCount(evaluation.metrics.positives)} with ${model.target} = 1; log-loss ${formatMetric(evaluation.metrics.log_loss)}`,
+    `${path.basename(evaluation.file)}: ${plural(evaluation.metrics.rows, 'row')}, ${formatCount(evaluation.metrics.positives)} with ${model.target} = ${inputs.targetLabels[1]}; log-loss ${formatMetric(evaluation.metrics.log_loss)}`,
   ]);
   facts.push([
     'Scores',
@@ -182,6 +182,16 @@ function parameterBlocks(model: ModelFile): Block[] {
           std ? formatStat(std.std[f]) : '–',
           formatStat(model.imputation[feature]),
         ]),
+        // Every level's coefficient (one-hot, not standardized, no imputation: an empty cell is the level "(empty)").
+        ...model.categorical.flatMap((entry) =>
+          entry.levels.map((level, k) => [
+            `${shorten(entry.feature, 30)}: ${shorten(level === '' ? '(empty)' : level, 40)}`,
+            entry.coefficients[k].toFixed(6),
+            '–',
+            '–',
+            '–',
+          ]),
+        ),
       ],
     },
   ];

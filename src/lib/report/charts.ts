@@ -42,9 +42,9 @@ export function baseSpec(width: number, height: number) {
   };
 }
 
-/** Axis labels of the two classes, named after the target column ("exited = 0", "exited = 1"). */
-export function classLabels(target: string): [string, string] {
-  return [`${target} = 0`, `${target} = 1`];
+/** Axis labels of the two classes, named after the target column and its labels ("exited = 0", "churn = yes"). */
+export function classLabels(target: string, labels: readonly [string, string] = ['0', '1']): [string, string] {
+  return [`${target} = ${labels[0]}`, `${target} = ${labels[1]}`];
 }
 
 /**

@@ -14,6 +14,7 @@ import { featureLabel, formatCount, formatMetric, formatPValue, formatTime, plur
 import { appendixBlocks } from './appendix.js';
 import { classLabels, confusionMatrixSpec, driftDistributionSpec, f1HistorySpec, gainChartSpec, rocCurveSpec } from './charts.js';
 import { driftBars, f1History, gainCurve, thinCurve } from './figures.js';
+import { driftPValue } from '../store/run-history.js';
 import { type HealthSummary, summarizeHealth } from './health.js';
 import { PAGE_ONE_CLIENTS, type ReportCharts, type ReportInputs, driftByPsi, gainFigure, modelLabel, newestDataDrift } from './inputs.js';
 import { coefficientBlocks, dataBlocks, driftBlocks, gainBlocks, historyBlocks, qualityBlocks } from './model-sections.js';
@@ -31,7 +32,7 @@ export function buildChartSpecs(inputs: ReportInputs): {
 } {
   const { evaluation, model } = inputs;
   const testName = path.basename(evaluation.file);
-  const confusion = confusionMatrixSpec(evaluation.metrics.confusion_matrix, classLabels(model.model.target), [
+  const confusion = confusionMatrixSpec(evaluation.metrics.confusion_matrix, classLabels(model.model.target, inputs.targetLabels), [
     `${modelLabel(model)}, ${testName}`,
     `${plural(evaluation.metrics.rows, 'row')}, flagged when the risk is above 50%`,
   ]);
@@ -60,7 +61,7 @@ export function buildChartSpecs(inputs: ReportInputs): {
     ? driftByPsi(newest.drift).map(([feature, d]) => ({
         feature,
         spec: driftDistributionSpec(driftBars(d.psi_bins), shorten(featureLabel(feature), 60), [
-          `PSI ${Number.isFinite(d.psi) ? d.psi.toFixed(2) : 'n/a'} · KS p ${formatPValue(d.ks_pvalue)} · ${d.drifted ? 'drifted' : 'not drifted'}`,
+          `PSI ${Number.isFinite(d.psi) ? d.psi.toFixed(2) : 'n/a'} · ${d.kind === 'categorical' ? 'chi-square' : 'KS'} p ${formatPValue(driftPValue(d))} · ${d.drifted ? 'drifted' : 'not drifted'}`,
         ]),
       }))
     : [];
@@ -83,7 +84,7 @@ export function buildReportDocument(inputs: ReportInputs, charts: ReportCharts):
   blocks.push(...historyBlocks(charts.f1));
   blocks.push(...coefficientBlocks(inputs));
   blocks.push(...driftBlocks(inputs, charts));
-  blocks.push(...dataBlocks(inputs.diagnostics, model.model.target));
+  blocks.push(...dataBlocks(inputs.diagnostics, model.model.target, inputs.targetLabels[1]));
   blocks.push(...appendixBlocks(inputs, summary));
   return {
     title: 'Client attrition risk report',

@@ -5,7 +5,8 @@
  */
 import type { VersionRecord } from '../store/deploy-store.js';
 import { formatAmount, formatPValue } from '../wording.js';
-import type { FeatureDrift, RunRecord } from '../store/run-history.js';
+import { driftPValue, driftTestName, type FeatureDrift, type LevelDrift, type RunRecord } from '../store/run-history.js';
+import { shorten } from './text-fit.js';
 import { F1_KINDS, type DriftBar, type F1Point, type GainPoint } from './charts.js';
 
 /** Keeps at most `max` points of a curve, always the first and the last. */
@@ -130,10 +131,48 @@ function binWords(edges: number[], k: number): string {
 
 /** Bars of the drift chart of one feature: training and new-data share per bin. */
 export function driftBars(bins: FeatureDrift['psi_bins']): DriftBar[] {
+  if ('levels' in bins) return levelBars(bins);
   return bins.expected.flatMap((expected, k): DriftBar[] => [
     { bin: binLabel(bins.edges, k), order: k, data: 'training', share: expected },
     { bin: binLabel(bins.edges, k), order: k, data: 'new data', share: bins.actual[k] ?? 0 },
   ]);
+}
+
+/** Levels drawn per categorical drift chart: those whose share changed most (a state column has 50). */
+export const DRIFT_LEVEL_BARS = 10;
+
+/** A level as a bar label or in a sentence: the empty level and the unseen bin named in words. */
+export function levelName(level: string | null): string {
+  if (level === null) return 'unseen levels';
+  if (level === '') return '(empty)';
+  return level;
+}
+
+/**
+ * Bars of a categorical feature, training and new data side by side per
+ * level: the levels (unseen ones as one) whose share changed most, at most
+ * DRIFT_LEVEL_BARS, in training order. The rest are left out rather than
+ * summed into one tall bar that would flatten the others.
+ */
+function levelBars(bins: LevelDrift['psi_bins']): DriftBar[] {
+  const change = (k: number): number => Math.abs(bins.actual[k] - bins.expected[k]);
+  const present = bins.levels.map((_, k) => k).filter((k) => bins.expected[k] > 0 || bins.actual[k] > 0);
+  const shown = new Set([...present].sort((a, b) => change(b) - change(a) || a - b).slice(0, DRIFT_LEVEL_BARS));
+  return present
+    .filter((k) => shown.has(k))
+    .flatMap((k): DriftBar[] => {
+      const label = shorten(levelName(bins.levels[k]), 24);
+      return [
+        { bin: label, order: k, data: 'training', share: bins.expected[k] },
+        { bin: label, order: k, data: 'new data', share: bins.actual[k] },
+      ];
+    });
+}
+
+/** How many of a categorical feature's bins its chart leaves out. */
+export function levelsLeftOut(bins: LevelDrift['psi_bins']): number {
+  const present = bins.levels.filter((_, k) => bins.expected[k] > 0 || bins.actual[k] > 0).length;
+  return Math.max(0, present - DRIFT_LEVEL_BARS);
 }
 
 function percent(share: number): string {
@@ -145,6 +184,7 @@ function percent(share: number): string {
  * changed most, and the PSI against the configured threshold.
  */
 export function driftSentence(label: string, drift: FeatureDrift, threshold: number): string {
+  if (drift.kind === 'categorical') return levelDriftSentence(label, drift, threshold);
   const { edges, expected, actual } = drift.psi_bins;
   let most = 0;
   for (let k = 1; k < expected.length; k++) if (Math.abs(actual[k] - expected[k]) > Math.abs(actual[most] - expected[most])) most = k;
@@ -159,5 +199,28 @@ export function driftSentence(label: string, drift: FeatureDrift, threshold: num
   const unconfirmed =
     drift.psi >= threshold && !drift.drifted ? `, but the KS test (p = ${formatPValue(drift.ks_pvalue)}) does not confirm it` : '';
   const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).`;
+  return sentence[0].toUpperCase() + sentence.slice(1);
+}
+
+/** The sentence of a categorical feature: the level whose share changed most. */
+function levelDriftSentence(label: string, drift: LevelDrift, threshold: number): string {
+  const { levels, expected, actual } = drift.psi_bins;
+  let most = 0;
+  for (let k = 1; k < expected.length; k++) if (Math.abs(actual[k] - expected[k]) > Math.abs(actual[most] - expected[most])) most = k;
+  const verdict = drift.drifted ? 'has drifted' : 'has not drifted';
+  const level = levels[most] === null ? 'levels not seen in training' : `"${shorten(levelName(levels[most]), 40)}"`;
+  const change =
+    expected.length === 0 || Math.abs(actual[most] - expected[most]) < 0.005
+      ? 'the share of each level is unchanged'
+      : `the largest change is ${percent(actual[most])} of the new rows at ${level}, against ${percent(expected[most])} of the training rows`;
+  const psi = Number.isFinite(drift.psi) ? drift.psi.toFixed(2) : 'n/a';
+  const leftOut = levelsLeftOut(drift.psi_bins);
+  const drawn =
+    leftOut > 0 ? ` The chart shows the ${DRIFT_LEVEL_BARS} levels whose share changed most; ${leftOut} others are left out.` : '';
+  const unconfirmed =
+    drift.psi >= threshold && !drift.drifted
+      ? `, but the ${driftTestName(drift)} (p = ${formatPValue(driftPValue(drift))}) does not confirm it`
+      : '';
+  const sentence = `${label} ${verdict}: ${change} (PSI ${psi}; a shift counts from ${threshold}${unconfirmed}).${drawn}`;
   return sentence[0].toUpperCase() + sentence.slice(1);
 }

@@ -47,6 +47,8 @@ export interface ReportInputs {
   generatedAt: Date;
   /** The config's id column; the target is the model's. */
   idColumn: string;
+  /** How the target's two classes are written: schema.target_labels, or ["0", "1"]. */
+  targetLabels: readonly [string, string];
   model: ModelInUse;
   /** The version deployed before the current one, for the coefficient comparison. */
   previous: { version: number; model: ModelFile } | null;

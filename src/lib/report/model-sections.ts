@@ -19,7 +19,8 @@ import {
   plural,
 } from '../wording.js';
 import { DRIFT_COLORS } from './charts.js';
-import { driftSentence } from './figures.js';
+import { driftSentence, levelName } from './figures.js';
+import { levelBaseline } from './risk-list.js';
 import { MISSING_DIAGNOSTICS, type ReportCharts, type ReportInputs, driftByPsi, gainFigure, newestDataDrift } from './inputs.js';
 import type { Block, TableColumn } from './pdf.js';
 import type { Chart } from './render.js';
@@ -73,15 +74,16 @@ function metricCards(metrics: Metrics): Block {
 }
 
 /** Plain sentences on what the metrics mean for the people who call clients. */
-function performanceSentence(metrics: Metrics, ingestedRate: number | null, target: string): string {
+function performanceSentence(metrics: Metrics, ingestedRate: number | null, target: string, positive: string): string {
   const [[, fp], [fn, tp]] = metrics.confusion_matrix;
   const flagged = tp + fp;
   const leavers = tp + fn;
   const baseRate = metrics.rows === 0 ? 0 : leavers / metrics.rows;
   const lift = baseRate > 0 && flagged > 0 ? ` (${(metrics.precision / baseRate).toFixed(1)} times the base rate)` : '';
-  const ingested = ingestedRate === null ? '' : ` In the ingested data, ${formatPercent(ingestedRate)} of the rows have ${target} = 1.`;
+  const ingested =
+    ingestedRate === null ? '' : ` In the ingested data, ${formatPercent(ingestedRate)} of the rows have ${target} = ${positive}.`;
   return (
-    `${formatPercent(baseRate)} of the ${plural(metrics.rows, 'test client')} left (${target} = 1). The model flags a client when its risk is above 50%: ` +
+    `${formatPercent(baseRate)} of the ${plural(metrics.rows, 'test client')} left (${target} = ${positive}). The model flags a client when its risk is above 50%: ` +
     `of the ${plural(flagged, 'client')} it flags, ${formatCount(tp)} left (precision ${formatPercent(metrics.precision)}${lift}); ` +
     `of the ${formatCount(leavers)} who left, it flags ${formatCount(tp)} (recall ${formatPercent(metrics.recall)}). ` +
     `It misses ${formatCount(fn)} and raises ${plural(fp, 'false alarm')}.${ingested}`
@@ -100,7 +102,7 @@ export function qualityBlocks(inputs: ReportInputs, charts: ReportCharts): Block
   return [
     { kind: 'heading', text: `Model quality on the test data (${path.basename(inputs.evaluation.file)})` },
     metricCards(metrics),
-    { kind: 'text', text: performanceSentence(metrics, ingestedRate, inputs.model.model.target), keep: true },
+    { kind: 'text', text: performanceSentence(metrics, ingestedRate, inputs.model.model.target, inputs.targetLabels[1]), keep: true },
     { kind: 'charts', charts: [charts.confusion, charts.roc] },
   ];
 }
@@ -178,7 +180,70 @@ export function coefficientBlocks(inputs: ReportInputs): Block[] {
     { kind: 'heading', text: 'What drives the risk' },
     { kind: 'text', text: scale + change, size: 8.5, keep: true },
     { kind: 'table', columns, rows },
+    ...levelBlocks(current),
   ];
+}
+
+/** Levels shown per categorical feature in "What drives the risk" (a state column has 50; all are in the appendix). */
+export const LEVELS_SHOWN = 6;
+
+/**
+ * The levels of each categorical feature against a typical client of the
+ * training data (its reason rule): the LEVELS_SHOWN levels that move the
+ * risk most, then the others in one row with their range.
+ */
+function levelBlocks(model: ModelFile): Block[] {
+  if (model.categorical.length === 0) return [];
+  const rows: string[][] = [];
+  for (const entry of model.categorical) {
+    const baseline = levelBaseline(entry);
+    const total = entry.counts.reduce((a, b) => a + b, 0);
+    const label = shorten(featureLabel(entry.feature), 30);
+    const ranked = entry.levels
+      .map((level, k) => ({ level, share: entry.counts[k] / total, relative: entry.coefficients[k] - baseline }))
+      .sort((a, b) => Math.abs(b.relative) - Math.abs(a.relative));
+    const shown = ranked.length > LEVELS_SHOWN + 1 ? ranked.slice(0, LEVELS_SHOWN) : ranked;
+    for (const { level, share, relative } of shown) {
+      rows.push([`${label}: ${shorten(levelName(level), 40)}`, formatPercent(share), formatSigned(relative), levelEffect(relative)]);
+    }
+    const rest = ranked.slice(shown.length);
+    if (rest.length > 0) {
+      const low = Math.min(...rest.map((r) => r.relative));
+      const high = Math.max(...rest.map((r) => r.relative));
+      const share = rest.reduce((sum, r) => sum + r.share, 0);
+      rows.push([
+        `${label}: ${rest.length} other levels`,
+        formatPercent(share),
+        `${formatSigned(low)} to ${formatSigned(high)}`,
+        'smaller effects',
+      ]);
+    }
+  }
+  return [
+    {
+      kind: 'text',
+      text:
+        'Categorical features: each level against a typical client of the training data (the training-share-weighted mean of that feature’s level coefficients), ' +
+        'in log-odds; a level not seen in training counts as 0. The levels that move the risk most are shown; every coefficient is in the appendix.',
+      size: 8.5,
+      keep: true,
+    },
+    {
+      kind: 'table',
+      columns: [
+        { header: 'feature: level' },
+        { header: 'training share', align: 'right' },
+        { header: 'vs typical', align: 'right' },
+        { header: 'what this level does' },
+      ],
+      rows,
+    },
+  ];
+}
+
+function levelEffect(relative: number): string {
+  if (Math.abs(Number(relative.toFixed(2))) < 0.05) return 'little either way';
+  return relative > 0 ? 'raises the risk' : 'lowers the risk';
 }
 
 export function driftBlocks(inputs: ReportInputs, charts: ReportCharts): Block[] {
@@ -202,7 +267,10 @@ export function driftBlocks(inputs: ReportInputs, charts: ReportCharts): Block[]
       `${drifted} of ${plural(features.length, 'feature')} drifted. Each chart shows the share of rows in each range of values (cut at the training deciles), ` +
       `${DRIFT_COLORS.training} for the training data and ${DRIFT_COLORS.newData} for the new data; the largest shift first. ` +
       `PSI (population stability index) sums how far the shares moved: below 0.1 is little change, from ${threshold} a shift; ` +
-      `a feature counts as drifted when its PSI is at least ${threshold} and the KS test's p-value is below ${inputs.drift.ks_alpha}.`,
+      `a feature counts as drifted when its PSI is at least ${threshold} and the KS test's p-value is below ${inputs.drift.ks_alpha}.` +
+      (features.some(([, d]) => d.kind === 'categorical')
+        ? ' For a categorical feature the bins are its training levels plus one for levels not seen in training, and the test is a chi-square test of the level counts.'
+        : ''),
     size: 8.5,
     keep: true,
   });
@@ -215,7 +283,7 @@ export function driftBlocks(inputs: ReportInputs, charts: ReportCharts): Block[]
   return blocks;
 }
 
-export function dataBlocks(diagnostics: DiagnosticsRecord | null, target: string): Block[] {
+export function dataBlocks(diagnostics: DiagnosticsRecord | null, target: string, positive = '1'): Block[] {
   if (!diagnostics)
     return [
       { kind: 'heading', text: 'Ingested data' },
@@ -223,8 +291,39 @@ export function dataBlocks(diagnostics: DiagnosticsRecord | null, target: string
     ];
   const stats = diagnostics.summary_statistics;
   const missing = diagnostics.missing_data;
+  const categorical = Object.entries(stats.categorical ?? {});
+  const levelTable: Block[] =
+    categorical.length === 0
+      ? []
+      : [
+          {
+            kind: 'table',
+            caption:
+              'Categorical columns: filled cells, distinct levels, the most frequent levels (share of all rows) and empty cells (a level of their own).',
+            columns: [
+              { header: 'column' },
+              { header: 'count', align: 'right' },
+              { header: 'levels', align: 'right' },
+              { header: 'most frequent' },
+              { header: 'missing %', align: 'right' },
+            ],
+            rows: categorical.map(([name, s]) => [
+              shorten(name, 40),
+              formatCount(s.count),
+              formatCount(s.levels),
+              shorten(
+                s.top
+                  .slice(0, 3)
+                  .map((t) => `${shorten(t.level, 16)} ${formatPercent(t.share)}`)
+                  .join(', '),
+                70,
+              ),
+              `${s.missing_percent.toFixed(2)}%`,
+            ]),
+          },
+        ];
   const targetStats = stats.columns[target];
-  const rate = targetStats ? ` ${formatPercent(targetStats.mean)} of the rows have ${target} = 1 (left).` : '';
+  const rate = targetStats ? ` ${formatPercent(targetStats.mean)} of the rows have ${target} = ${positive} (left).` : '';
   return [
     { kind: 'heading', text: 'Ingested data: summary statistics' },
     {
@@ -236,7 +335,7 @@ export function dataBlocks(diagnostics: DiagnosticsRecord | null, target: string
       ],
       rows: Object.entries(stats.columns).map(([name, s]) =>
         name === target
-          ? [shorten(name, 60), formatCount(s.count), `${formatPercent(s.mean)} = 1`, '–', '–', '–', '–']
+          ? [shorten(name, 60), formatCount(s.count), `${formatPercent(s.mean)} = ${shorten(positive, 20)}`, '–', '–', '–', '–']
           : [
               shorten(name, 60),
               formatCount(s.count),
@@ -248,6 +347,7 @@ export function dataBlocks(diagnostics: DiagnosticsRecord | null, target: string
             ],
       ),
     },
+    ...levelTable,
     { kind: 'heading', text: 'Missing data' },
     {
       kind: 'table',

@@ -149,7 +149,7 @@ export function callListTable(inputs: ReportInputs, clients: ScoredClients, from
 function callListLead(inputs: ReportInputs, clients: ScoredClients): string {
   const { list } = clients;
   const file = path.basename(clients.file);
-  const left = `${plural(list.left, 'client')} whose newest row has ${inputs.model.model.target} = 1 ${list.left === 1 ? 'has' : 'have'} left and ${list.left === 1 ? 'is' : 'are'} not listed`;
+  const left = `${plural(list.left, 'client')} whose newest row has ${inputs.model.model.target} = ${inputs.targetLabels[1]} ${list.left === 1 ? 'has' : 'have'} left and ${list.left === 1 ? 'is' : 'are'} not listed`;
   const unidentified = list.unidentified > 0 ? `; ${plural(list.unidentified, 'row')} without ${list.idColumn} cannot be called` : '';
   return (
     `${plural(list.clients.length, 'client')} of ${file} ${list.clients.length === 1 ? 'is' : 'are'} still with us (each ${list.idColumn} counted once, by its newest row); ${left}${unidentified}. ` +

@@ -11,7 +11,12 @@
  * - The reasons are the terms of the log-odds: for feature i,
  *   coefficient[i] x z[i] with z the standardized value (missing cells
  *   imputed with the training median first, as predictProbabilities does).
- *   The intercept plus all terms is the client's log-odds.
+ *   A categorical feature's term is its level's coefficient minus the
+ *   training-share-weighted mean of that feature's level coefficients (a
+ *   level unseen in training has coefficient 0), so a level as common as
+ *   the training data's mix contributes 0, as a numeric value at its training
+ *   mean does. Those means are added to the intercept: the intercept so
+ *   adjusted plus all terms is the client's log-odds.
  *
  * Pure: the dataset and the model arrive as arguments. Building the list is
  * linear in the rows (plus the sort); reasons are computed per client on
@@ -20,6 +25,8 @@
 import type { DataSchema } from '../config.js';
 import { formatCsvRecord } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
+import type { CategoryColumn } from '../data/levels.js';
+import type { CategoricalFit } from '../model/fit.js';
 import { predictProbabilities, type ModelFile } from '../model/model-file.js';
 import { featureLabel, formatAmount } from '../wording.js';
 
@@ -34,15 +41,21 @@ export interface RiskClient {
 /** One feature's term of a client's log-odds. */
 export interface Contribution {
   feature: string;
-  /** The value as read; null for an empty cell (imputed with the training median). */
-  value: number | null;
-  /** Standardized value the coefficient multiplies (the raw value for a model without standardization). */
+  /**
+   * The value as read: a number, or null for an empty numeric cell (imputed
+   * with the training median); for a categorical feature its level as text.
+   */
+  value: number | string | null;
+  /** Standardized value the coefficient multiplies (the raw value for a model without standardization); for a level 1, or 0 when unseen in training. */
   z: number;
   contribution: number;
+  /** Present for a categorical feature. */
+  categorical?: true;
 }
 
 /** A client's log-odds taken apart: intercept + Σ contributions = logOdds. */
 export interface Explanation {
+  /** The model's intercept plus, per categorical feature, the training-share-weighted mean of its level coefficients. */
   intercept: number;
   logOdds: number;
   /** Every feature, largest contribution first. */
@@ -84,7 +97,7 @@ export function buildRiskList(data: Dataset, schema: Pick<DataSchema, 'id_column
     if (id === '' || id === undefined) unidentified++;
     else newest.set(id, row);
   }
-  const probabilities = predictProbabilities(model, data.columns);
+  const probabilities = predictProbabilities(model, data.columns, data.categories);
   const clients: RiskClient[] = [];
   let left = 0;
   for (const [id, row] of newest) {
@@ -100,13 +113,34 @@ export function buildRiskList(data: Dataset, schema: Pick<DataSchema, 'id_column
     ids: newest.size,
     left,
     unidentified,
-    explain: (client) => explainRow(model, data.columns, client.row),
+    explain: (client) => explainRow(model, data.columns, client.row, data.categories),
   };
 }
 
-/** The log-odds of row `row` of `columns` (in model feature order), term by term, largest first. */
-export function explainRow(model: ModelFile, columns: ArrayLike<number>[], row: number): Explanation {
+/** The training-share-weighted mean of a categorical feature's level coefficients: the term of a typical row. */
+export function levelBaseline(entry: Pick<CategoricalFit, 'counts' | 'coefficients'>): number {
+  let total = 0;
+  let weighted = 0;
+  entry.counts.forEach((count, k) => {
+    total += count;
+    weighted += count * entry.coefficients[k];
+  });
+  return total > 0 ? weighted / total : 0;
+}
+
+/**
+ * The log-odds of row `row` of `columns` (in model feature order) and of
+ * `categories` (matched by feature name; a feature without a column is the
+ * empty level), term by term, largest first.
+ */
+export function explainRow(
+  model: ModelFile,
+  columns: ArrayLike<number>[],
+  row: number,
+  categories: readonly CategoryColumn[] = [],
+): Explanation {
   const std = model.standardization;
+  let intercept = model.intercept;
   let logOdds = model.intercept;
   const contributions = model.features.map((feature, f): Contribution => {
     const raw = columns[f][row];
@@ -117,8 +151,24 @@ export function explainRow(model: ModelFile, columns: ArrayLike<number>[], row: 
     logOdds += contribution;
     return { feature, value: missing ? null : raw, z, contribution };
   });
+  for (const entry of model.categorical) {
+    const column = categories.find((category) => category.feature === entry.feature);
+    const level = column ? column.levels[column.codes[row]] : '';
+    const k = entry.levels.indexOf(level);
+    const coefficient = k === -1 ? 0 : entry.coefficients[k];
+    const baseline = levelBaseline(entry);
+    intercept += baseline;
+    logOdds += coefficient;
+    contributions.push({
+      feature: entry.feature,
+      value: level,
+      z: k === -1 ? 0 : 1,
+      contribution: coefficient - baseline,
+      categorical: true,
+    });
+  }
   contributions.sort((a, b) => b.contribution - a.contribution);
-  return { intercept: model.intercept, logOdds, contributions };
+  return { intercept, logOdds, contributions };
 }
 
 // ---------------------------------------------------------------- words for a manager
@@ -142,13 +192,24 @@ function distance(z: number): string {
 export function describeContribution(model: ModelFile, contribution: Contribution): string {
   const f = model.features.indexOf(contribution.feature);
   const label = featureLabel(contribution.feature);
+  if (contribution.categorical || typeof contribution.value === 'string') return describeLevel(label, contribution);
   if (contribution.value === null)
     return `${label} not recorded (taken as the usual ${formatAmount(model.imputation[contribution.feature])})`;
   const std = model.standardization;
   if (std && f >= 0) return `${label} ${distance(contribution.z)} (${formatAmount(contribution.value)} vs ${formatAmount(std.mean[f])})`;
   const typical = model.imputation[contribution.feature];
+  if (typeof contribution.value !== 'number') return label;
   const side = contribution.value < typical ? 'below typical' : contribution.value > typical ? 'above typical' : 'typical';
   return `${label} ${side} (${formatAmount(contribution.value)} vs ${formatAmount(typical)})`;
+}
+
+/** A level's term in words: "contract: month-to-month (raises the risk)". */
+function describeLevel(label: string, contribution: Contribution): string {
+  const level = String(contribution.value);
+  const shown = level === '' ? '(empty)' : level.length > 60 ? level.slice(0, 57) + '...' : level;
+  const unseen = contribution.z === 0 ? ', not seen in training' : '';
+  const effect = contribution.contribution > 0 ? 'raises the risk' : contribution.contribution < 0 ? 'lowers the risk' : 'no effect';
+  return `${label}: ${shown} (${effect}${unseen})`;
 }
 
 /** Reasons shown per client: at most this many, only terms that raise the risk. */
@@ -169,8 +230,10 @@ export function reasonPhrases(model: ModelFile, explanation: Explanation, max = 
  * The risk-scores CSV line by line (header first): rank, the id column,
  * probability, every feature's value as read (empty when missing), reasons.
  */
-export function* riskListCsv(list: RiskList, model: ModelFile, data: Pick<Dataset, 'columns'>): Generator<string> {
-  let chunk = formatCsvRecord(['rank', list.idColumn, 'probability', ...list.features, 'reasons']) + '\n';
+export function* riskListCsv(list: RiskList, model: ModelFile, data: Pick<Dataset, 'columns' | 'categories'>): Generator<string> {
+  const levels = model.categorical.map(({ feature }) => data.categories.find((category) => category.feature === feature));
+  const header = ['rank', list.idColumn, 'probability', ...list.features, ...model.categorical.map(({ feature }) => feature), 'reasons'];
+  let chunk = formatCsvRecord(header) + '\n';
   let rank = 0;
   for (const client of list.clients) {
     rank++;
@@ -178,6 +241,7 @@ export function* riskListCsv(list: RiskList, model: ModelFile, data: Pick<Datase
       const value = column[client.row];
       return value === value ? String(value) : '';
     });
+    for (const column of levels) values.push(column ? column.levels[column.codes[client.row]] : '');
     const reasons = reasonPhrases(model, list.explain(client)).join('; ');
     chunk += formatCsvRecord([String(rank), client.id, String(client.probability), ...values, reasons]) + '\n';
     // Lines go out in chunks of about 64 KB: one write each, not one per client.

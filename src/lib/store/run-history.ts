@@ -14,12 +14,38 @@ import { appendLine } from './files.js';
 export type Outcome = 'bootstrapped' | 'no-new-data' | 'no-drift' | 'redeployed' | 'rejected' | 'locked' | 'failed';
 
 /** Per-feature data drift between training data and new data. */
-export interface FeatureDrift {
+export interface NumericDrift {
+  kind?: undefined;
   psi: number;
   psi_bins: { edges: number[]; expected: number[]; actual: number[] };
   ks_statistic: number;
   ks_pvalue: number;
   drifted: boolean;
+}
+
+/** Data drift of one categorical feature: PSI over its training levels plus an "unseen" bin, and a chi-square test of the level counts. */
+export interface LevelDrift {
+  kind: 'categorical';
+  psi: number;
+  /** One bin per training level, then one for levels unseen in training (`levels` names them; the last is null). */
+  psi_bins: { levels: (string | null)[]; expected: number[]; actual: number[] };
+  chi2_statistic: number;
+  chi2_pvalue: number;
+  chi2_dof: number;
+  drifted: boolean;
+}
+
+/** Data drift of one feature. */
+export type FeatureDrift = NumericDrift | LevelDrift;
+
+/** The p-value of a feature's drift test: KS for a numeric feature, chi-square for a categorical one. */
+export function driftPValue(drift: FeatureDrift): number {
+  return drift.kind === 'categorical' ? drift.chi2_pvalue : drift.ks_pvalue;
+}
+
+/** The name of a feature's drift test, for sentences. */
+export function driftTestName(drift: FeatureDrift): string {
+  return drift.kind === 'categorical' ? 'chi-square test' : 'KS test';
 }
 
 /** The model-drift decision and its numbers. */
