@@ -150,8 +150,14 @@ describe('the API serves a categorical model', async () => {
     const document = (await request(app).get('/openapi.json')).body;
     const record = document.components.schemas.Record;
     assert.deepEqual(record.required, ['usage', 'tenure']);
-    assert.deepEqual(record.properties.usage.type, ['number', 'string', 'null']);
+    // A numeric feature: a number, null, or a string the CSV reader takes as a number; a level: any text.
+    assert.match(record.properties.usage.description, /^Numeric feature/);
+    assert.deepEqual(
+      record.properties.usage.anyOf.map((schema: { type: unknown }) => schema.type),
+      [['number', 'null'], 'string'],
+    );
     assert.match(record.properties.state.description, /^Categorical feature/);
+    assert.deepEqual(record.properties.state.type, ['string', 'number', 'boolean', 'null']);
   });
 });
 

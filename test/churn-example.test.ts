@@ -3,9 +3,6 @@
  * numeric and categorical cells, a 50-level region): bootstrap, a tick on a file
  * drifted on the categories that retrains and redeploys, the report and the risk
  * list, and the API answering with categories.
- *
- * Skipped until the categorical core (branch issue-20: categorical drift,
- * reasons, API) is merged: the lead removes the `skip` then.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,9 +14,7 @@ import { loadConfig } from '../src/lib/config.js';
 import { assertNoContractViolations, servedApp } from './api-contract.js';
 import { REPO, tempFolder } from './helpers.js';
 
-const SKIP = 'needs the categorical core of issue 20 (categorical drift, reasons, API): remove this skip after merging branch issue-20';
-
-test('examples/churn: bootstrap, drift on the categories, retrain, report, API', { skip: SKIP }, async () => {
+test('examples/churn: bootstrap, drift on the categories, retrain, report, API', async () => {
   const root = tempFolder('churn-example-');
   fs.cpSync(path.join(REPO, 'examples', 'churn'), root, { recursive: true });
   const config = loadConfig(path.join(root, 'config.json'));

@@ -274,7 +274,7 @@ export function dashboardRoutes(context: ApiContext, jobs: JobRunner): RouteTabl
     .get('/dashboard/data/summary', async (_req: Request, res: Response) => {
       const [summary, missing] = await summaryCache(paths.finalData, undefined);
       const roles = (name: string): 'feature' | 'target' | 'id' | 'other' =>
-        config.schema.features.includes(name)
+        config.schema.features.includes(name) || config.schema.categorical_features.includes(name)
           ? 'feature'
           : name === config.schema.target
             ? 'target'

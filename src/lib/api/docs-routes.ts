@@ -15,15 +15,40 @@ const SWAGGER_UI_FOLDER = swaggerUi.getAbsoluteFSPath();
 
 // The page's own script: an external file, since the content security policy forbids inline scripts.
 // It finds the document next to the docs folder, so the page works behind a path prefix too.
+// The page leaves out what only says how the server speaks HTTP: the operations of methods a path does
+// not have (405, operationId ...NotAllowed) and OPTIONS. They stay in /openapi.json for tools; on the
+// page they would be two thirds of the list (and Swagger UI stops drawing a list past about 140).
 const DOCS_SCRIPT = `'use strict';
 (function () {
   var documentUrl = new URL('../openapi.json', document.currentScript.src).href;
+  function shownOperation(operation) {
+    var id = operation.getIn(['operation', 'operationId']) || '';
+    return operation.get('method') !== 'options' && !/NotAllowed$/.test(id);
+  }
+  function withoutProtocolOperations() {
+    return {
+      statePlugins: {
+        spec: {
+          wrapSelectors: {
+            taggedOperations: function (original) {
+              return function () {
+                return original.apply(null, arguments).map(function (tag) {
+                  return tag.set('operations', tag.get('operations').filter(shownOperation));
+                });
+              };
+            }
+          }
+        }
+      }
+    };
+  }
   window.addEventListener('load', function () {
     window.ui = SwaggerUIBundle({
       url: documentUrl,
       dom_id: '#swagger-ui',
       deepLinking: true,
       presets: [SwaggerUIBundle.presets.apis],
+      plugins: [withoutProtocolOperations],
       layout: 'BaseLayout',
       validatorUrl: null,
       tryItOutEnabled: false
